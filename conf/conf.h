@@ -1,0 +1,128 @@
+/* manx configuration: loads an INI file (inih) into an immutable mx_config_t,
+ * validating every key against one table, resolving names (schema ->
+ * datanode -> datahost -> hosts) and reporting the first error as
+ * "file:line: key: reason".  Knows nothing of the running proxy. */
+#ifndef MX_CONF_CONF_H
+#define MX_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MX_NAME_MAX 64
+#define MX_MAX_HOSTS_PER_LIST 16
+
+typedef struct mx_host_s mx_host_t;
+
+/* [host NAME]: one MySQL/MariaDB server. */
+struct mx_host_s {
+    char name[MX_NAME_MAX];
+    char address[256];           /* as written: "127.0.0.1:3307", "[::1]:3307", "db1:3306" */
+    char ip[64];                 /* numeric address part */
+    uint16_t port;
+    char user[MX_NAME_MAX];
+    char password[128];
+    int weight;                  /* default 1 */
+    bool ssl;                    /* TLS to this backend */
+    mx_host_t *read_hosts[MX_MAX_HOSTS_PER_LIST]; /* resolved read_hosts */
+    size_t n_read_hosts;
+    int index;                   /* position in mx_config_t.hosts */
+    int line;                    /* where the section started */
+};
+
+/* [datahost NAME]: Mycat's dataHost. */
+typedef struct mx_datahost_s {
+    char name[MX_NAME_MAX];
+    int balance;                 /* 0..3 */
+    int write_type;              /* 0 or 1 */
+    int switch_type;             /* -1, 1, 2, 3 */
+    int slave_threshold;         /* seconds */
+    int max_con;
+    int min_con;
+    char heartbeat[256];
+    mx_host_t *write_hosts[MX_MAX_HOSTS_PER_LIST];
+    size_t n_write_hosts;
+    int heartbeat_period_ms;
+    int heartbeat_timeout_ms;
+    int heartbeat_retries;
+    int line;
+} mx_datahost_t;
+
+/* [datanode NAME] */
+typedef struct mx_datanode_s {
+    char name[MX_NAME_MAX];
+    mx_datahost_t *datahost;
+    char database[MX_NAME_MAX];  /* real database on the backends */
+    int line;
+} mx_datanode_t;
+
+/* [schema NAME]: a logical database clients see. */
+typedef struct mx_schema_s {
+    char name[MX_NAME_MAX];
+    mx_datanode_t *datanode;
+    int sql_max_limit;           /* 0 = off */
+    int line;
+} mx_schema_t;
+
+/* [user NAME] */
+typedef struct mx_user_s {
+    char name[MX_NAME_MAX];
+    char password[128];          /* clear text; empty if only a hash is known */
+    bool has_password;           /* `password` was given (may be empty) */
+    uint8_t stage2[20];          /* SHA1(SHA1(password)), from password or password_hash */
+    mx_schema_t *schemas[32];
+    size_t n_schemas;
+    bool readonly;
+    char auth_plugin[32];        /* mysql_native_password | caching_sha2_password */
+    int line;
+} mx_user_t;
+
+typedef struct mx_config_s {
+    char path[1024];             /* file it was loaded from */
+
+    /* [manx] */
+    char listen[256];            /* "0.0.0.0:8066" */
+    char admin_listen[256];      /* "127.0.0.1:9066"; empty = no console */
+    int workers;                 /* resolved: >= 1 */
+    char state_dir[1024];
+    int log_level;               /* 0 error, 1 warning, 2 info, 3 debug */
+    int max_connections;         /* client connections, all workers */
+    uint32_t max_packet;         /* max_allowed_packet for clients */
+    int connect_timeout_ms;      /* backend connect + auth */
+    int pool_wait_timeout_ms;    /* a client waiting for a pooled connection */
+    int client_idle_timeout_ms;  /* 0 = never */
+    int shutdown_timeout_ms;     /* SIGTERM: in-flight statements may finish */
+    char server_version[64];     /* announced to clients; empty = backend's */
+    char ssl_cert[1024];
+    char ssl_key[1024];
+    char ssl_ca[1024];           /* CA to verify backends with ssl = true */
+    bool require_secure_transport;
+    char rsa_private_key[1024];  /* caching_sha2 RSA exchange; empty = generated */
+
+    /* [admin] */
+    char admin_user[MX_NAME_MAX];
+    char admin_password[128];
+
+    mx_user_t *users;      size_t n_users;
+    mx_schema_t *schemas;  size_t n_schemas;
+    mx_datanode_t *datanodes; size_t n_datanodes;
+    mx_datahost_t *datahosts; size_t n_datahosts;
+    mx_host_t *hosts;      size_t n_hosts;
+} mx_config_t;
+
+/* Load and validate `path`.  On error returns NULL and writes
+ * "file:line: key: reason" (or "file: reason") into err. */
+mx_config_t *mx_conf_load(const char *path, char *err, size_t errlen);
+void mx_conf_free(mx_config_t *c);
+
+const mx_user_t *mx_conf_find_user(const mx_config_t *c, const char *name, size_t len);
+const mx_schema_t *mx_conf_find_schema(const mx_config_t *c, const char *name, size_t len);
+bool mx_conf_user_may_use(const mx_user_t *u, const mx_schema_t *s);
+
+/* One line per key of the table ("section.key = value  # help"), for
+ * `show @@sysparam` and the README; calls cb for each. */
+typedef void (*mx_conf_param_cb)(void *arg, const char *section, const char *key,
+                                 const char *value, const char *help);
+void mx_conf_each_param(const mx_config_t *c, mx_conf_param_cb cb, void *arg);
+
+#endif
