@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MX_NAME_MAX 64
 #define MX_MAX_HOSTS_PER_LIST 16
@@ -113,6 +114,10 @@ typedef struct mx_config_s {
 /* Load and validate `path`.  On error returns NULL and writes
  * "file:line: key: reason" (or "file: reason") into err. */
 mx_config_t *mx_conf_load(const char *path, char *err, size_t errlen);
+/* The same from memory (tests, fuzzing): `path` is only used in messages
+ * and to resolve relative paths; the file itself is not read. */
+mx_config_t *mx_conf_load_buffer(const char *path, const char *data, size_t len,
+                                 char *err, size_t errlen);
 void mx_conf_free(mx_config_t *c);
 
 const mx_user_t *mx_conf_find_user(const mx_config_t *c, const char *name, size_t len);
@@ -124,5 +129,15 @@ bool mx_conf_user_may_use(const mx_user_t *u, const mx_schema_t *s);
 typedef void (*mx_conf_param_cb)(void *arg, const char *section, const char *key,
                                  const char *value, const char *help);
 void mx_conf_each_param(const mx_config_t *c, mx_conf_param_cb cb, void *arg);
+
+/* Reload: true if `c` differs from `old` only in keys the table marks
+ * reloadable (sections compared by name; added or removed sections are not
+ * checked).  Otherwise false and "file: key: changed from 'a' to 'b'; needs
+ * a restart" in err. */
+bool mx_conf_check_reload(const mx_config_t *old, const mx_config_t *c, char *err, size_t errlen);
+
+/* Writes conf/config-reference.md from the table (internal: for the test
+ * that keeps that file in step). */
+void mx__conf_write_reference(FILE *f);
 
 #endif
