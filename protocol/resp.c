@@ -206,9 +206,14 @@ static int feed_simple(mx_resp_t *r, const uint8_t *p, size_t n)
 static int feed_packet(mx_resp_t *r, const uint8_t *p, size_t n, uint32_t pkt_len)
 {
     /* An ERR can end any response at any point: no row, column definition
-     * or first packet of a result starts with 0xFF. */
-    if (n >= 1 && p[0] == 0xff)
+     * or first packet of a result starts with 0xFF.  Error code 0xFFFF is a
+     * MariaDB progress report, which only clients that asked for
+     * CLIENT_PROGRESS get; it changes nothing. */
+    if (n >= 1 && p[0] == 0xff) {
+        if (n >= 3 && mx_rd_u16(p + 1) == 0xffff)
+            return MX_RESP_MORE;
         return take_err(r, p, n);
+    }
 
     switch (r->phase) {
     case MX_RP_FIRST:
