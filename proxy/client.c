@@ -1,0 +1,1348 @@
+/* Client sessions: the server side of the MySQL protocol.  A session logs
+ * in against manx's own users, answers what it can locally (ping, USE,
+ * COM_SET_OPTION, reset, change user) and forwards everything else to a
+ * backend taken from the pool, replaying its state (schema, character set,
+ * session variables, LAST_INSERT_ID, multi-statement option) when the
+ * backend last served someone else.  Responses stream from the backend's
+ * buffer to the client packet by packet; only OK packets may be rewritten. */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "log.h"
+#include "pool.h"
+#include "protocol/auth.h"
+#include "router/sql.h"
+#include "server.h"
+#include "worker.h"
+
+#define CL_LOG(cl, lvl, fmt, ...)                                                        \
+    mx_log(lvl, "C-%u %s@%s db=%s: " fmt, (cl)->id, (cl)->user_name[0] ? (cl)->user_name : "-", \
+           (cl)->peer, (cl)->schema ? (cl)->schema->name : "", ##__VA_ARGS__)
+#define CL_DEBUG(cl, fmt, ...) \
+    do { if (mx_log_level >= MX_LOG_DEBUG) CL_LOG(cl, MX_LOG_DEBUG, fmt, ##__VA_ARGS__); } while (0)
+
+#define MX_DEFAULT_COLLATION 45
+#define NATIVE_PLUGIN "mysql_native_password"
+#define SHA2_PLUGIN "caching_sha2_password"
+
+/* Auth exchange steps while CL_AUTH_MORE. */
+enum { AUTH_SWITCHED, AUTH_SHA2_FULL, AUTH_SHA2_PUBKEY };
+
+/* Replay steps, in order. */
+enum { RP_DB, RP_SET, RP_LID, RP_OPTION, RP_END };
+
+static const uint32_t server_caps =
+    MX_CLIENT_LONG_PASSWORD | MX_CLIENT_FOUND_ROWS | MX_CLIENT_LONG_FLAG |
+    MX_CLIENT_CONNECT_WITH_DB | MX_CLIENT_LOCAL_FILES | MX_CLIENT_IGNORE_SPACE |
+    MX_CLIENT_PROTOCOL_41 | MX_CLIENT_INTERACTIVE | MX_CLIENT_TRANSACTIONS |
+    MX_CLIENT_SECURE_CONNECTION | MX_CLIENT_MULTI_STATEMENTS | MX_CLIENT_MULTI_RESULTS |
+    MX_CLIENT_PS_MULTI_RESULTS | MX_CLIENT_PLUGIN_AUTH | MX_CLIENT_CONNECT_ATTRS |
+    MX_CLIENT_PLUGIN_AUTH_LENENC | MX_CLIENT_SESSION_TRACK;
+
+static void client_work(mx_client_t *cl);
+static void client_close(mx_client_t *cl, const char *why);
+static void forward_command(mx_client_t *cl);
+static void replay_next(mx_client_t *cl);
+
+uint8_t mx_client_flavor(const mx_client_t *cl)
+{
+    return (cl->caps & MX_CLIENT_FOUND_ROWS) ? 1 : 0;
+}
+
+/* ---- output helpers -------------------------------------------------------- */
+
+static bool send_pkt(mx_client_t *cl, mx_pktbuf_t *b)
+{
+    if (!mx_conn_write_pkt(&cl->conn, b)) {
+        client_close(cl, "write failed");
+        return false;
+    }
+    return true;
+}
+
+static bool send_err(mx_client_t *cl, uint8_t seq, uint16_t code, const char *state, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static bool send_err(mx_client_t *cl, uint8_t seq, uint16_t code, const char *state, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    uint8_t mem[700];
+    mx_pktbuf_t b;
+    mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+    mx_pkt_err(&b, seq, code, state, "%s", msg);
+    return send_pkt(cl, &b);
+}
+
+static bool send_ok(mx_client_t *cl, uint8_t seq)
+{
+    uint8_t mem[64];
+    mx_pktbuf_t b;
+    mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+    mx_pkt_ok(&b, seq, cl->caps & ~MX_CLIENT_SESSION_TRACK, 0, 0, cl->status, 0, NULL);
+    return send_pkt(cl, &b);
+}
+
+/* ---- lifetime -------------------------------------------------------------- */
+
+static void on_close_timer(uv_handle_t *h)
+{
+    mx_client_t *cl = h->data;
+    mx_worker_t *w = cl->conn.w;
+    mx_sstate_clear(&cl->st);
+    free(cl);
+    atomic_fetch_sub(&mx_proc.n_clients, 1);
+    w->n_clients--;
+    if (w->stopping && mx_list_empty(&w->clients) && w->n_clients == 0)
+        mx_worker_finish(w);
+}
+
+static void on_close_conn(uv_handle_t *h)
+{
+    mx_conn_t *c = h->data;
+    mx_client_t *cl = MX_CONTAINER_OF(c, mx_client_t, conn);
+    uv_close((uv_handle_t *)&cl->timer, on_close_timer);
+}
+
+/* Whether the backend must stay with this session after the statement. */
+static bool must_keep_server(const mx_client_t *cl)
+{
+    return (cl->status & MX_STATUS_IN_TRANS) || !(cl->status & MX_STATUS_AUTOCOMMIT) ||
+           cl->n_stmts > 0 || cl->sticky || cl->pin_next || (cl->status & MX_STATUS_CURSOR_EXISTS);
+}
+
+static void unlink_server(mx_client_t *cl, bool dirty)
+{
+    mx_server_t *sv = cl->server;
+    if (!sv)
+        return;
+    cl->server = NULL;
+    sv->client = NULL;
+    if (!sv->conn.reading && !sv->conn.closing)
+        mx_conn_read_start(&sv->conn);
+    mx_server_release(sv, dirty);
+}
+
+static void client_close(mx_client_t *cl, const char *why)
+{
+    if (cl->state == CL_CLOSED)
+        return;
+    CL_DEBUG(cl, "closing: %s", why);
+    mx_cl_state_t old = cl->state;
+    cl->state = CL_CLOSED;
+    mx_list_del(&cl->link);
+    uv_timer_stop(&cl->timer);
+    if (old == CL_WAIT_POOL && cl->want)
+        mx_pool_cancel_wait(cl->want, cl);
+    if (cl->server) {
+        mx_server_t *sv = cl->server;
+        if (old == CL_ACTIVE || old == CL_INFILE || old == CL_REPLAY) {
+            /* A response is still coming: the backend cannot be reused. */
+            cl->server = NULL;
+            sv->client = NULL;
+            mx_server_close(sv, "client left during a statement");
+        } else {
+            unlink_server(cl, must_keep_server(cl));
+        }
+    }
+    mx_conn_close(&cl->conn, on_close_conn);
+}
+
+/* ---- accept and login ------------------------------------------------------- */
+
+static void on_login_timeout(uv_timer_t *t)
+{
+    mx_client_t *cl = t->data;
+    if (cl->state == CL_LOGIN || cl->state == CL_TLS || cl->state == CL_AUTH_MORE)
+        client_close(cl, "login timed out");
+}
+
+static const char *announced_version(void)
+{
+    if (mx_proc.cfg->server_version[0])
+        return mx_proc.cfg->server_version;
+    if (atomic_load(&mx_proc.version_known))
+        return mx_proc.server_version;
+    return "5.7.44-manx";
+}
+
+void mx_client_accept(mx_worker_t *w, uv_stream_t *listener)
+{
+    mx_client_t *cl = calloc(1, sizeof(*cl));
+    if (!cl)
+        return;
+    if (mx_conn_init(&cl->conn, w, MX_CONN_CLIENT) < 0) {
+        free(cl);
+        return;
+    }
+    uv_timer_init(&w->loop, &cl->timer);
+    cl->timer.data = cl;
+    mx_list_init(&cl->wait_link);
+    mx_list_append(&w->clients, &cl->link);
+    w->n_clients++;
+    int total = atomic_fetch_add(&mx_proc.n_clients, 1) + 1;
+    cl->id = atomic_fetch_add(&mx_proc.next_client_id, 1) + 1;
+    cl->state = CL_LOGIN;
+    cl->status = MX_STATUS_AUTOCOMMIT;
+    if (uv_accept(listener, (uv_stream_t *)&cl->conn.tcp) < 0) {
+        client_close(cl, "accept failed");
+        return;
+    }
+    uv_tcp_nodelay(&cl->conn.tcp, 1);
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    strcpy(cl->peer, "?");
+    if (uv_tcp_getpeername(&cl->conn.tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        char ip[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            uv_ip6_name(a, ip, sizeof(ip));
+            port = ntohs(a->sin6_port);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            uv_ip4_name(a, ip, sizeof(ip));
+            port = ntohs(a->sin_port);
+        }
+        snprintf(cl->peer, sizeof(cl->peer), "%s:%d", ip, port);
+    }
+    if (w->stopping || total > mx_proc.cfg->max_connections) {
+        send_err(cl, 0, MX_ER_CON_COUNT, "08004", "Too many connections");
+        client_close(cl, "too many connections");
+        return;
+    }
+    if (!mx_auth_random_scramble(cl->scramble, MX_SCRAMBLE_LEN)) {
+        client_close(cl, "no randomness for the scramble");
+        return;
+    }
+    uint32_t caps = server_caps | (mx_proc.server_tls ? MX_CLIENT_SSL : 0);
+    mx_pktbuf_t b;
+    uint8_t mem[256];
+    mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+    mx_pkt_handshake(&b, announced_version(), cl->id, cl->scramble, caps, MX_DEFAULT_COLLATION,
+                     MX_STATUS_AUTOCOMMIT, NATIVE_PLUGIN);
+    if (!send_pkt(cl, &b))
+        return;
+    uv_timer_start(&cl->timer, on_login_timeout, (uint64_t)mx_proc.cfg->connect_timeout_ms * 2, 0);
+    if (mx_conn_read_start(&cl->conn) < 0)
+        client_close(cl, "read start failed");
+}
+
+static const char *host_of(const mx_client_t *cl, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", cl->peer);
+    char *colon = strrchr(buf, ':');
+    if (colon)
+        *colon = 0;
+    return buf;
+}
+
+static void deny_login(mx_client_t *cl, uint8_t seq, bool used_password)
+{
+    char host[64];
+    CL_LOG(cl, MX_LOG_WARNING, "login refused: wrong user or password");
+    send_err(cl, seq, MX_ER_ACCESS_DENIED, "28000", "Access denied for user '%s'@'%s' (using password: %s)",
+             cl->user_name, host_of(cl, host, sizeof(host)), used_password ? "YES" : "NO");
+    client_close(cl, "access denied");
+}
+
+/* Select the logical schema `name` for the session.  Sends the error and
+ * returns false when it does not exist or the user may not see it. */
+static bool select_schema(mx_client_t *cl, const char *name, size_t len, uint8_t seq)
+{
+    const mx_schema_t *s = mx_conf_find_schema(mx_proc.cfg, name, len);
+    if (!s) {
+        send_err(cl, seq, MX_ER_BAD_DB, "42000", "Unknown database '%.*s'", (int)len, name);
+        return false;
+    }
+    if (!mx_conf_user_may_use(cl->user, s)) {
+        send_err(cl, seq, MX_ER_DBACCESS_DENIED, "42000", "Access denied for user '%s'@'%%' to database '%.*s'",
+                 cl->user_name, (int)len, name);
+        return false;
+    }
+    cl->schema = s;
+    snprintf(cl->st.db, sizeof(cl->st.db), "%s", s->datanode->database);
+    cl->st_version++;
+    return true;
+}
+
+/* Login succeeded as far as the password goes: choose the schema, reset
+ * the session and say OK. */
+static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
+{
+    uv_timer_stop(&cl->timer);
+    cl->state = CL_IDLE;
+    cl->schema = NULL;
+    cl->st.db[0] = 0;
+    if (db->len && !select_schema(cl, (const char *)db->p, db->len, seq)) {
+        client_close(cl, "bad database at login");
+        return;
+    }
+    CL_DEBUG(cl, "logged in%s", cl->tls ? " over TLS" : "");
+    send_ok(cl, seq);
+}
+
+static void auth_switch(mx_client_t *cl, uint8_t seq, const char *plugin)
+{
+    uint8_t mem[128];
+    mx_pktbuf_t b;
+    mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+    uint8_t data[MX_SCRAMBLE_LEN + 1];
+    memcpy(data, cl->scramble, MX_SCRAMBLE_LEN);
+    data[MX_SCRAMBLE_LEN] = 0;
+    mx_pkt_auth_switch(&b, seq, plugin, data, sizeof(data));
+    cl->state = CL_AUTH_MORE;
+    cl->auth_step = AUTH_SWITCHED;
+    send_pkt(cl, &b);
+}
+
+/* Check an auth response made with the plugin the user is configured for.
+ * Returns 1 ok, 3 ok after a "fast auth success" packet (the OK takes the
+ * next sequence id), 0 denied, 2 when a further exchange was started. */
+static int check_auth(mx_client_t *cl, const uint8_t *resp, size_t len, uint8_t seq)
+{
+    const mx_user_t *u = cl->user;
+    if (!cl->auth_sha2)
+        return mx_native_check(cl->scramble, resp, len, u->stage2, u->has_password && !u->password[0]) ? 1 : 0;
+    if (!u->password[0])
+        return len == 0 || (len == 1 && resp[0] == 0) ? 1 : 0;
+    if (!mx_sha2_check(cl->scramble, resp, len, u->password, strlen(u->password)))
+        return 0;
+    size_t ui = (size_t)(u - mx_proc.cfg->users);
+    uint8_t mem[16];
+    mx_pktbuf_t b;
+    mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+    uint8_t more = cl->conn.w->sha2_cached[ui] ? 0x03 : 0x04;
+    mx_pkt_auth_more(&b, seq, &more, 1);
+    if (!send_pkt(cl, &b))
+        return 2;
+    if (more == 0x03)
+        return 3;
+    /* Not cached yet: like MySQL, ask for the full password once. */
+    cl->state = CL_AUTH_MORE;
+    cl->auth_step = AUTH_SHA2_FULL;
+    return 2;
+}
+
+/* Start authentication of `user` with the response the client sent using
+ * `plugin`.  `db` is the schema it asked for. */
+static void auth_start(mx_client_t *cl, uint8_t seq, const mx_str_t *user, const mx_str_t *plugin,
+                       const mx_str_t *resp, const mx_str_t *db)
+{
+    snprintf(cl->user_name, sizeof(cl->user_name), "%.*s", (int)user->len, user->p);
+    cl->user = mx_conf_find_user(mx_proc.cfg, (const char *)user->p, user->len);
+    snprintf(cl->st.db, sizeof(cl->st.db), "%.*s", (int)(db->len < MX_NAME_MAX ? db->len : MX_NAME_MAX), db->p);
+    if (!cl->user) {
+        deny_login(cl, seq, resp->len > 0);
+        return;
+    }
+    bool want_sha2 = strcmp(cl->user->auth_plugin, SHA2_PLUGIN) == 0;
+    bool used_sha2 = plugin->len == 21 && memcmp(plugin->p, SHA2_PLUGIN, 21) == 0;
+    bool used_native = plugin->len == 0 || (plugin->len == 21 && memcmp(plugin->p, NATIVE_PLUGIN, 21) == 0);
+    cl->auth_sha2 = want_sha2;
+    if ((want_sha2 && !used_sha2) || (!want_sha2 && !used_native)) {
+        auth_switch(cl, seq, want_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN);
+        return;
+    }
+    int rc = check_auth(cl, resp->p, resp->len, seq);
+    if (rc == 2)
+        return;
+    if (rc == 0) {
+        deny_login(cl, seq, resp->len > 0);
+        return;
+    }
+    mx_str_t d = { (const uint8_t *)cl->st.db, strlen(cl->st.db) };
+    char dbcopy[MX_NAME_MAX + 1];
+    memcpy(dbcopy, cl->st.db, sizeof(dbcopy));
+    d.p = (const uint8_t *)dbcopy;
+    finish_login(cl, (uint8_t)(seq + (rc == 3 ? 1 : 0)), &d);
+}
+
+/* The client's further auth packets (after a switch or during full
+ * caching_sha2 authentication). */
+static void auth_more(mx_client_t *cl, const uint8_t *p, uint32_t len, uint8_t seq)
+{
+    char dbcopy[MX_NAME_MAX + 1];
+    memcpy(dbcopy, cl->st.db, sizeof(dbcopy));
+    mx_str_t d = { (const uint8_t *)dbcopy, strlen(dbcopy) };
+    const mx_user_t *u = cl->user;
+    switch (cl->auth_step) {
+    case AUTH_SWITCHED: {
+        int rc = check_auth(cl, p, len, (uint8_t)(seq + 1));
+        if (rc == 2)
+            return;
+        if (rc == 0) {
+            deny_login(cl, (uint8_t)(seq + 1), len > 0);
+            return;
+        }
+        finish_login(cl, (uint8_t)(seq + (rc == 3 ? 2 : 1)), &d);
+        return;
+    }
+    case AUTH_SHA2_FULL:
+        if (len == 1 && p[0] == 0x02) {
+            if (!mx_proc.rsa_pub_pem) {
+                deny_login(cl, (uint8_t)(seq + 1), true);
+                return;
+            }
+            uint8_t mem[2048];
+            mx_pktbuf_t b;
+            mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+            mx_pkt_auth_more(&b, (uint8_t)(seq + 1), (const uint8_t *)mx_proc.rsa_pub_pem,
+                             mx_proc.rsa_pub_pem_len);
+            cl->auth_step = AUTH_SHA2_PUBKEY;
+            send_pkt(cl, &b);
+            return;
+        }
+        if (!cl->tls) {
+            /* A clear-text password over plain TCP is refused, as MySQL does. */
+            deny_login(cl, (uint8_t)(seq + 1), true);
+            return;
+        }
+        if (len == 0 || p[len - 1] != 0 || strlen(u->password) != len - 1 ||
+            memcmp(p, u->password, len - 1) != 0) {
+            deny_login(cl, (uint8_t)(seq + 1), true);
+            return;
+        }
+        break;
+    case AUTH_SHA2_PUBKEY: {
+        char pw[256];
+        int n = mx_sha2_rsa_decrypt(mx_proc.rsa_key, p, len, cl->scramble, MX_SCRAMBLE_LEN, pw, sizeof(pw));
+        if (n < 0 || (size_t)n != strlen(u->password) || memcmp(pw, u->password, (size_t)n) != 0) {
+            deny_login(cl, (uint8_t)(seq + 1), true);
+            return;
+        }
+        break;
+    }
+    default:
+        abort();
+    }
+    cl->conn.w->sha2_cached[(size_t)(u - mx_proc.cfg->users)] = true;
+    finish_login(cl, (uint8_t)(seq + 1), &d);
+}
+
+static void handle_login(mx_client_t *cl, const uint8_t *p, uint32_t len, uint8_t seq)
+{
+    mx_hsresp_t hr;
+    if (mx_parse_hsresp(p, len, &hr) < 0) {
+        send_err(cl, (uint8_t)(seq + 1), MX_ER_HANDSHAKE, "08S01", "Bad handshake");
+        client_close(cl, "malformed handshake response");
+        return;
+    }
+    if (hr.is_ssl_request) {
+        if (!mx_proc.server_tls || cl->tls) {
+            client_close(cl, "unexpected SSL request");
+            return;
+        }
+        cl->tls = true;
+        cl->state = CL_TLS;
+        if (!mx_conn_tls_start(&cl->conn, mx_proc.server_tls, true, NULL))
+            client_close(cl, "TLS start failed");
+        return;
+    }
+    cl->caps = hr.caps & (server_caps | MX_CLIENT_SSL);
+    if (!(cl->caps & MX_CLIENT_PROTOCOL_41)) {
+        send_err(cl, (uint8_t)(seq + 1), MX_ER_HANDSHAKE, "08S01", "Bad handshake");
+        client_close(cl, "client does not speak protocol 4.1");
+        return;
+    }
+    if (mx_proc.cfg->require_secure_transport && !cl->tls) {
+        snprintf(cl->user_name, sizeof(cl->user_name), "%.*s", (int)hr.user.len, hr.user.p);
+        send_err(cl, (uint8_t)(seq + 1), MX_ER_SECURE_TRANSPORT, "HY000",
+                 "Connections using insecure transport are prohibited while --require_secure_transport=ON.");
+        client_close(cl, "insecure transport");
+        return;
+    }
+    cl->st.collation = hr.charset ? hr.charset : MX_DEFAULT_COLLATION;
+    cl->st.multi_stmt = (cl->caps & MX_CLIENT_MULTI_STATEMENTS) != 0;
+    cl->rewrite_ok = !(cl->caps & MX_CLIENT_SESSION_TRACK);
+    mx_str_t db = hr.db;
+    if (!(cl->caps & MX_CLIENT_CONNECT_WITH_DB))
+        db.len = 0;
+    auth_start(cl, (uint8_t)(seq + 1), &hr.user, &hr.plugin, &hr.auth, &db);
+}
+
+/* ---- choosing the backend ---------------------------------------------------- */
+
+static const mx_schema_t *effective_schema(const mx_client_t *cl)
+{
+    if (cl->schema)
+        return cl->schema;
+    return cl->user && cl->user->n_schemas ? cl->user->schemas[0] : NULL;
+}
+
+static mx_pool_t *target_pool(mx_client_t *cl)
+{
+    const mx_schema_t *s = effective_schema(cl);
+    if (!s)
+        return NULL;
+    const mx_datahost_t *dh = s->datanode->datahost;
+    size_t di = (size_t)(dh - mx_proc.cfg->datahosts);
+    int idx = atomic_load(&mx_proc.write_index[di]);
+    return mx_worker_pool(cl->conn.w, dh->write_hosts[idx]);
+}
+
+static void on_wait_timeout(uv_timer_t *t)
+{
+    mx_client_t *cl = t->data;
+    if (cl->state != CL_WAIT_POOL)
+        return;
+    mx_pool_t *p = cl->want;
+    mx_pool_cancel_wait(p, cl);
+    CL_LOG(cl, MX_LOG_WARNING, "no backend connection to %s within %d ms (max_con %d reached on this worker)",
+           p->host->name, mx_proc.cfg->pool_wait_timeout_ms, p->max);
+    uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
+    cl->conn.rpos += MX_PKT_HDR + len;
+    cl->state = CL_IDLE;
+    if (send_err(cl, 1, MX_ER_CON_COUNT, "08004",
+                 "manx: no free backend connection to %s (%s) within %d ms: pool full (max_con %d per worker)",
+                 p->host->name, p->host->address, mx_proc.cfg->pool_wait_timeout_ms, p->max))
+        client_work(cl);
+}
+
+void mx_client_pool_failed(mx_client_t *cl, mx_pool_t *p, const char *reason)
+{
+    if (cl->state != CL_WAIT_POOL)
+        return;
+    uv_timer_stop(&cl->timer);
+    uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
+    cl->conn.rpos += MX_PKT_HDR + len;
+    cl->state = CL_IDLE;
+    if (send_err(cl, 1, MX_ER_PROXY_BACKEND, "HY000", "manx: can't connect to backend %s (%s): %s",
+                 p->host->name, p->host->address, reason))
+        client_work(cl);
+}
+
+void mx_client_got_server(mx_client_t *cl, mx_server_t *sv)
+{
+    uv_timer_stop(&cl->timer);
+    cl->server = sv;
+    sv->client = cl;
+    cl->state = CL_REPLAY;
+    cl->replay_step = RP_DB;
+    if (sv->synced_id == cl->id && sv->synced_version == cl->st_version) {
+        forward_command(cl);
+        return;
+    }
+    replay_next(cl);
+}
+
+/* ---- state replay ------------------------------------------------------------ */
+
+static const struct {
+    uint8_t id;
+    const char *charset, *collation;
+} collations[] = {
+    { 8, "latin1", "latin1_swedish_ci" }, { 33, "utf8mb3", "utf8mb3_general_ci" },
+    { 45, "utf8mb4", "utf8mb4_general_ci" }, { 46, "utf8mb4", "utf8mb4_bin" },
+    { 47, "latin1", "latin1_bin" }, { 63, "binary", "binary" },
+    { 83, "utf8mb3", "utf8mb3_bin" }, { 192, "utf8mb3", "utf8mb3_unicode_ci" },
+    { 224, "utf8mb4", "utf8mb4_unicode_ci" }, { 28, "gbk", "gbk_chinese_ci" },
+    { 24, "gb2312", "gb2312_chinese_ci" }, { 11, "ascii", "ascii_general_ci" },
+    { 1, "big5", "big5_chinese_ci" }, { 248, "gb18030", "gb18030_chinese_ci" },
+};
+
+static void put_set_names(mx_pktbuf_t *b, uint8_t id)
+{
+    for (size_t i = 0; i < sizeof(collations) / sizeof(collations[0]); i++) {
+        if (collations[i].id == id) {
+            mx_put_bytes(b, "NAMES ", 6);
+            mx_put_bytes(b, collations[i].charset, strlen(collations[i].charset));
+            mx_put_bytes(b, " COLLATE ", 9);
+            mx_put_bytes(b, collations[i].collation, strlen(collations[i].collation));
+            return;
+        }
+    }
+    /* MySQL 8's utf8mb4_0900_* and others MariaDB lacks: the charset's
+     * default collation is the closest thing every server has. */
+    mx_put_bytes(b, "NAMES utf8mb4", 13);
+}
+
+static bool is_number(const char *v)
+{
+    const char *p = v;
+    if (*p == '-')
+        p++;
+    if (!*p)
+        return false;
+    bool dot = false;
+    for (; *p; p++) {
+        if (*p == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            return false;
+    }
+    return true;
+}
+
+static void put_value(mx_pktbuf_t *b, const char *name, const char *v)
+{
+    if (is_number(v) || (strcmp(v, "NULL") == 0 && strncmp(name, "character_set_", 14) == 0)) {
+        mx_put_bytes(b, v, strlen(v));
+        return;
+    }
+    mx_put_u8(b, '\'');
+    for (const char *p = v; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            mx_put_u8(b, '\\');
+        mx_put_u8(b, (uint8_t)*p);
+    }
+    mx_put_u8(b, '\'');
+}
+
+static const char *find_var(const mx_sstate_t *st, const char *name)
+{
+    for (uint32_t i = 0; i < st->n_vars; i++)
+        if (strcmp(st->vars[i].name, name) == 0)
+            return st->vars[i].value;
+    return NULL;
+}
+
+/* Build "SET ..." bringing the backend's variables to the session's.
+ * Returns false when nothing differs. */
+static bool build_set(mx_client_t *cl, mx_server_t *sv)
+{
+    mx_pktbuf_t *b = &sv->out;
+    bool any = false;
+    mx_pkt_begin(b, 0);
+    mx_put_u8(b, MX_COM_QUERY);
+    mx_put_bytes(b, "SET ", 4);
+    if (sv->st.collation != cl->st.collation) {
+        put_set_names(b, cl->st.collation);
+        any = true;
+    }
+    for (uint32_t i = 0; i < cl->st.n_vars; i++) {
+        const mx_var_t *v = &cl->st.vars[i];
+        const char *cur = find_var(&sv->st, v->name);
+        if (cur && strcmp(cur, v->value) == 0 && sv->st.collation == cl->st.collation)
+            continue;
+        if (any)
+            mx_put_u8(b, ',');
+        mx_put_bytes(b, "@@SESSION.", 10);
+        mx_put_bytes(b, v->name, strlen(v->name));
+        mx_put_u8(b, '=');
+        put_value(b, v->name, v->value);
+        any = true;
+    }
+    for (uint32_t i = 0; i < sv->st.n_vars; i++) {
+        const mx_var_t *v = &sv->st.vars[i];
+        if (find_var(&cl->st, v->name))
+            continue;
+        if (any)
+            mx_put_u8(b, ',');
+        mx_put_bytes(b, "@@SESSION.", 10);
+        mx_put_bytes(b, v->name, strlen(v->name));
+        mx_put_bytes(b, "=DEFAULT", 8);
+        any = true;
+    }
+    mx_pkt_end(b);
+    if (!any)
+        mx_pktbuf_reset(b);
+    return any;
+}
+
+static void replay_next(mx_client_t *cl)
+{
+    mx_server_t *sv = cl->server;
+    mx_pktbuf_t *b = &sv->out;
+    for (;;) {
+        switch (cl->replay_step) {
+        case RP_DB:
+            cl->replay_step++;
+            if (cl->st.db[0] && strcmp(cl->st.db, sv->st.db) != 0) {
+                mx_pkt_begin(b, 0);
+                mx_put_u8(b, MX_COM_INIT_DB);
+                mx_put_bytes(b, cl->st.db, strlen(cl->st.db));
+                mx_pkt_end(b);
+                break;
+            }
+            continue;
+        case RP_SET:
+            cl->replay_step++;
+            if (build_set(cl, sv))
+                break;
+            continue;
+        case RP_LID:
+            cl->replay_step++;
+            if (cl->st.last_insert_id != sv->st.last_insert_id) {
+                char q[64];
+                int n = snprintf(q, sizeof(q), "DO LAST_INSERT_ID(%llu)", (unsigned long long)cl->st.last_insert_id);
+                mx_pkt_begin(b, 0);
+                mx_put_u8(b, MX_COM_QUERY);
+                mx_put_bytes(b, q, (size_t)n);
+                mx_pkt_end(b);
+                break;
+            }
+            continue;
+        case RP_OPTION:
+            cl->replay_step++;
+            if (cl->st.multi_stmt != sv->st.multi_stmt) {
+                mx_pkt_begin(b, 0);
+                mx_put_u8(b, MX_COM_SET_OPTION);
+                mx_put_u16(b, cl->st.multi_stmt ? MX_OPTION_MULTI_STATEMENTS_ON : MX_OPTION_MULTI_STATEMENTS_OFF);
+                mx_pkt_end(b);
+                break;
+            }
+            continue;
+        default:
+            /* Everything replayed: the backend now holds the session's state. */
+            if (!mx_sstate_copy(&sv->st, &cl->st)) {
+                client_close(cl, "out of memory");
+                return;
+            }
+            sv->synced_id = cl->id;
+            sv->synced_version = cl->st_version;
+            forward_command(cl);
+            return;
+        }
+        CL_DEBUG(cl, "replaying state on S-%u (step %d)", sv->id, cl->replay_step - 1);
+        if (!mx_server_internal(sv))
+            mx_server_close(sv, "write failed");
+        return;
+    }
+}
+
+void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err)
+{
+    if (cl->state != CL_REPLAY)
+        return;
+    if (!ok) {
+        /* The session's own state does not apply: report it on the
+         * command that needed it, and drop the half-replayed backend. */
+        CL_LOG(cl, MX_LOG_WARNING, "state replay failed: %u %.*s", err->code, (int)err->message.len,
+               err->message.p);
+        uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
+        cl->conn.rpos += MX_PKT_HDR + len;
+        cl->state = CL_IDLE;
+        unlink_server(cl, true);
+        if (send_err(cl, 1, err->code, err->sqlstate, "%.*s", (int)err->message.len, err->message.p))
+            client_work(cl);
+        return;
+    }
+    replay_next(cl);
+}
+
+/* ---- forwarding commands -------------------------------------------------------- */
+
+/* Forward as much of the current command's bytes as are buffered. */
+static bool pump_request(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    mx_server_t *sv = cl->server;
+    for (;;) {
+        if (cl->fwd_left == 0) {
+            if (!cl->fwd_cont)
+                return true;
+            /* The previous packet was 0xFFFFFF long: another follows. */
+            if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
+                return true;
+            uint32_t len = mx_pkt_len(c->buf + c->rpos);
+            cl->fwd_cont = len == MX_PKT_MAX;
+            cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
+        }
+        if (!c->buf || mx_conn_avail(c) == 0)
+            return true;
+        uint32_t n = mx_conn_avail(c);
+        if (n > cl->fwd_left)
+            n = (uint32_t)cl->fwd_left;
+        uv_buf_t ub = uv_buf_init((char *)c->buf + c->rpos, n);
+        if (!mx_conn_write(&sv->conn, &ub, 1)) {
+            mx_server_close(sv, "write failed");
+            return false;
+        }
+        c->rpos += n;
+        cl->fwd_left -= n;
+        if (sv->conn.wq_bytes > 0) {
+            /* Backend is slow to take the data: stop reading the client. */
+            mx_conn_read_stop(c);
+            return true;
+        }
+    }
+}
+
+static void command_done(mx_client_t *cl);
+
+static void forward_command(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    const uint8_t *h = c->buf + c->rpos;
+    uint32_t len = mx_pkt_len(h);
+    uint32_t avail = mx_conn_avail(c) - MX_PKT_HDR;
+    if (avail > len)
+        avail = len;
+    cl->state = CL_ACTIVE;
+    cl->queries++;
+    cl->skip_left = 0;
+    cl->state_change = cl->state_known = false;
+    cl->next_seq = 1;
+    bool expects = mx_resp_expected(cl->cmd);
+    if (expects)
+        mx_resp_begin(&cl->resp, cl->server->caps, h + MX_PKT_HDR, avail);
+    if (mx_log_level >= MX_LOG_DEBUG) {
+        if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_PREPARE)
+            CL_DEBUG(cl, "-> S-%u %s %s: %.*s", cl->server->id, cl->server->pool->host->name,
+                     cl->server->pool->host->address, (int)(avail - 1 > 200 ? 200 : avail - 1), h + MX_PKT_HDR + 1);
+        else
+            CL_DEBUG(cl, "-> S-%u %s: command 0x%02x", cl->server->id, cl->server->pool->host->name, cl->cmd);
+    }
+    cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
+    cl->fwd_cont = len == MX_PKT_MAX;
+    if (!pump_request(cl))
+        return;
+    if (!expects && cl->fwd_left == 0 && !cl->fwd_cont)
+        command_done(cl);
+}
+
+/* Read the session-state entries of an OK from the backend. */
+static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
+{
+    mx_server_t *sv = cl->server;
+    mx_ok_t ok;
+    if (mx_parse_ok(p, len, sv->caps, &ok) < 0)
+        return;
+    bool changed = false;
+    if (ok.last_insert_id) {
+        cl->st.last_insert_id = sv->st.last_insert_id = ok.last_insert_id;
+        changed = true;
+    }
+    if (ok.session_state.len) {
+        mx_rd_t r;
+        mx_track_t t;
+        mx_rd_init(&r, ok.session_state.p, ok.session_state.len);
+        while (mx_track_next(&r, &t) > 0) {
+            switch (t.type) {
+            case MX_TRACK_SCHEMA:
+                snprintf(cl->st.db, sizeof(cl->st.db), "%.*s", (int)t.name.len, t.name.p);
+                memcpy(sv->st.db, cl->st.db, sizeof(sv->st.db));
+                cl->state_known = true;
+                changed = true;
+                break;
+            case MX_TRACK_SYSTEM_VARIABLES:
+                cl->state_known = true;
+                if (t.name.len > 14 && strncasecmp((const char *)t.name.p, "session_track_", 14) == 0)
+                    break; /* manx's own tracking setup */
+                if (!mx_sstate_set_var(&cl->st, t.name.p, t.name.len, t.value.p, t.value.len) ||
+                    !mx_sstate_set_var(&sv->st, t.name.p, t.name.len, t.value.p, t.value.len))
+                    cl->sticky = true; /* out of memory: at least stay correct */
+                changed = true;
+                break;
+            case MX_TRACK_STATE_CHANGE:
+                cl->state_change = true;
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    if (changed) {
+        cl->st_version++;
+        sv->synced_id = cl->id;
+        sv->synced_version = cl->st_version;
+    }
+}
+
+static void response_finished(mx_client_t *cl);
+
+/* Stream the backend's response to the client from the backend's buffer. */
+void mx_client_server_data(mx_client_t *cl)
+{
+    mx_server_t *sv = cl->server;
+    mx_conn_t *sc = &sv->conn;
+    if (cl->state != CL_ACTIVE || !sc->buf)
+        return;
+    uint32_t fwd_start = sc->rpos;
+    int rc = MX_RESP_MORE;
+    bool done = false, infile = false;
+    while (!done && !infile) {
+        if (cl->skip_left) {
+            uint32_t take = mx_conn_avail(sc);
+            if (take > cl->skip_left)
+                take = (uint32_t)cl->skip_left;
+            sc->rpos += take;
+            cl->skip_left -= take;
+            if (cl->skip_left)
+                break;
+            continue;
+        }
+        uint32_t avail = mx_conn_avail(sc);
+        if (avail < MX_PKT_HDR)
+            break;
+        const uint8_t *h = sc->buf + sc->rpos;
+        uint32_t len = mx_pkt_len(h);
+        uint32_t peek = len < MX_RESP_PEEK ? len : MX_RESP_PEEK;
+        if (avail < MX_PKT_HDR + peek)
+            break;
+        uint32_t have = avail - MX_PKT_HDR < len ? avail - MX_PKT_HDR : len;
+        rc = mx_resp_feed(&cl->resp, h + MX_PKT_HDR, have, len);
+        if (rc < 0) {
+            CL_LOG(cl, MX_LOG_WARNING, "malformed response from S-%u %s", sv->id, sv->pool->host->name);
+            mx_server_close(sv, "malformed response");
+            return;
+        }
+        cl->next_seq = (uint8_t)(mx_pkt_seq(h) + 1);
+        if (cl->resp.last_ok && have == len) {
+            track_ok(cl, h + MX_PKT_HDR, len);
+            if (cl->rewrite_ok) {
+                mx_ok_t ok;
+                if (mx_parse_ok(h + MX_PKT_HDR, len, sv->caps, &ok) == 0) {
+                    uint8_t mem[1024];
+                    mx_pktbuf_t b;
+                    mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+                    mx_pkt_ok_reencode(&b, mx_pkt_seq(h), h[MX_PKT_HDR], &ok, cl->caps);
+                    uv_buf_t ub[2] = {
+                        uv_buf_init((char *)sc->buf + fwd_start, sc->rpos - fwd_start),
+                        uv_buf_init((char *)b.data, (unsigned)b.len),
+                    };
+                    if (b.failed || !mx_conn_write(&cl->conn, ub, 2)) {
+                        client_close(cl, "write failed");
+                        return;
+                    }
+                    sc->rpos += MX_PKT_HDR + len;
+                    fwd_start = sc->rpos;
+                    goto next;
+                }
+            }
+        }
+        if (have == len) {
+            sc->rpos += MX_PKT_HDR + len;
+        } else {
+            cl->skip_left = (uint64_t)len - have;
+            sc->rpos = sc->rend;
+        }
+    next:
+        if (rc == MX_RESP_DONE)
+            done = true;
+        else if (rc == MX_RESP_INFILE)
+            infile = true;
+    }
+    if (sc->rpos > fwd_start) {
+        uv_buf_t ub = uv_buf_init((char *)sc->buf + fwd_start, sc->rpos - fwd_start);
+        if (!mx_conn_write(&cl->conn, &ub, 1)) {
+            client_close(cl, "write failed");
+            return;
+        }
+    }
+    if (cl->conn.wq_bytes > 0)
+        mx_conn_read_stop(sc); /* slow client: let the backend wait */
+    if (sc->rpos == sc->rend)
+        mx_conn_consume_done(sc);
+    else
+        mx_conn_compact(sc);
+    if (done && cl->skip_left == 0) {
+        response_finished(cl);
+        return;
+    }
+    if (infile) {
+        cl->state = CL_INFILE;
+        cl->fwd_left = 0;
+        cl->fwd_cont = false;
+        client_work(cl);
+    }
+}
+
+void mx_client_server_drained(mx_client_t *cl)
+{
+    /* The backend took everything: read the client again. */
+    if (cl->state == CL_ACTIVE || cl->state == CL_INFILE) {
+        mx_conn_read_start(&cl->conn);
+        client_work(cl);
+    }
+}
+
+static void response_finished(mx_client_t *cl)
+{
+    const mx_resp_t *r = &cl->resp;
+    if (!r->is_error || r->got_ok)
+        cl->status = r->status;
+    if (!r->is_error) {
+        if (cl->cmd == MX_COM_STMT_PREPARE)
+            cl->n_stmts++;
+        if (cl->cmd == MX_COM_QUERY) {
+            if (cl->state_change &&
+                (!cl->state_known || (cl->marks & (MX_MARK_USERVAR | MX_MARK_TEMP | MX_MARK_PREPARE))))
+                cl->sticky = true;
+            if (cl->marks & MX_MARK_LOCK)
+                cl->sticky = true;
+        }
+    }
+    command_done(cl);
+}
+
+/* The command and its response are complete. */
+static void command_done(mx_client_t *cl)
+{
+    mx_server_t *sv = cl->server;
+    cl->state = CL_IDLE;
+    if (cl->cmd == MX_COM_QUERY)
+        cl->pin_next = (cl->marks & MX_MARK_FOUND_ROWS) != 0;
+    if (sv && !must_keep_server(cl)) {
+        unlink_server(cl, false);
+    } else if (sv && !sv->conn.reading) {
+        mx_conn_read_start(&sv->conn);
+    }
+    if (cl->conn.w->stopping) {
+        client_close(cl, "shutting down");
+        return;
+    }
+    client_work(cl);
+}
+
+void mx_client_server_lost(mx_client_t *cl, mx_server_t *sv, const char *why)
+{
+    const mx_host_t *h = sv->pool->host;
+    bool in_trans = (cl->status & MX_STATUS_IN_TRANS) || !(cl->status & MX_STATUS_AUTOCOMMIT);
+    mx_cl_state_t old = cl->state;
+    cl->server = NULL;
+    cl->n_stmts = 0;
+    cl->sticky = false;
+    cl->pin_next = false;
+    cl->status = MX_STATUS_AUTOCOMMIT;
+    if (find_var(&cl->st, "autocommit") && strcasecmp(find_var(&cl->st, "autocommit"), "OFF") == 0)
+        cl->status = 0;
+    CL_LOG(cl, MX_LOG_WARNING, "backend S-%u %s %s lost (%s)%s", sv->id, h->name, h->address, why,
+           in_trans ? "; its transaction is rolled back" : "");
+    if (old == CL_ACTIVE || old == CL_REPLAY) {
+        if (cl->skip_left || cl->fwd_left || cl->fwd_cont) {
+            client_close(cl, "backend lost mid-packet");
+            return;
+        }
+        if (old == CL_REPLAY) {
+            uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
+            cl->conn.rpos += MX_PKT_HDR + len;
+        }
+        cl->state = CL_IDLE;
+        if (send_err(cl, old == CL_REPLAY ? 1 : cl->next_seq, MX_CR_SERVER_LOST, "HY000",
+                     "Lost connection to backend %s (%s) during query%s", h->name, h->address,
+                     in_trans ? "; the transaction was rolled back" : ""))
+            client_work(cl);
+        return;
+    }
+    if (old == CL_INFILE) {
+        client_close(cl, "backend lost during LOAD DATA");
+        return;
+    }
+}
+
+/* ---- local commands ------------------------------------------------------------ */
+
+static void reset_session(mx_client_t *cl)
+{
+    uint8_t coll = cl->st.collation;
+    bool multi = cl->st.multi_stmt;
+    char db[sizeof(cl->st.db)];
+    memcpy(db, cl->st.db, sizeof(db));
+    mx_sstate_clear(&cl->st);
+    memcpy(cl->st.db, db, sizeof(db));
+    cl->st.collation = coll;
+    cl->st.multi_stmt = multi;
+    cl->st_version++;
+    cl->n_stmts = 0;
+    cl->sticky = false;
+    cl->pin_next = false;
+    cl->status = MX_STATUS_AUTOCOMMIT;
+    if (cl->server)
+        unlink_server(cl, true);
+}
+
+static void change_user(mx_client_t *cl, const uint8_t *p, uint32_t len)
+{
+    mx_change_user_t cu;
+    if (mx_parse_change_user(p, len, cl->caps, &cu) < 0) {
+        send_err(cl, 1, MX_ER_HANDSHAKE, "08S01", "Bad handshake");
+        client_close(cl, "malformed COM_CHANGE_USER");
+        return;
+    }
+    reset_session(cl);
+    mx_sstate_clear(&cl->st);
+    if (cu.charset)
+        cl->st.collation = (uint8_t)cu.charset;
+    cl->schema = NULL;
+    cl->st_version++;
+    /* The client scrambles with the handshake's scramble: keep it. */
+    cl->state = CL_LOGIN;
+    auth_start(cl, 1, &cu.user, &cu.plugin, &cu.auth, &cu.db);
+}
+
+static void set_option(mx_client_t *cl, const uint8_t *p, uint32_t len)
+{
+    if (len < 3) {
+        send_err(cl, 1, MX_ER_UNKNOWN_COM, "08S01", "Malformed COM_SET_OPTION");
+        return;
+    }
+    uint32_t opt = mx_rd_u16(p + 1);
+    if (opt > MX_OPTION_MULTI_STATEMENTS_OFF) {
+        send_err(cl, 1, 1047, "08S01", "Unknown option %u", opt);
+        return;
+    }
+    cl->st.multi_stmt = opt == MX_OPTION_MULTI_STATEMENTS_ON;
+    cl->st_version++;
+    uint8_t mem[16];
+    mx_pktbuf_t b;
+    mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
+    mx_pkt_eof(&b, 1, 0, cl->status);
+    send_pkt(cl, &b);
+}
+
+static const char *command_name(uint8_t cmd)
+{
+    switch (cmd) {
+    case MX_COM_SHUTDOWN: return "COM_SHUTDOWN";
+    case MX_COM_BINLOG_DUMP: return "COM_BINLOG_DUMP";
+    case MX_COM_BINLOG_DUMP_GTID: return "COM_BINLOG_DUMP_GTID";
+    case MX_COM_REGISTER_SLAVE: return "COM_REGISTER_SLAVE";
+    case MX_COM_TABLE_DUMP: return "COM_TABLE_DUMP";
+    case MX_COM_CONNECT_OUT: return "COM_CONNECT_OUT";
+    case MX_COM_DAEMON: return "COM_DAEMON";
+    default: return NULL;
+    }
+}
+
+/* Handle the command at the head of the client's buffer (whole packet, or
+ * its first MX_RESP_PEEK bytes).  Returns true when the caller may go on
+ * with the next buffered command. */
+static bool dispatch(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    const uint8_t *h = c->buf + c->rpos;
+    uint32_t len = mx_pkt_len(h);
+    uint32_t have = mx_conn_avail(c) - MX_PKT_HDR;
+    if (have > len)
+        have = len;
+    const uint8_t *p = h + MX_PKT_HDR;
+    if (len == 0 || mx_pkt_seq(h) != 0) {
+        client_close(cl, len == 0 ? "empty command packet" : "command with a bad sequence id");
+        return false;
+    }
+    if (len > mx_proc.cfg->max_packet && len != MX_PKT_MAX) {
+        send_err(cl, 1, MX_ER_NET_PACKET_TOO_LARGE, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
+        client_close(cl, "packet too large");
+        return false;
+    }
+    cl->cmd = p[0];
+    cl->marks = 0;
+    bool whole = have == len;
+    switch (cl->cmd) {
+    case MX_COM_QUIT:
+        client_close(cl, "client quit");
+        return false;
+    case MX_COM_PING:
+        c->rpos += MX_PKT_HDR + len;
+        return send_ok(cl, 1);
+    case MX_COM_INIT_DB:
+        c->rpos += MX_PKT_HDR + len;
+        if (!whole || len - 1 > MX_NAME_MAX)
+            return send_err(cl, 1, MX_ER_BAD_DB, "42000", "Unknown database");
+        if (select_schema(cl, (const char *)p + 1, len - 1, 1))
+            return send_ok(cl, 1);
+        return cl->state != CL_CLOSED;
+    case MX_COM_SET_OPTION:
+        c->rpos += MX_PKT_HDR + len;
+        set_option(cl, p, have);
+        return cl->state != CL_CLOSED;
+    case MX_COM_RESET_CONNECTION:
+        c->rpos += MX_PKT_HDR + len;
+        reset_session(cl);
+        return send_ok(cl, 1);
+    case MX_COM_CHANGE_USER:
+        if (!whole) {
+            client_close(cl, "oversized COM_CHANGE_USER");
+            return false;
+        }
+        c->rpos += MX_PKT_HDR + len;
+        change_user(cl, p, len);
+        return cl->state == CL_IDLE;
+    case MX_COM_STMT_CLOSE:
+    case MX_COM_STMT_SEND_LONG_DATA:
+        if (!cl->server) {
+            /* No backend holds statements for this session. */
+            if (!whole) {
+                client_close(cl, "oversized statement data without a statement");
+                return false;
+            }
+            c->rpos += MX_PKT_HDR + len;
+            return true;
+        }
+        if (cl->cmd == MX_COM_STMT_CLOSE && cl->n_stmts)
+            cl->n_stmts--;
+        break;
+    case MX_COM_QUERY: {
+        char db[MX_NAME_MAX + 1];
+        int use = whole ? mx_sql_use(p + 1, len - 1, db, sizeof(db)) : 0;
+        if (use == 1) {
+            c->rpos += MX_PKT_HDR + len;
+            if (select_schema(cl, db, strlen(db), 1))
+                return send_ok(cl, 1);
+            return cl->state != CL_CLOSED;
+        }
+        cl->marks = mx_sql_marks(p + 1, have - 1);
+        break;
+    }
+    default:
+        if (cl->cmd > MX_COM_RESET_CONNECTION || cl->cmd == MX_COM_SLEEP || cl->cmd == MX_COM_CONNECT ||
+            cl->cmd == MX_COM_TIME || cl->cmd == MX_COM_DELAYED_INSERT || command_name(cl->cmd)) {
+            if (!whole) {
+                client_close(cl, "oversized unknown command");
+                return false;
+            }
+            c->rpos += MX_PKT_HDR + len;
+            if (command_name(cl->cmd))
+                return send_err(cl, 1, 1235, "42000", "manx does not forward %s", command_name(cl->cmd));
+            return send_err(cl, 1, MX_ER_UNKNOWN_COM, "08S01", "Unknown command");
+        }
+        break;
+    }
+    /* Forwarded: find a backend. */
+    if (cl->server) {
+        mx_client_got_server(cl, cl->server);
+        return false;
+    }
+    mx_pool_t *pool = target_pool(cl);
+    if (!pool) {
+        c->rpos += MX_PKT_HDR + len;
+        return send_err(cl, 1, MX_ER_NO_DB, "3D000", "No database selected");
+    }
+    cl->want = pool;
+    cl->state = CL_WAIT_POOL;
+    mx_server_t *sv = mx_pool_acquire(pool, cl, mx_client_flavor(cl), NULL);
+    if (sv) {
+        mx_client_got_server(cl, sv);
+    } else if (cl->state == CL_WAIT_POOL) {
+        uv_timer_start(&cl->timer, on_wait_timeout, (uint64_t)mx_proc.cfg->pool_wait_timeout_ms, 0);
+    }
+    return false;
+}
+
+/* Process what the client sent, as far as the session's state allows. */
+static void client_work(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    for (;;) {
+        if (cl->state == CL_ACTIVE) {
+            if (cl->fwd_left || cl->fwd_cont) {
+                if (!pump_request(cl))
+                    return;
+                if (cl->state == CL_ACTIVE && !cl->fwd_left && !cl->fwd_cont && !mx_resp_expected(cl->cmd)) {
+                    command_done(cl);
+                    return;
+                }
+            }
+            break;
+        }
+        if (cl->state == CL_INFILE) {
+            /* File data: packets until an empty one, then the backend answers. */
+            if (cl->fwd_left == 0 && c->buf && mx_conn_avail(c) >= MX_PKT_HDR) {
+                uint32_t len = mx_pkt_len(c->buf + c->rpos);
+                cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
+                if (len == 0) {
+                    if (!pump_request(cl))
+                        return;
+                    cl->state = CL_ACTIVE;
+                    mx_resp_infile_sent(&cl->resp);
+                    if (cl->server && cl->server->conn.buf)
+                        mx_client_server_data(cl);
+                    return;
+                }
+            }
+            if (cl->fwd_left) {
+                if (!pump_request(cl))
+                    return;
+                if (cl->fwd_left == 0 && cl->state == CL_INFILE && c->buf && mx_conn_avail(c) >= MX_PKT_HDR &&
+                    c->reading)
+                    continue;
+            }
+            break;
+        }
+        if (cl->state != CL_IDLE && cl->state != CL_LOGIN && cl->state != CL_AUTH_MORE)
+            break;
+        if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
+            break;
+        uint32_t len = mx_pkt_len(c->buf + c->rpos);
+        uint32_t need = MX_PKT_HDR + (len < MX_RESP_PEEK ? len : MX_RESP_PEEK);
+        if (cl->state != CL_IDLE) {
+            /* Login packets are small and must be whole. */
+            if (len + MX_PKT_HDR > MX_BUF_SIZE) {
+                client_close(cl, "oversized login packet");
+                return;
+            }
+            need = MX_PKT_HDR + len;
+        }
+        if (mx_conn_avail(c) < need) {
+            if (c->rpos + need > MX_BUF_SIZE)
+                mx_conn_compact(c);
+            break;
+        }
+        if (cl->state == CL_LOGIN || cl->state == CL_AUTH_MORE) {
+            const uint8_t *h = c->buf + c->rpos;
+            c->rpos += MX_PKT_HDR + len;
+            if (cl->state == CL_LOGIN)
+                handle_login(cl, h + MX_PKT_HDR, len, mx_pkt_seq(h));
+            else
+                auth_more(cl, h + MX_PKT_HDR, len, mx_pkt_seq(h));
+            if (cl->state == CL_CLOSED || cl->state == CL_TLS)
+                return;
+            continue;
+        }
+        if (!dispatch(cl))
+            break;
+    }
+    if (cl->state != CL_CLOSED && c->buf) {
+        if (c->rpos == c->rend)
+            mx_conn_consume_done(c);
+        if (!c->reading && mx_conn_avail(c) < MX_BUF_SIZE / 2 &&
+            !(cl->server && cl->server->conn.wq_bytes > 0))
+            mx_conn_read_start(c);
+    } else if (cl->state != CL_CLOSED && !c->reading && !(cl->server && cl->server->conn.wq_bytes > 0)) {
+        mx_conn_read_start(c);
+    }
+}
+
+void mx__client_io(mx_client_t *cl, int ev)
+{
+    if (cl->state == CL_CLOSED)
+        return;
+    switch (ev) {
+    case MX_EV_READ:
+        client_work(cl);
+        return;
+    case MX_EV_TLS_READY:
+        if (cl->state == CL_TLS)
+            cl->state = CL_LOGIN;
+        return;
+    case MX_EV_DRAIN:
+        /* The client caught up: let the backend's data flow again. */
+        if (cl->server && (cl->state == CL_ACTIVE || cl->state == CL_INFILE)) {
+            mx_conn_read_start(&cl->server->conn);
+            mx_client_server_data(cl);
+        }
+        return;
+    case MX_EV_EOF:
+        client_close(cl, "client disconnected");
+        return;
+    default:
+        abort();
+    }
+}
+
+void mx_client_shutdown_step(mx_worker_t *w, bool force)
+{
+    mx_list_t *l = w->clients.next;
+    while (l != &w->clients) {
+        mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, link);
+        l = l->next;
+        if (force || cl->state == CL_IDLE || cl->state == CL_LOGIN || cl->state == CL_TLS ||
+            cl->state == CL_AUTH_MORE || cl->state == CL_WAIT_POOL)
+            client_close(cl, force ? "shutdown timeout" : "shutting down");
+    }
+    if (mx_list_empty(&w->clients) && w->n_clients == 0)
+        mx_worker_finish(w);
+}

@@ -1,0 +1,217 @@
+/* manx: command line, start-up (config, TLS, RSA key, listeners, workers),
+ * signals and orderly shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "log.h"
+#include "mx_version.h"
+#include "proxy-t.h"
+#include "worker.h"
+
+mx_proc_t mx_proc;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: manx -c FILE [--check]\n"
+            "MySQL-protocol read/write-splitting proxy.\n\n"
+            "  -c, --config FILE  configuration file (INI)\n"
+            "      --check        validate the configuration and exit\n"
+            "  -h, --help         show this help\n"
+            "  -V, --version      show the version\n");
+}
+
+static SSL_CTX *make_server_tls(const mx_config_t *cfg)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx)
+        return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->ssl_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, cfg->ssl_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        char buf[256];
+        ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+        mx_error("%s: ssl_cert/ssl_key: %s", cfg->path, buf);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static SSL_CTX *make_client_tls(const mx_config_t *cfg)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (cfg->ssl_ca[0]) {
+        if (SSL_CTX_load_verify_locations(ctx, cfg->ssl_ca, NULL) != 1) {
+            mx_error("%s: ssl_ca: cannot load %s", cfg->path, cfg->ssl_ca);
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    return ctx;
+}
+
+/* caching_sha2_password full authentication without TLS needs an RSA key
+ * pair: loaded from rsa_private_key, or generated at start-up. */
+static int load_rsa(const mx_config_t *cfg)
+{
+    bool needed = false;
+    for (size_t i = 0; i < cfg->n_users; i++)
+        if (strcmp(cfg->users[i].auth_plugin, "caching_sha2_password") == 0)
+            needed = true;
+    if (!needed)
+        return 0;
+    EVP_PKEY *key = NULL;
+    if (cfg->rsa_private_key[0]) {
+        FILE *f = fopen(cfg->rsa_private_key, "r");
+        if (!f) {
+            mx_error("%s: rsa_private_key: %s: %s", cfg->path, cfg->rsa_private_key, strerror(errno));
+            return -1;
+        }
+        key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        fclose(f);
+    } else {
+        key = EVP_RSA_gen(2048);
+    }
+    if (!key) {
+        mx_error("cannot %s the RSA key for caching_sha2_password", cfg->rsa_private_key[0] ? "read" : "generate");
+        return -1;
+    }
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(b, key);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    mx_proc.rsa_pub_pem = malloc((size_t)n + 1);
+    memcpy(mx_proc.rsa_pub_pem, p, (size_t)n);
+    mx_proc.rsa_pub_pem[n] = 0;
+    mx_proc.rsa_pub_pem_len = (size_t)n;
+    BIO_free(b);
+    mx_proc.rsa_key = key;
+    return 0;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    mx_info("received %s: stopping (in-flight statements may finish for up to %d ms)",
+            signum == SIGTERM ? "SIGTERM" : "SIGINT", mx_proc.cfg->shutdown_timeout_ms);
+    for (int i = 0; i < mx_proc.n_workers; i++)
+        mx_worker_stop(&mx_proc.workers[i]);
+    uv_close((uv_handle_t *)s, NULL);
+    uv_signal_t *other = s->data;
+    if (other && !uv_is_closing((uv_handle_t *)other))
+        uv_close((uv_handle_t *)other, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "check", no_argument, NULL, 'k' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *path = NULL;
+    bool check = false;
+    int o;
+    while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': path = optarg; break;
+        case 'k': check = true; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("manx %s\n", MX_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    char err[1024];
+    mx_config_t *cfg = mx_conf_load(path, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    if (check) {
+        printf("%s: configuration OK\n", path);
+        mx_conf_free(cfg);
+        return 0;
+    }
+    mx_proc.cfg = cfg;
+    mx_log_level = cfg->log_level;
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    if (cfg->ssl_cert[0] && !(mx_proc.server_tls = make_server_tls(cfg)))
+        goto out_cfg;
+    if (!(mx_proc.client_tls = make_client_tls(cfg)))
+        goto out_tls;
+    if (load_rsa(cfg) < 0)
+        goto out_tls;
+    mx_proc.write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*mx_proc.write_index));
+    mx_proc.n_workers = cfg->workers;
+    mx_proc.workers = calloc((size_t)cfg->workers, sizeof(mx_worker_t));
+    if (!mx_proc.write_index || !mx_proc.workers)
+        goto out_tls;
+    int started = 0;
+    for (int i = 0; i < cfg->workers; i++) {
+        int e = mx_worker_init(&mx_proc.workers[i], i);
+        if (e < 0) {
+            mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-e));
+            goto out_workers;
+        }
+    }
+    for (; started < cfg->workers; started++)
+        if (mx_worker_start(&mx_proc.workers[started]) != 0)
+            goto out_workers;
+    mx_info("manx %s listening on %s with %d worker%s", MX_VERSION, cfg->listen, cfg->workers,
+            cfg->workers == 1 ? "" : "s");
+
+    uv_loop_t *loop = uv_default_loop();
+    uv_signal_t sigterm, sigint;
+    uv_signal_init(loop, &sigterm);
+    uv_signal_init(loop, &sigint);
+    sigterm.data = &sigint;
+    sigint.data = &sigterm;
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_run(loop, UV_RUN_DEFAULT);
+    rc = 0;
+out_workers:
+    if (rc != 0)
+        for (int i = 0; i < started; i++)
+            mx_worker_stop(&mx_proc.workers[i]);
+    for (int i = 0; i < started; i++)
+        mx_worker_join(&mx_proc.workers[i]);
+    if (rc == 0)
+        mx_info("stopped");
+    uv_loop_close(uv_default_loop());
+    free(mx_proc.workers);
+    free(mx_proc.write_index);
+out_tls:
+    if (mx_proc.server_tls)
+        SSL_CTX_free(mx_proc.server_tls);
+    if (mx_proc.client_tls)
+        SSL_CTX_free(mx_proc.client_tls);
+    EVP_PKEY_free(mx_proc.rsa_key);
+    free(mx_proc.rsa_pub_pem);
+out_cfg:
+    mx_conf_free(cfg);
+    return rc;
+}

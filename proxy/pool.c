@@ -1,0 +1,184 @@
+/* Per-worker pools of backend connections to one host.  Each worker owns
+ * its share of the host's max_con/min_con (split evenly), so the limit
+ * holds across workers without locks.  Idle servers are kept LIFO so the
+ * warmest one is reused first; waiting sessions are served FIFO. */
+#include "pool.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "log.h"
+#include "server.h"
+#include "worker.h"
+
+static const mx_datahost_t *host_datahost(const mx_config_t *cfg, const mx_host_t *h)
+{
+    for (size_t i = 0; i < cfg->n_datahosts; i++) {
+        const mx_datahost_t *dh = &cfg->datahosts[i];
+        for (size_t j = 0; j < dh->n_write_hosts; j++) {
+            const mx_host_t *wh = dh->write_hosts[j];
+            if (wh == h)
+                return dh;
+            for (size_t k = 0; k < wh->n_read_hosts; k++)
+                if (wh->read_hosts[k] == h)
+                    return dh;
+        }
+    }
+    return NULL;
+}
+
+void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h)
+{
+    const mx_config_t *cfg = mx_proc.cfg;
+    memset(p, 0, sizeof(*p));
+    p->w = w;
+    p->host = h;
+    p->dh = host_datahost(cfg, h);
+    mx_list_init(&p->idle[0]);
+    mx_list_init(&p->idle[1]);
+    mx_list_init(&p->active);
+    mx_list_init(&p->connecting);
+    mx_list_init(&p->waiters);
+    int max_con = p->dh ? p->dh->max_con : 100;
+    int min_con = p->dh ? p->dh->min_con : 0;
+    int n = mx_proc.n_workers;
+    /* Split max_con so the sum over workers never exceeds it; a worker
+     * gets at least one connection.  min_con is rounded up per worker. */
+    p->max = max_con / n + (w->index < max_con % n ? 1 : 0);
+    if (p->max < 1)
+        p->max = 1;
+    p->min = (min_con + n - 1) / n;
+    if (p->min > p->max)
+        p->min = p->max;
+}
+
+static bool pool_used_by_writes(const mx_pool_t *p)
+{
+    /* Only hosts that are the active writeHost of their dataHost get warm
+     * connections for now: nothing routes to the others yet. */
+    const mx_config_t *cfg = mx_proc.cfg;
+    if (!p->dh)
+        return false;
+    size_t di = (size_t)(p->dh - cfg->datahosts);
+    int idx = atomic_load(&mx_proc.write_index[di]);
+    return p->dh->write_hosts[idx] == p->host;
+}
+
+static int n_connecting(const mx_pool_t *p)
+{
+    int n = 0;
+    for (const mx_list_t *l = p->connecting.next; l != &p->connecting; l = l->next)
+        n++;
+    return n;
+}
+
+static int n_waiters(const mx_pool_t *p)
+{
+    int n = 0;
+    for (const mx_list_t *l = p->waiters.next; l != &p->waiters; l = l->next)
+        n++;
+    return n;
+}
+
+mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor, mx_server_t *hint)
+{
+    mx_list_t *idle = &p->idle[flavor];
+    mx_server_t *sv = NULL;
+    if (hint && hint->pool == p && hint->state == SV_IDLE && hint->flavor == flavor)
+        sv = hint;
+    else if (!mx_list_empty(idle))
+        sv = MX_CONTAINER_OF(idle->next, mx_server_t, link);
+    if (sv) {
+        mx_list_del(&sv->link);
+        mx_list_append(&p->active, &sv->link);
+        sv->state = SV_ACTIVE;
+        return sv;
+    }
+    if (p->n_total >= p->max && !mx_list_empty(&p->idle[!flavor])) {
+        /* Full, but an idle server of the other flavour can make room. */
+        mx_server_t *other = MX_CONTAINER_OF(p->idle[!flavor].prev, mx_server_t, link);
+        mx_server_close(other, "replaced by a connection of another flavour");
+    }
+    mx_list_append(&p->waiters, &cl->wait_link);
+    if (p->n_total < p->max && n_connecting(p) < n_waiters(p))
+        mx_server_connect(p, flavor);
+    return NULL;
+}
+
+void mx_pool_cancel_wait(mx_pool_t *p, mx_client_t *cl)
+{
+    (void)p;
+    mx_list_del(&cl->wait_link);
+}
+
+void mx_pool_offer(mx_server_t *sv)
+{
+    mx_pool_t *p = sv->pool;
+    mx_list_del(&sv->link);
+    sv->client = NULL;
+    for (mx_list_t *l = p->waiters.next; l != &p->waiters; l = l->next) {
+        mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, wait_link);
+        if (mx_client_flavor(cl) != sv->flavor)
+            continue;
+        mx_list_del(&cl->wait_link);
+        mx_list_append(&p->active, &sv->link);
+        sv->state = SV_ACTIVE;
+        mx_client_got_server(cl, sv);
+        return;
+    }
+    sv->state = SV_IDLE;
+    sv->used_at = uv_now(&p->w->loop);
+    mx_list_push(&p->idle[sv->flavor], &sv->link);
+    if (!mx_list_empty(&p->waiters)) {
+        /* Waiters of the other flavour only: trade this idle server for one
+         * of theirs. */
+        mx_client_t *cl = MX_CONTAINER_OF(p->waiters.next, mx_client_t, wait_link);
+        if (n_connecting(p) == 0) {
+            mx_server_close(sv, "replaced by a connection of another flavour");
+            mx_server_connect(p, mx_client_flavor(cl));
+        }
+    }
+}
+
+void mx_pool_connect_failed(mx_pool_t *p, const char *reason)
+{
+    p->connect_failures++;
+    snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
+    /* Waiters beyond what the remaining connection attempts can serve get
+     * the error now rather than at their timeout. */
+    int coming = n_connecting(p);
+    int n = n_waiters(p);
+    while (n > coming && !mx_list_empty(&p->waiters)) {
+        mx_client_t *cl = MX_CONTAINER_OF(p->waiters.prev, mx_client_t, wait_link);
+        mx_list_del(&cl->wait_link);
+        mx_client_pool_failed(cl, p, reason);
+        n--;
+    }
+}
+
+void mx_pool_janitor(mx_pool_t *p)
+{
+    if (p->w->stopping)
+        return;
+    if (p->n_total < p->min && n_connecting(p) == 0 && pool_used_by_writes(p)) {
+        /* Back off after failures: one attempt per janitor tick is enough. */
+        mx_server_connect(p, 0);
+    }
+}
+
+static void close_list(mx_list_t *head, const char *why)
+{
+    while (!mx_list_empty(head)) {
+        mx_server_t *sv = MX_CONTAINER_OF(head->next, mx_server_t, link);
+        mx_server_close(sv, why);
+    }
+}
+
+void mx_pool_close_all(mx_pool_t *p)
+{
+    close_list(&p->idle[0], "shutdown");
+    close_list(&p->idle[1], "shutdown");
+    close_list(&p->connecting, "shutdown");
+    close_list(&p->active, "shutdown");
+}

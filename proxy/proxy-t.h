@@ -1,0 +1,221 @@
+/* Types shared by the proxy's files: the process state, workers, the
+ * connection I/O layer, client sessions, backend connections and pools.
+ * Functions live in the per-role headers (conn.h, client.h, server.h...). */
+#ifndef MX_PROXY_T_H
+#define MX_PROXY_T_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include <openssl/ssl.h>
+
+#include "conf/conf.h"
+#include "protocol/packet.h"
+#include "protocol/resp.h"
+
+/* Intrusive doubly linked list (pgbouncer's statlist spirit). */
+typedef struct mx_list_s {
+    struct mx_list_s *next, *prev;
+} mx_list_t;
+
+#define MX_CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr) - offsetof(type, field)))
+
+#define MX_BUF_SIZE (32 * 1024)    /* per active connection read buffer */
+
+typedef struct mx_worker_s mx_worker_t;
+typedef struct mx_client_s mx_client_t;
+typedef struct mx_server_s mx_server_t;
+typedef struct mx_pool_s mx_pool_t;
+
+/* ---- the I/O layer both sides use -------------------------------------- */
+
+typedef enum { MX_CONN_CLIENT, MX_CONN_SERVER } mx_conn_kind_t;
+
+/* A socket with its read buffer and optional TLS.  The read buffer exists
+ * only while there is unprocessed input: idle connections own none. */
+typedef struct mx_conn_s {
+    uv_tcp_t tcp;                /* handle.data points at this struct */
+    mx_conn_kind_t kind;
+    mx_worker_t *w;
+    uint8_t *buf;                /* MX_BUF_SIZE bytes from the worker's freelist, or NULL */
+    uint32_t rpos;               /* next byte not yet processed */
+    uint32_t rend;               /* one past the last byte received */
+    size_t wq_bytes;             /* bytes queued in libuv, not yet written */
+    bool reading;                /* uv_read_start is in effect */
+    bool closing;                /* uv_close was called */
+    bool eof;                    /* peer closed or read failed */
+    SSL *ssl;                    /* TLS session, or NULL */
+    BIO *rbio, *wbio;            /* memory BIOs between OpenSSL and the socket */
+    bool tls_done;               /* TLS handshake finished */
+} mx_conn_t;
+
+/* ---- session state that must follow a client across backends ------------ */
+
+typedef struct mx_var_s {
+    char *name;                  /* lower case, heap */
+    char *value;                 /* heap */
+} mx_var_t;
+
+typedef struct mx_sstate_s {
+    char db[MX_NAME_MAX + 1];    /* real database name; "" = none selected */
+    uint8_t collation;           /* from the handshake / SET NAMES replay */
+    bool multi_stmt;             /* COM_SET_OPTION state */
+    uint64_t last_insert_id;     /* LAST_INSERT_ID() of this connection */
+    mx_var_t *vars;              /* session variables set since login */
+    uint32_t n_vars, cap_vars;
+} mx_sstate_t;
+
+/* ---- backend connections ------------------------------------------------ */
+
+typedef enum {
+    SV_CONNECTING,  /* on pool->connecting; TCP connect in progress; client NULL */
+    SV_AUTH,        /* on pool->connecting; handshake/auth exchange; client NULL */
+    SV_SETUP,       /* on pool->connecting; session tracking SET in flight; client NULL */
+    SV_IDLE,        /* on pool->idle[flavor]; client NULL */
+    SV_ACTIVE,      /* on pool->active; client set (linked both ways) */
+    SV_RESET,       /* on pool->active; COM_RESET_CONNECTION + setup after a dirty release; client NULL */
+    SV_CLOSED,      /* on no list; uv_close pending, freed in close callback */
+} mx_sv_state_t;
+
+struct mx_server_s {
+    mx_conn_t conn;
+    mx_list_t link;              /* on one of the pool's lists, per state */
+    mx_sv_state_t state;
+    mx_pool_t *pool;
+    mx_client_t *client;         /* linked session while SV_ACTIVE */
+    uint32_t id;                 /* S-<id> in logs */
+    uint32_t backend_thread_id;  /* from the handshake */
+    uint32_t caps;               /* negotiated with the backend */
+    uint8_t flavor;              /* pool flavour (CLIENT_FOUND_ROWS) */
+    uint8_t scramble[MX_SCRAMBLE_LEN];
+    uint8_t auth_step;           /* caching_sha2 progress */
+    bool auth_sha2;              /* current auth plugin is caching_sha2 */
+    mx_sstate_t st;              /* what the backend session currently holds */
+    uint32_t synced_id;          /* id of the session whose state st equals */
+    uint32_t synced_version;     /* that session's state version at sync */
+    bool internal;               /* the response in flight is manx's own */
+    mx_resp_t resp;              /* tracker for internal responses */
+    uint8_t reset_step;          /* SV_RESET progress */
+    uint64_t used_at;            /* uv_now of last release */
+    uv_timer_t timer;            /* connect timeout */
+    mx_pktbuf_t out;             /* packets manx builds for this backend */
+};
+
+/* Pool of one host on one worker.  Shared-nothing: only its worker touches it. */
+struct mx_pool_s {
+    mx_worker_t *w;
+    const mx_host_t *host;
+    const mx_datahost_t *dh;
+    mx_list_t idle[2];           /* SV_IDLE, by flavour; LIFO */
+    mx_list_t active;            /* SV_ACTIVE and SV_RESET */
+    mx_list_t connecting;        /* SV_CONNECTING/AUTH/SETUP */
+    mx_list_t waiters;           /* clients in CL_WAIT_POOL, FIFO */
+    int n_total;                 /* all servers of this pool not yet closed */
+    int max;                     /* this worker's share of max_con */
+    int min;                     /* this worker's share of min_con */
+    uint64_t connect_failures;
+    char last_error[160];
+};
+
+/* ---- client sessions ---------------------------------------------------- */
+
+typedef enum {
+    CL_TLS,         /* on w->clients; TLS handshake after SSLRequest; server NULL */
+    CL_LOGIN,       /* on w->clients; handshake sent, waiting for the response; server NULL */
+    CL_AUTH_MORE,   /* on w->clients; auth switch / caching_sha2 exchange; server NULL */
+    CL_IDLE,        /* on w->clients; no command in flight; server NULL unless pinned */
+    CL_WAIT_POOL,   /* on w->clients and pool->waiters; command buffered; server NULL */
+    CL_REPLAY,      /* on w->clients; server linked, replaying session state */
+    CL_ACTIVE,      /* on w->clients; command forwarded, response streaming; server linked */
+    CL_INFILE,      /* on w->clients; forwarding LOCAL INFILE data; server linked */
+    CL_CLOSED,      /* on no list; uv_close pending, freed in close callback */
+} mx_cl_state_t;
+
+struct mx_client_s {
+    mx_conn_t conn;
+    mx_list_t link;              /* w->clients */
+    mx_list_t wait_link;         /* pool->waiters while CL_WAIT_POOL */
+    mx_cl_state_t state;
+    uint32_t id;                 /* C-<id>; also the connection id clients see */
+    char peer[64];               /* "127.0.0.1:51234" */
+    char user_name[MX_NAME_MAX];
+    const mx_user_t *user;
+    const mx_schema_t *schema;   /* current logical schema, NULL if none */
+    uint32_t caps;               /* negotiated with the client */
+    uint8_t scramble[MX_SCRAMBLE_LEN];
+    uint8_t auth_step;
+    bool auth_sha2;
+    bool tls;
+
+    mx_sstate_t st;              /* state to replay on any backend */
+    uint32_t st_version;         /* bumped whenever st changes */
+    uint16_t status;             /* server status flags last seen */
+    uint32_t n_stmts;            /* prepared statements open */
+    bool sticky;                 /* user vars / temp tables / locks: keep backend */
+    bool pin_next;               /* keep the backend for one more statement */
+
+    mx_server_t *server;         /* linked backend, or NULL */
+    mx_pool_t *want;             /* pool the buffered command waits for */
+
+    /* The command in flight. */
+    uint8_t cmd;
+    uint32_t marks;              /* mx_sql_marks() of a COM_QUERY */
+    uint64_t fwd_left;           /* client bytes still to forward for this command */
+    bool fwd_cont;               /* the command continues past a 0xFFFFFF packet */
+    mx_resp_t resp;              /* tracking the backend's response */
+    uint64_t skip_left;          /* response bytes of a large packet still to pass */
+    uint8_t next_seq;            /* sequence id after the last response packet */
+    bool rewrite_ok;             /* client lacks SESSION_TRACK: re-encode OK packets */
+    bool state_change;           /* response carried a STATE_CHANGE entry */
+    bool state_known;            /* ... and also schema / variable entries */
+    uint8_t replay_step;
+
+    uv_timer_t timer;            /* pool wait / idle timeout */
+    uint64_t queries;
+};
+
+/* ---- workers and the process -------------------------------------------- */
+
+struct mx_worker_s {
+    int index;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wakeup;           /* main -> worker: stop */
+    uv_tcp_t listener;
+    uv_os_sock_t listen_fd;
+    uv_timer_t janitor;          /* pool upkeep, shutdown deadline */
+    mx_list_t clients;
+    mx_pool_t *pools;            /* one per config host */
+    size_t n_pools;
+    uint8_t **buf_free;          /* freelist of MX_BUF_SIZE buffers */
+    size_t n_buf_free, cap_buf_free;
+    uint8_t tls_scratch[64 * 1024];
+    bool stopping;
+    bool finished;               /* pools and timers closed */
+    uint64_t stop_deadline;
+    bool *sha2_cached;           /* per config user: full auth done once */
+    uint32_t n_clients;
+};
+
+/* The one struct that holds the process's mutable state. */
+typedef struct mx_proc_s {
+    mx_config_t *cfg;
+    mx_worker_t *workers;
+    int n_workers;
+    SSL_CTX *server_tls;         /* for clients, NULL without ssl_cert */
+    SSL_CTX *client_tls;         /* for backends with ssl = true */
+    void *rsa_key;               /* EVP_PKEY* for caching_sha2 RSA exchange */
+    char *rsa_pub_pem;
+    size_t rsa_pub_pem_len;
+    _Atomic int *write_index;    /* per datahost: active writeHost index */
+    _Atomic uint32_t next_client_id;
+    _Atomic uint32_t next_server_id;
+    _Atomic int n_clients;       /* all workers, for max_connections */
+    char server_version[96];     /* announced to clients */
+    _Atomic bool version_known;
+} mx_proc_t;
+
+extern mx_proc_t mx_proc;
+
+#endif

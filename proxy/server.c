@@ -1,0 +1,600 @@
+/* Backend connections.  A server connects, authenticates as the host's
+ * configured user, switches on session tracking (so every OK packet tells
+ * manx which schema and session variables changed) and then serves one
+ * client at a time.  Internal commands (state replay, reset) run here and
+ * report to the linked client; a client's own responses are streamed by
+ * client.c straight from this connection's buffer. */
+#include "server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "conn.h"
+#include "log.h"
+#include "pool.h"
+#include "protocol/auth.h"
+#include "worker.h"
+
+#define SV_LOG(sv, lvl, fmt, ...) \
+    mx_log(lvl, "S-%u %s %s: " fmt, (sv)->id, (sv)->pool->host->name, (sv)->pool->host->address, ##__VA_ARGS__)
+#define SV_DEBUG(sv, fmt, ...) do { if (mx_log_level >= MX_LOG_DEBUG) SV_LOG(sv, MX_LOG_DEBUG, fmt, ##__VA_ARGS__); } while (0)
+
+#define SETUP_SQL "SET SESSION session_track_schema=ON, session_track_state_change=ON, " \
+                  "session_track_system_variables='*'"
+#define MX_DEFAULT_COLLATION 45 /* utf8mb4_general_ci */
+
+static const uint32_t wanted_caps =
+    MX_CLIENT_LONG_PASSWORD | MX_CLIENT_LONG_FLAG | MX_CLIENT_PROTOCOL_41 |
+    MX_CLIENT_TRANSACTIONS | MX_CLIENT_SECURE_CONNECTION | MX_CLIENT_MULTI_STATEMENTS |
+    MX_CLIENT_MULTI_RESULTS | MX_CLIENT_PS_MULTI_RESULTS | MX_CLIENT_PLUGIN_AUTH |
+    MX_CLIENT_PLUGIN_AUTH_LENENC | MX_CLIENT_SESSION_TRACK | MX_CLIENT_LOCAL_FILES;
+
+enum { AUTH_HANDSHAKE, AUTH_WAIT_RESULT, AUTH_WAIT_PUBKEY, AUTH_WAIT_TLS };
+enum { RESET_NONE, RESET_COM, RESET_SETUP };
+
+/* ---- session state helpers (shared with client.c) ----------------------- */
+
+void mx_sstate_clear(mx_sstate_t *st)
+{
+    for (uint32_t i = 0; i < st->n_vars; i++) {
+        free(st->vars[i].name);
+        free(st->vars[i].value);
+    }
+    free(st->vars);
+    st->vars = NULL;
+    st->n_vars = st->cap_vars = 0;
+    st->db[0] = 0;
+    st->last_insert_id = 0;
+}
+
+static char *dup_n(const uint8_t *p, size_t n, bool lower)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        s[i] = lower && p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] + 32) : (char)p[i];
+    s[n] = 0;
+    return s;
+}
+
+bool mx_sstate_set_var(mx_sstate_t *st, const uint8_t *name, size_t nl, const uint8_t *val, size_t vl)
+{
+    char *v = dup_n(val, vl, false);
+    if (!v)
+        return false;
+    for (uint32_t i = 0; i < st->n_vars; i++) {
+        if (strlen(st->vars[i].name) == nl && strncasecmp(st->vars[i].name, (const char *)name, nl) == 0) {
+            free(st->vars[i].value);
+            st->vars[i].value = v;
+            return true;
+        }
+    }
+    if (st->n_vars == st->cap_vars) {
+        uint32_t cap = st->cap_vars ? st->cap_vars * 2 : 8;
+        mx_var_t *nv = realloc(st->vars, cap * sizeof(*nv));
+        if (!nv) {
+            free(v);
+            return false;
+        }
+        st->vars = nv;
+        st->cap_vars = cap;
+    }
+    char *n = dup_n(name, nl, true);
+    if (!n) {
+        free(v);
+        return false;
+    }
+    st->vars[st->n_vars].name = n;
+    st->vars[st->n_vars].value = v;
+    st->n_vars++;
+    return true;
+}
+
+bool mx_sstate_copy(mx_sstate_t *dst, const mx_sstate_t *src)
+{
+    mx_sstate_clear(dst);
+    memcpy(dst->db, src->db, sizeof(dst->db));
+    dst->collation = src->collation;
+    dst->multi_stmt = src->multi_stmt;
+    dst->last_insert_id = src->last_insert_id;
+    for (uint32_t i = 0; i < src->n_vars; i++) {
+        const mx_var_t *v = &src->vars[i];
+        if (!mx_sstate_set_var(dst, (const uint8_t *)v->name, strlen(v->name),
+                               (const uint8_t *)v->value, strlen(v->value)))
+            return false;
+    }
+    return true;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void on_close_timer(uv_handle_t *h)
+{
+    mx_server_t *sv = h->data;
+    mx_sstate_clear(&sv->st);
+    mx_pktbuf_free(&sv->out);
+    free(sv);
+}
+
+static void on_close_conn(uv_handle_t *h)
+{
+    mx_conn_t *c = h->data;
+    mx_server_t *sv = MX_CONTAINER_OF(c, mx_server_t, conn);
+    uv_close((uv_handle_t *)&sv->timer, on_close_timer);
+}
+
+void mx_server_close(mx_server_t *sv, const char *why)
+{
+    if (sv->state == SV_CLOSED)
+        return;
+    mx_sv_state_t old = sv->state;
+    mx_pool_t *p = sv->pool;
+    SV_DEBUG(sv, "closing: %s", why);
+    sv->state = SV_CLOSED;
+    mx_list_del(&sv->link);
+    p->n_total--;
+    uv_timer_stop(&sv->timer);
+    mx_client_t *cl = sv->client;
+    sv->client = NULL;
+    mx_conn_close(&sv->conn, on_close_conn);
+    if (cl && old == SV_ACTIVE)
+        mx_client_server_lost(cl, sv, why);
+    if (old == SV_CONNECTING || old == SV_AUTH || old == SV_SETUP)
+        mx_pool_connect_failed(p, why);
+}
+
+static void fail(mx_server_t *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(mx_server_t *sv, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (sv->state == SV_CONNECTING || sv->state == SV_AUTH || sv->state == SV_SETUP)
+        SV_LOG(sv, MX_LOG_WARNING, "connection failed: %s", msg);
+    else
+        SV_LOG(sv, MX_LOG_WARNING, "closing: %s", msg);
+    mx_server_close(sv, msg);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    mx_server_t *sv = t->data;
+    fail(sv, "timed out after %d ms (%s)", mx_proc.cfg->connect_timeout_ms,
+         sv->state == SV_CONNECTING ? "connect" : "handshake");
+}
+
+static bool send_out(mx_server_t *sv)
+{
+    if (!mx_conn_write_pkt(&sv->conn, &sv->out)) {
+        fail(sv, "write failed");
+        return false;
+    }
+    return true;
+}
+
+/* ---- connect and authenticate ------------------------------------------- */
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    mx_server_t *sv = req->data;
+    free(req);
+    if (sv->state == SV_CLOSED)
+        return;
+    if (status < 0) {
+        fail(sv, "connect: %s", uv_strerror(status));
+        return;
+    }
+    uv_tcp_nodelay(&sv->conn.tcp, 1);
+    sv->state = SV_AUTH;
+    sv->auth_step = AUTH_HANDSHAKE;
+    if (mx_conn_read_start(&sv->conn) < 0)
+        fail(sv, "read start failed");
+}
+
+mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
+{
+    mx_worker_t *w = p->w;
+    mx_server_t *sv = calloc(1, sizeof(*sv));
+    if (!sv)
+        return NULL;
+    if (mx_conn_init(&sv->conn, w, MX_CONN_SERVER) < 0) {
+        free(sv);
+        return NULL;
+    }
+    sv->pool = p;
+    sv->flavor = flavor;
+    sv->id = atomic_fetch_add(&mx_proc.next_server_id, 1) + 1;
+    sv->state = SV_CONNECTING;
+    mx_pktbuf_init(&sv->out);
+    mx_list_init(&sv->link);
+    mx_list_append(&p->connecting, &sv->link);
+    p->n_total++;
+    uv_timer_init(&w->loop, &sv->timer);
+    sv->timer.data = sv;
+    uv_timer_start(&sv->timer, on_timeout, (uint64_t)mx_proc.cfg->connect_timeout_ms, 0);
+
+    struct sockaddr_storage ss;
+    uv_connect_t *req = malloc(sizeof(*req));
+    int rc = req ? mx_parse_listen(p->host->address, &ss) : -1;
+    if (rc == 0) {
+        req->data = sv;
+        rc = uv_tcp_connect(req, &sv->conn.tcp, (struct sockaddr *)&ss, on_connect);
+    }
+    if (rc != 0) {
+        free(req);
+        fail(sv, "connect: %s", rc < 0 && rc != -1 ? uv_strerror(rc) : "bad address");
+        return NULL;
+    }
+    SV_DEBUG(sv, "connecting");
+    return sv;
+}
+
+static bool send_auth_response(mx_server_t *sv, uint8_t seq)
+{
+    const mx_host_t *h = sv->pool->host;
+    uint8_t auth[MX_SHA256_LEN];
+    size_t auth_len = 0;
+    const char *plugin;
+    if (sv->auth_sha2) {
+        plugin = "caching_sha2_password";
+        if (h->password[0]) {
+            mx_sha2_scramble(sv->scramble, h->password, strlen(h->password), auth);
+            auth_len = MX_SHA256_LEN;
+        }
+    } else {
+        plugin = "mysql_native_password";
+        mx_native_scramble(sv->scramble, h->password, strlen(h->password), auth, &auth_len);
+    }
+    mx_pkt_hsresp(&sv->out, seq, sv->caps, 1u << 30, MX_DEFAULT_COLLATION, h->user, auth, auth_len,
+                  NULL, plugin);
+    sv->auth_step = AUTH_WAIT_RESULT;
+    return send_out(sv);
+}
+
+static void start_setup(mx_server_t *sv)
+{
+    sv->state = SV_SETUP;
+    mx_pkt_begin(&sv->out, 0);
+    mx_put_u8(&sv->out, MX_COM_QUERY);
+    mx_put_bytes(&sv->out, SETUP_SQL, sizeof(SETUP_SQL) - 1);
+    mx_pkt_end(&sv->out);
+    uint8_t req = MX_COM_QUERY;
+    mx_resp_begin(&sv->resp, sv->caps, &req, 1);
+    send_out(sv);
+}
+
+static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
+{
+    const mx_host_t *h = sv->pool->host;
+    if (len && p[0] == 0xFF) {
+        mx_err_t e;
+        if (mx_parse_err(p, len, &e) == 0)
+            fail(sv, "server refused: %u %.*s", e.code, (int)e.message.len, e.message.p);
+        else
+            fail(sv, "server refused the connection");
+        return;
+    }
+    mx_handshake_t hs;
+    if (mx_parse_handshake(p, len, &hs) < 0 || hs.scramble_len < MX_SCRAMBLE_LEN) {
+        fail(sv, "malformed handshake");
+        return;
+    }
+    if (!(hs.caps & MX_CLIENT_PROTOCOL_41)) {
+        fail(sv, "server does not speak protocol 4.1");
+        return;
+    }
+    memcpy(sv->scramble, hs.scramble, MX_SCRAMBLE_LEN);
+    sv->backend_thread_id = hs.conn_id;
+    sv->caps = (wanted_caps & hs.caps) | MX_CLIENT_PROTOCOL_41;
+    if (sv->flavor)
+        sv->caps |= MX_CLIENT_FOUND_ROWS;
+    sv->auth_sha2 = hs.auth_plugin.len == 21 && memcmp(hs.auth_plugin.p, "caching_sha2_password", 21) == 0;
+    if (!atomic_load(&mx_proc.version_known) && !mx_proc.cfg->server_version[0]) {
+        /* First backend seen: announce its version to clients.  A benign
+         * race between workers writes the same bytes. */
+        size_t n = hs.server_version.len < sizeof(mx_proc.server_version) - 1
+                       ? hs.server_version.len : sizeof(mx_proc.server_version) - 1;
+        char tmp[sizeof(mx_proc.server_version)];
+        memcpy(tmp, hs.server_version.p, n);
+        tmp[n] = 0;
+        if (strncmp(tmp, "5.5.5-", 6) == 0)
+            memmove(tmp, tmp + 6, n - 5);
+        memcpy(mx_proc.server_version, tmp, sizeof(tmp));
+        atomic_store(&mx_proc.version_known, true);
+    }
+    if (h->ssl) {
+        if (!(hs.caps & MX_CLIENT_SSL) || !mx_proc.client_tls) {
+            fail(sv, "ssl = true but the server does not offer TLS");
+            return;
+        }
+        sv->caps |= MX_CLIENT_SSL;
+        mx_pkt_ssl_request(&sv->out, 1, sv->caps, 1u << 30, MX_DEFAULT_COLLATION);
+        if (!send_out(sv))
+            return;
+        if (!mx_conn_tls_start(&sv->conn, mx_proc.client_tls, false, h->ip)) {
+            fail(sv, "TLS start failed");
+            return;
+        }
+        sv->auth_step = AUTH_WAIT_TLS;
+        return;
+    }
+    send_auth_response(sv, 1);
+}
+
+static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, uint8_t seq)
+{
+    const mx_host_t *h = sv->pool->host;
+    if (len == 0) {
+        fail(sv, "empty auth packet");
+        return;
+    }
+    switch (p[0]) {
+    case 0x00:
+        uv_timer_stop(&sv->timer);
+        uv_timer_start(&sv->timer, on_timeout, (uint64_t)mx_proc.cfg->connect_timeout_ms, 0);
+        start_setup(sv);
+        return;
+    case 0xFF: {
+        mx_err_t e;
+        if (mx_parse_err(p, len, &e) == 0)
+            fail(sv, "authentication as '%s' failed: %u %.*s", h->user, e.code,
+                 (int)e.message.len, e.message.p);
+        else
+            fail(sv, "authentication as '%s' failed", h->user);
+        return;
+    }
+    case 0xFE: { /* auth switch */
+        mx_rd_t r;
+        mx_str_t plugin, data;
+        mx_rd_init(&r, p + 1, len - 1);
+        if (!mx_rd_nulstr(&r, &plugin)) {
+            fail(sv, "malformed auth switch");
+            return;
+        }
+        mx_rd_eofstr(&r, &data);
+        if (data.len >= MX_SCRAMBLE_LEN)
+            memcpy(sv->scramble, data.p, MX_SCRAMBLE_LEN);
+        if (plugin.len == 21 && memcmp(plugin.p, "mysql_native_password", 21) == 0)
+            sv->auth_sha2 = false;
+        else if (plugin.len == 21 && memcmp(plugin.p, "caching_sha2_password", 21) == 0)
+            sv->auth_sha2 = true;
+        else {
+            fail(sv, "server asks for unsupported auth plugin '%.*s'", (int)plugin.len, plugin.p);
+            return;
+        }
+        uint8_t auth[MX_SHA256_LEN];
+        size_t auth_len = 0;
+        if (sv->auth_sha2) {
+            if (h->password[0]) {
+                mx_sha2_scramble(sv->scramble, h->password, strlen(h->password), auth);
+                auth_len = MX_SHA256_LEN;
+            }
+        } else {
+            mx_native_scramble(sv->scramble, h->password, strlen(h->password), auth, &auth_len);
+        }
+        mx_pkt_begin(&sv->out, (uint8_t)(seq + 1));
+        mx_put_bytes(&sv->out, auth, auth_len);
+        mx_pkt_end(&sv->out);
+        send_out(sv);
+        return;
+    }
+    case 0x01: /* caching_sha2 more data */
+        if (sv->auth_step == AUTH_WAIT_PUBKEY) {
+            uint8_t enc[1024];
+            int n = mx_sha2_rsa_encrypt((const char *)p + 1, len - 1, sv->scramble, MX_SCRAMBLE_LEN,
+                                        h->password, strlen(h->password), enc, sizeof(enc));
+            if (n < 0) {
+                fail(sv, "RSA encryption of the password failed");
+                return;
+            }
+            mx_pkt_begin(&sv->out, (uint8_t)(seq + 1));
+            mx_put_bytes(&sv->out, enc, (size_t)n);
+            mx_pkt_end(&sv->out);
+            sv->auth_step = AUTH_WAIT_RESULT;
+            send_out(sv);
+            return;
+        }
+        if (len >= 2 && p[1] == 0x03)
+            return; /* fast auth succeeded: OK follows */
+        if (len >= 2 && p[1] == 0x04) {
+            mx_pkt_begin(&sv->out, (uint8_t)(seq + 1));
+            if (sv->conn.ssl) {
+                mx_put_cstr(&sv->out, h->password);
+            } else {
+                mx_put_u8(&sv->out, 0x02); /* request the public key */
+                sv->auth_step = AUTH_WAIT_PUBKEY;
+            }
+            mx_pkt_end(&sv->out);
+            send_out(sv);
+            return;
+        }
+        fail(sv, "unexpected auth data");
+        return;
+    default:
+        fail(sv, "unexpected auth packet 0x%02x", p[0]);
+    }
+}
+
+/* ---- internal commands and reset ----------------------------------------- */
+
+bool mx_server_internal(mx_server_t *sv)
+{
+    sv->internal = true;
+    mx_resp_begin(&sv->resp, sv->caps, sv->out.data + MX_PKT_HDR, sv->out.len - MX_PKT_HDR);
+    if (!mx_conn_write_pkt(&sv->conn, &sv->out))
+        return false;
+    return true;
+}
+
+static void send_reset(mx_server_t *sv)
+{
+    sv->reset_step = RESET_COM;
+    mx_pkt_begin(&sv->out, 0);
+    mx_put_u8(&sv->out, MX_COM_RESET_CONNECTION);
+    mx_pkt_end(&sv->out);
+    uint8_t req = MX_COM_RESET_CONNECTION;
+    mx_resp_begin(&sv->resp, sv->caps, &req, 1);
+    send_out(sv);
+}
+
+void mx_server_release(mx_server_t *sv, bool dirty)
+{
+    sv->client = NULL;
+    if (sv->state != SV_ACTIVE)
+        return;
+    if (sv->conn.eof) {
+        mx_server_close(sv, "connection lost");
+        return;
+    }
+    if (dirty) {
+        SV_DEBUG(sv, "resetting session state before reuse");
+        sv->state = SV_RESET;
+        sv->synced_id = 0;
+        send_reset(sv);
+        return;
+    }
+    mx_pool_offer(sv);
+}
+
+static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
+{
+    mx_err_t e;
+    bool ok = errp == NULL;
+    if (!ok && mx_parse_err(errp, errlen, &e) < 0) {
+        e.code = 2027;
+        memcpy(e.sqlstate, "HY000", 6);
+        e.message.p = (const uint8_t *)"malformed packet";
+        e.message.len = 16;
+    }
+    switch (sv->state) {
+    case SV_SETUP:
+        if (!ok) {
+            fail(sv, "session tracking setup failed: %u %.*s", e.code, (int)e.message.len, e.message.p);
+            return;
+        }
+        uv_timer_stop(&sv->timer);
+        mx_sstate_clear(&sv->st);
+        sv->st.collation = MX_DEFAULT_COLLATION;
+        sv->st.multi_stmt = true;
+        SV_DEBUG(sv, "ready (backend thread %u)", sv->backend_thread_id);
+        mx_pool_offer(sv);
+        return;
+    case SV_RESET:
+        if (!ok) {
+            fail(sv, "reset failed: %u %.*s", e.code, (int)e.message.len, e.message.p);
+            return;
+        }
+        if (sv->reset_step == RESET_COM) {
+            /* COM_RESET_CONNECTION also reset session tracking. */
+            sv->reset_step = RESET_SETUP;
+            mx_pkt_begin(&sv->out, 0);
+            mx_put_u8(&sv->out, MX_COM_QUERY);
+            mx_put_bytes(&sv->out, SETUP_SQL, sizeof(SETUP_SQL) - 1);
+            mx_pkt_end(&sv->out);
+            uint8_t req = MX_COM_QUERY;
+            mx_resp_begin(&sv->resp, sv->caps, &req, 1);
+            send_out(sv);
+            return;
+        }
+        sv->reset_step = RESET_NONE;
+        mx_sstate_clear(&sv->st);
+        sv->st.collation = MX_DEFAULT_COLLATION;
+        sv->st.multi_stmt = true;
+        mx_pool_offer(sv);
+        return;
+    case SV_ACTIVE:
+        sv->internal = false;
+        if (sv->client)
+            mx__client_internal_done(sv->client, ok, ok ? NULL : &e);
+        return;
+    default:
+        fail(sv, "unexpected response in state %d", sv->state);
+    }
+}
+
+/* Packets manx reads itself: handshake, auth, setup, reset and internal
+ * commands.  All are small; a packet that does not fit the buffer is a
+ * protocol error. */
+static void read_own_packets(mx_server_t *sv)
+{
+    mx_conn_t *c = &sv->conn;
+    while (c->buf && mx_conn_avail(c) >= MX_PKT_HDR && sv->state != SV_CLOSED) {
+        if (sv->state == SV_ACTIVE && !sv->internal)
+            break; /* the client's response: client.c streams it */
+        const uint8_t *h = c->buf + c->rpos;
+        uint32_t len = mx_pkt_len(h);
+        if (len + MX_PKT_HDR > MX_BUF_SIZE) {
+            fail(sv, "unexpected %u-byte packet", len);
+            return;
+        }
+        if (mx_conn_avail(c) < len + MX_PKT_HDR) {
+            mx_conn_compact(c);
+            return;
+        }
+        const uint8_t *p = h + MX_PKT_HDR;
+        uint8_t seq = mx_pkt_seq(h);
+        c->rpos += len + MX_PKT_HDR;
+        if (sv->state == SV_AUTH) {
+            if (sv->auth_step == AUTH_HANDSHAKE)
+                handle_handshake(sv, p, len);
+            else
+                handle_auth_result(sv, p, len, seq);
+            continue;
+        }
+        if (sv->state == SV_IDLE) {
+            /* An idle backend only speaks to say goodbye (wait_timeout). */
+            fail(sv, "backend closed an idle connection");
+            return;
+        }
+        int rc = mx_resp_feed(&sv->resp, p, len, len);
+        if (rc < 0) {
+            fail(sv, "malformed response");
+            return;
+        }
+        if (rc == MX_RESP_DONE)
+            internal_done(sv, sv->resp.is_error ? p : NULL, len);
+    }
+    if (sv->state != SV_CLOSED)
+        mx_conn_consume_done(c);
+}
+
+void mx__server_io(mx_server_t *sv, int ev)
+{
+    if (sv->state == SV_CLOSED)
+        return;
+    switch (ev) {
+    case MX_EV_READ:
+        if (sv->state == SV_ACTIVE && !sv->internal && sv->client)
+            mx_client_server_data(sv->client);
+        else
+            read_own_packets(sv);
+        return;
+    case MX_EV_TLS_READY:
+        if (sv->state == SV_AUTH && sv->auth_step == AUTH_WAIT_TLS)
+            send_auth_response(sv, 2);
+        return;
+    case MX_EV_DRAIN:
+        if (sv->state == SV_ACTIVE && sv->client)
+            mx_client_server_drained(sv->client);
+        return;
+    case MX_EV_EOF:
+        if (sv->state == SV_ACTIVE && sv->client) {
+            mx_client_t *cl = sv->client;
+            /* Let the client take what is already buffered first. */
+            if (!sv->internal && sv->conn.buf && mx_conn_avail(&sv->conn))
+                mx_client_server_data(cl);
+        }
+        if (sv->state != SV_CLOSED)
+            fail(sv, sv->state == SV_IDLE ? "backend closed an idle connection" : "connection lost");
+        return;
+    default:
+        abort();
+    }
+}

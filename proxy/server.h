@@ -1,0 +1,25 @@
+/* Backend connections: connect and authenticate (mysql_native_password,
+ * caching_sha2_password, optional TLS), enable session tracking, run
+ * manx's internal commands (state replay, reset) and hand response bytes
+ * of client commands to the linked session. */
+#ifndef MX_PROXY_SERVER_H
+#define MX_PROXY_SERVER_H
+
+#include "proxy-t.h"
+
+mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor);
+/* Run one command built in sv->out as manx's own; the linked client's
+ * mx__client_internal_done() is called when its response is complete. */
+bool mx_server_internal(mx_server_t *sv) __attribute__((warn_unused_result));
+/* Back to the pool.  dirty: the session left state behind (transaction,
+ * temp tables, locks, user variables): reset the backend first. */
+void mx_server_release(mx_server_t *sv, bool dirty);
+void mx_server_close(mx_server_t *sv, const char *why);
+void mx_sstate_clear(mx_sstate_t *st);
+bool mx_sstate_copy(mx_sstate_t *dst, const mx_sstate_t *src);
+bool mx_sstate_set_var(mx_sstate_t *st, const uint8_t *name, size_t nl, const uint8_t *val, size_t vl);
+
+/* Result of an internal command, for the client (client.c). */
+void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err);
+
+#endif

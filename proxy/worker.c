@@ -1,0 +1,228 @@
+/* Workers: each thread runs one libuv loop with its own SO_REUSEPORT
+ * listener, sessions and pools, so nothing is shared on the query path.
+ * The main thread only starts, signals and joins them. */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "pool.h"
+
+int mx_parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    char host[256];
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return -EINVAL;
+    size_t hl = (size_t)(colon - s);
+    if (s[0] == '[') {
+        if (hl < 2 || s[hl - 1] != ']')
+            return -EINVAL;
+        memcpy(host, s + 1, hl - 2);
+        host[hl - 2] = 0;
+    } else {
+        if (hl >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, s, hl);
+        host[hl] = 0;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -EINVAL;
+    memset(ss, 0, sizeof(*ss));
+    if (strchr(host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return -EINVAL;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (strcmp(host, "localhost") == 0)
+            strcpy(host, "127.0.0.1");
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static int make_listen_socket(const char *addr)
+{
+    struct sockaddr_storage ss;
+    int rc = mx_parse_listen(addr, &ss);
+    if (rc < 0)
+        return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+uint8_t *mx_worker_buf_get(mx_worker_t *w)
+{
+    if (w->n_buf_free)
+        return w->buf_free[--w->n_buf_free];
+    return malloc(MX_BUF_SIZE);
+}
+
+void mx_worker_buf_put(mx_worker_t *w, uint8_t *buf)
+{
+    /* Keep a bounded number of spare buffers; idle memory goes back. */
+    if (w->n_buf_free < 256) {
+        if (w->n_buf_free == w->cap_buf_free) {
+            size_t cap = w->cap_buf_free ? w->cap_buf_free * 2 : 32;
+            uint8_t **nb = realloc(w->buf_free, cap * sizeof(*nb));
+            if (!nb) {
+                free(buf);
+                return;
+            }
+            w->buf_free = nb;
+            w->cap_buf_free = cap;
+        }
+        w->buf_free[w->n_buf_free++] = buf;
+        return;
+    }
+    free(buf);
+}
+
+mx_pool_t *mx_worker_pool(mx_worker_t *w, const mx_host_t *h)
+{
+    return &w->pools[h->index];
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    mx_worker_t *w = server->data;
+    if (status < 0) {
+        mx_warn("accept failed: %s", uv_strerror(status));
+        return;
+    }
+    mx_client_accept(w, server);
+}
+
+static void on_janitor(uv_timer_t *t)
+{
+    mx_worker_t *w = t->data;
+    for (size_t i = 0; i < w->n_pools; i++)
+        mx_pool_janitor(&w->pools[i]);
+    if (w->stopping)
+        mx_client_shutdown_step(w, uv_now(&w->loop) >= w->stop_deadline);
+}
+
+static void on_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_wakeup(uv_async_t *a)
+{
+    mx_worker_t *w = a->data;
+    if (w->stopping)
+        return;
+    w->stopping = true;
+    w->stop_deadline = uv_now(&w->loop) + (uint64_t)mx_proc.cfg->shutdown_timeout_ms;
+    if (!uv_is_closing((uv_handle_t *)&w->listener))
+        uv_close((uv_handle_t *)&w->listener, NULL);
+    mx_client_shutdown_step(w, false);
+}
+
+static void worker_main(void *arg)
+{
+    mx_worker_t *w = arg;
+    mx_log_worker = w->index;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    /* Everything is closed: run once more so close callbacks fire. */
+    uv_walk(&w->loop, on_walk_close, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int mx_worker_init(mx_worker_t *w, int index)
+{
+    const mx_config_t *cfg = mx_proc.cfg;
+    memset(w, 0, sizeof(*w));
+    w->index = index;
+    mx_list_init(&w->clients);
+    int fd = make_listen_socket(cfg->listen);
+    if (fd < 0)
+        return fd;
+    w->listen_fd = fd;
+    int rc = uv_loop_init(&w->loop);
+    if (rc < 0)
+        return rc;
+    w->n_pools = cfg->n_hosts;
+    w->pools = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*w->pools));
+    w->sha2_cached = calloc(cfg->n_users ? cfg->n_users : 1, sizeof(bool));
+    if (!w->pools || !w->sha2_cached)
+        return -ENOMEM;
+    for (size_t i = 0; i < cfg->n_hosts; i++)
+        mx_pool_init(&w->pools[i], w, &cfg->hosts[i]);
+    if ((rc = uv_tcp_init(&w->loop, &w->listener)) < 0)
+        return rc;
+    w->listener.data = w;
+    if ((rc = uv_tcp_open(&w->listener, fd)) < 0)
+        return rc;
+    if ((rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection)) < 0)
+        return rc;
+    if ((rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup)) < 0)
+        return rc;
+    w->wakeup.data = w;
+    uv_timer_init(&w->loop, &w->janitor);
+    w->janitor.data = w;
+    uv_timer_start(&w->janitor, on_janitor, 100, 250);
+    return 0;
+}
+
+int mx_worker_start(mx_worker_t *w)
+{
+    return uv_thread_create(&w->thread, worker_main, w);
+}
+
+void mx_worker_stop(mx_worker_t *w)
+{
+    uv_async_send(&w->wakeup);
+}
+
+void mx_worker_join(mx_worker_t *w)
+{
+    uv_thread_join(&w->thread);
+    uv_loop_close(&w->loop);
+    for (size_t i = 0; i < w->n_buf_free; i++)
+        free(w->buf_free[i]);
+    free(w->buf_free);
+    free(w->pools);
+    free(w->sha2_cached);
+}
+
+void mx_worker_finish(mx_worker_t *w)
+{
+    if (w->finished)
+        return;
+    w->finished = true;
+    for (size_t i = 0; i < w->n_pools; i++)
+        mx_pool_close_all(&w->pools[i]);
+    uv_timer_stop(&w->janitor);
+    uv_close((uv_handle_t *)&w->janitor, NULL);
+    uv_close((uv_handle_t *)&w->wakeup, NULL);
+}

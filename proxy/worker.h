@@ -1,0 +1,51 @@
+/* Workers: one libuv loop per thread, each owning its listener socket
+ * (SO_REUSEPORT), its client sessions and its backend pools. */
+#ifndef MX_PROXY_WORKER_H
+#define MX_PROXY_WORKER_H
+
+#include "proxy-t.h"
+
+static inline void mx_list_init(mx_list_t *l) { l->next = l->prev = l; }
+static inline bool mx_list_empty(const mx_list_t *l) { return l->next == l; }
+static inline void mx_list_push(mx_list_t *head, mx_list_t *n)
+{
+    n->next = head->next;
+    n->prev = head;
+    head->next->prev = n;
+    head->next = n;
+}
+static inline void mx_list_append(mx_list_t *head, mx_list_t *n)
+{
+    n->prev = head->prev;
+    n->next = head;
+    head->prev->next = n;
+    head->prev = n;
+}
+static inline void mx_list_del(mx_list_t *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->next = n->prev = n;
+}
+
+/* Create the worker's listening socket (in the main thread, so a bind
+ * error stops start-up) and its loop.  Returns 0 or a negative errno. */
+int mx_worker_init(mx_worker_t *w, int index);
+int mx_worker_start(mx_worker_t *w);
+void mx_worker_stop(mx_worker_t *w);          /* from the main thread */
+void mx_worker_join(mx_worker_t *w);
+
+/* Called by client.c when the last session of a stopping worker is gone:
+ * close pools and timers so the loop can end. */
+void mx_worker_finish(mx_worker_t *w);
+
+uint8_t *mx_worker_buf_get(mx_worker_t *w);
+void mx_worker_buf_put(mx_worker_t *w, uint8_t *buf);
+
+/* The pool serving host `h` on this worker. */
+mx_pool_t *mx_worker_pool(mx_worker_t *w, const mx_host_t *h);
+
+/* Parse "ip:port" / "[v6]:port" into a sockaddr. */
+int mx_parse_listen(const char *s, struct sockaddr_storage *ss);
+
+#endif

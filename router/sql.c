@@ -1,0 +1,162 @@
+/* SQL text inspection: comment- and quote-aware scanning for the few
+ * markers the proxy needs before routing arrives, and `USE db`. */
+#include "sql.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+static bool is_ident(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '$' || c >= 0x80;
+}
+
+/* Skip a comment or quoted string starting at q[i]; returns the index after
+ * it, or i when q[i] starts neither. */
+static size_t skip_noise(const uint8_t *q, size_t n, size_t i)
+{
+    uint8_t c = q[i];
+    if (c == '\'' || c == '"' || c == '`') {
+        for (size_t j = i + 1; j < n; j++) {
+            if (q[j] == '\\' && c != '`') {
+                j++;
+                continue;
+            }
+            if (q[j] == c) {
+                if (j + 1 < n && q[j + 1] == c) {
+                    j++;
+                    continue;
+                }
+                return j + 1;
+            }
+        }
+        return n;
+    }
+    if (c == '#' || (c == '-' && i + 2 < n && q[i + 1] == '-' && (q[i + 2] == ' ' || q[i + 2] == '\t'))) {
+        while (i < n && q[i] != '\n')
+            i++;
+        return i;
+    }
+    if (c == '/' && i + 1 < n && q[i + 1] == '*') {
+        /* Executable comments (slash-star-bang) hold SQL: scan into them. */
+        if (i + 2 < n && q[i + 2] == '!')
+            return i + 3;
+        for (size_t j = i + 2; j + 1 < n; j++)
+            if (q[j] == '*' && q[j + 1] == '/')
+                return j + 2;
+        return n;
+    }
+    return i;
+}
+
+static bool word_is(const uint8_t *w, size_t len, const char *kw)
+{
+    return strlen(kw) == len && strncasecmp((const char *)w, kw, len) == 0;
+}
+
+uint32_t mx_sql_marks(const uint8_t *q, size_t n)
+{
+    uint32_t m = 0;
+    size_t i = 0;
+    const uint8_t *prev = NULL;
+    size_t prev_len = 0;
+    while (i < n) {
+        size_t j = skip_noise(q, n, i);
+        if (j != i) {
+            i = j;
+            continue;
+        }
+        uint8_t c = q[i];
+        if (c == '@') {
+            if (i + 1 < n && q[i + 1] == '@') {
+                i += 2;
+                while (i < n && (is_ident(q[i]) || q[i] == '.'))
+                    i++;
+                continue;
+            }
+            m |= MX_MARK_USERVAR;
+            i++;
+            continue;
+        }
+        if (is_ident(c)) {
+            size_t s = i;
+            while (i < n && is_ident(q[i]))
+                i++;
+            const uint8_t *w = q + s;
+            size_t len = i - s;
+            if (word_is(w, len, "TEMPORARY"))
+                m |= MX_MARK_TEMP;
+            else if (word_is(w, len, "GET_LOCK"))
+                m |= MX_MARK_LOCK;
+            else if ((word_is(w, len, "TABLES") || word_is(w, len, "TABLE")) && prev &&
+                     word_is(prev, prev_len, "LOCK"))
+                m |= MX_MARK_LOCK;
+            else if (word_is(w, len, "PREPARE"))
+                m |= MX_MARK_PREPARE;
+            else if (word_is(w, len, "SQL_CALC_FOUND_ROWS"))
+                m |= MX_MARK_FOUND_ROWS;
+            prev = w;
+            prev_len = len;
+            continue;
+        }
+        i++;
+    }
+    return m;
+}
+
+static size_t skip_space(const uint8_t *q, size_t n, size_t i)
+{
+    for (;;) {
+        while (i < n && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r'))
+            i++;
+        if (i < n && q[i] != '\'' && q[i] != '"' && q[i] != '`') {
+            size_t j = skip_noise(q, n, i);
+            if (j != i && !(q[i] == '/' && i + 2 < n && q[i + 2] == '!')) {
+                i = j;
+                continue;
+            }
+        }
+        return i;
+    }
+}
+
+int mx_sql_use(const uint8_t *q, size_t n, char *name, size_t cap)
+{
+    size_t i = skip_space(q, n, 0);
+    if (n - i < 4 || strncasecmp((const char *)q + i, "use", 3) != 0 || is_ident(q[i + 3]))
+        return 0;
+    i = skip_space(q, n, i + 3);
+    size_t len = 0;
+    if (i < n && (q[i] == '`' || q[i] == '"' || q[i] == '\'')) {
+        uint8_t quote = q[i++];
+        while (i < n) {
+            if (q[i] == quote) {
+                if (i + 1 < n && q[i + 1] == quote) {
+                    i++;
+                } else {
+                    break;
+                }
+            }
+            if (len + 1 >= cap)
+                return -1;
+            name[len++] = (char)q[i++];
+        }
+        if (i >= n)
+            return -1;
+        i++;
+    } else {
+        while (i < n && (is_ident(q[i]) || q[i] == '-')) {
+            if (len + 1 >= cap)
+                return -1;
+            name[len++] = (char)q[i++];
+        }
+    }
+    if (len == 0)
+        return -1;
+    name[len] = 0;
+    i = skip_space(q, n, i);
+    while (i < n && q[i] == ';')
+        i = skip_space(q, n, i + 1);
+    return i == n ? 1 : -1;
+}

@@ -1,0 +1,24 @@
+/* Cheap SQL text inspection for the proxy: a single pass that skips
+ * comments and quoted text and reports the markers that decide whether a
+ * session must keep its backend, and recognition of `USE db`.  No I/O and
+ * no allocation; never a full parser. */
+#ifndef MX_ROUTER_SQL_H
+#define MX_ROUTER_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MX_MARK_USERVAR    0x01u /* @name outside quotes (not @@) */
+#define MX_MARK_TEMP       0x02u /* TEMPORARY keyword */
+#define MX_MARK_LOCK       0x04u /* GET_LOCK(, LOCK TABLE(S) */
+#define MX_MARK_PREPARE    0x08u /* SQL-level PREPARE */
+#define MX_MARK_FOUND_ROWS 0x10u /* SQL_CALC_FOUND_ROWS */
+
+uint32_t mx_sql_marks(const uint8_t *q, size_t n);
+
+/* Returns 1 and copies the database name (unquoted) when q is a single
+ * `USE name` statement, 0 when it is not a USE statement, -1 when it is a
+ * USE with a name that does not fit or does not parse. */
+int mx_sql_use(const uint8_t *q, size_t n, char *name, size_t cap);
+
+#endif
