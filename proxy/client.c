@@ -315,13 +315,15 @@ static int check_auth(mx_client_t *cl, const uint8_t *resp, size_t len, uint8_t 
         return mx_native_check(cl->scramble, resp, len, u->stage2, u->has_password && !u->password[0]) ? 1 : 0;
     if (!u->password[0])
         return len == 0 || (len == 1 && resp[0] == 0) ? 1 : 0;
-    if (!mx_sha2_check(cl->scramble, resp, len, u->password, strlen(u->password)))
-        return 0;
     size_t ui = (size_t)(u - mx_proc.cfg->users);
     uint8_t mem[16];
     mx_pktbuf_t b;
     mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
-    uint8_t more = cl->conn.w->sha2_cached[ui] ? 0x03 : 0x04;
+    /* As MySQL does, a scramble that does not match (some clients hash the
+     * switch request's trailing NUL too) or a cold cache falls back to
+     * full authentication rather than failing. */
+    bool fast = cl->conn.w->sha2_cached[ui] && mx_sha2_check(cl->scramble, resp, len, u->password, strlen(u->password));
+    uint8_t more = fast ? 0x03 : 0x04;
     mx_pkt_auth_more(&b, seq, &more, 1);
     if (!send_pkt(cl, &b))
         return 2;
@@ -803,6 +805,17 @@ static void forward_command(mx_client_t *cl)
         command_done(cl);
 }
 
+/* Variables the tracker reports that must not be replayed: manx's own
+ * tracking setup, and read-only ones (last_gtid changes with every write). */
+static bool replayable_var(const mx_str_t *name)
+{
+    if (name->len > 14 && strncasecmp((const char *)name->p, "session_track_", 14) == 0)
+        return false;
+    if (name->len == 9 && strncasecmp((const char *)name->p, "last_gtid", 9) == 0)
+        return false;
+    return true;
+}
+
 /* Read the session-state entries of an OK from the backend. */
 static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
 {
@@ -829,8 +842,8 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
                 break;
             case MX_TRACK_SYSTEM_VARIABLES:
                 cl->state_known = true;
-                if (t.name.len > 14 && strncasecmp((const char *)t.name.p, "session_track_", 14) == 0)
-                    break; /* manx's own tracking setup */
+                if (!replayable_var(&t.name))
+                    break;
                 if (!mx_sstate_set_var(&cl->st, t.name.p, t.name.len, t.value.p, t.value.len) ||
                     !mx_sstate_set_var(&sv->st, t.name.p, t.name.len, t.value.p, t.value.len))
                     cl->sticky = true; /* out of memory: at least stay correct */
