@@ -295,6 +295,23 @@ int mx_parse_change_user(const uint8_t *p, size_t len, uint32_t client_caps, mx_
 
 /* ---- OK / EOF / ERR ---------------------------------------------------- */
 
+/* The info of an OK without CLIENT_SESSION_TRACK is documented as the rest
+ * of the packet, but MySQL and MariaDB write it length-encoded all the same
+ * (net_send_ok() uses net_store_data()) and libmysqlclient and libmariadb
+ * read it so.  Take the length-encoded form when it spans exactly the rest,
+ * the documented form otherwise. */
+static void rd_info_lenient(mx_rd_t *r, mx_str_t *out)
+{
+    uint64_t n;
+    int k = mx_lenenc_decode(r->p, mx_rd_left(r), &n);
+
+    if (k > 0 && n == mx_rd_left(r) - (size_t)k) {
+        mx_rd_lenenc_str(r, out);
+        return;
+    }
+    mx_rd_eofstr(r, out);
+}
+
 int mx_parse_ok(const uint8_t *p, size_t len, uint32_t caps, mx_ok_t *ok)
 {
     mx_rd_t r;
@@ -321,11 +338,11 @@ int mx_parse_ok(const uint8_t *p, size_t len, uint32_t caps, mx_ok_t *ok)
         ok->status = (uint16_t)v;
     }
     if (!(caps & MX_CLIENT_SESSION_TRACK)) {
-        mx_rd_eofstr(&r, &ok->info);
+        rd_info_lenient(&r, &ok->info);
         return 0;
     }
-    /* MariaDB leaves the info out entirely when it is empty and there is
-     * no session state; MySQL always writes it. */
+    /* Servers leave the info out when it is empty and no session state
+     * follows. */
     if (mx_rd_left(&r) == 0)
         return 0;
     if (!mx_rd_lenenc_str(&r, &ok->info))
@@ -607,8 +624,9 @@ static void put_ok_tail(mx_pktbuf_t *b, uint32_t caps, uint16_t status, uint16_t
         mx_put_lenenc_str(b, info, info_len);
         if (status & MX_STATUS_SESSION_STATE)
             mx_put_lenenc_str(b, state ? state->p : NULL, state ? state->len : 0);
-    } else {
-        mx_put_bytes(b, info, info_len);
+    } else if (info_len > 0) {
+        /* Length-encoded, as servers write it (see rd_info_lenient()). */
+        mx_put_lenenc_str(b, info, info_len);
     }
 }
 
