@@ -791,7 +791,7 @@ static bool section_line(mx_parse_t *st, const char *s, size_t len)
  * inih's indented-continuation lines), a BOM, and a trailing '\r'; we open
  * sections ourselves because inih reports neither empty sections nor the
  * line a section began on. */
-static char *mx_conf_reader(char *str, int num, void *stream)
+static char *line_reader(char *str, int num, void *stream)
 {
     mx_parse_t *st = stream;
     if (st->failed || st->pos >= st->end)
@@ -847,7 +847,7 @@ static char *mx_conf_reader(char *str, int num, void *stream)
     return str;
 }
 
-static int mx_conf_handler(void *user, const char *section, const char *name, const char *value)
+static int on_key(void *user, const char *section, const char *name, const char *value)
 {
     mx_parse_t *st = user;
     (void)section;  /* inih truncates it to 50 bytes; we track sections ourselves */
@@ -926,7 +926,6 @@ static bool resolve_refs(mx_parse_t *st)
         char *field = (char *)obj_base(st->c, s->kind, s->index) + p->off;
         const char *tname = mx_kinds[p->target].name;
         size_t max = p->size / sizeof(void *), n = 0;
-        void **list = (void **)field;
 
         for (char *t = ref->text;;) {
             char *comma = p->type == T_LIST ? strchr(t, ',') : NULL;
@@ -945,13 +944,18 @@ static bool resolve_refs(mx_parse_t *st)
                 memcpy(field, &target, sizeof(target));
                 break;
             }
-            for (size_t i = 0; i < n; i++)
-                if (list[i] == target)
+            /* The field is an array of typed pointers; go through memcpy
+             * rather than a void ** lvalue. */
+            for (size_t i = 0; i < n; i++) {
+                void *prev;
+                memcpy(&prev, field + i * sizeof(prev), sizeof(prev));
+                if (prev == target)
                     return fail(st, ref->line, p->key, "%s '%.*s' listed twice", tname,
                                 (int)(e - t), t);
+            }
             if (n == max)
                 return fail(st, ref->line, p->key, "too many names (max %zu)", max);
-            list[n++] = target;
+            memcpy(field + n++ * sizeof(target), &target, sizeof(target));
             if (!comma)
                 break;
             t = comma + 1;
@@ -1050,7 +1054,7 @@ mx_config_t *mx_conf_load_buffer(const char *path, const char *data, size_t len,
     /* [manx] and [admin] exist with their defaults even when absent. */
     if (add_sect(&st, S_MANX, 0, 0) && add_sect(&st, S_ADMIN, 0, 0) &&
         apply_defaults(&st, S_MANX, st.c, 0) && apply_defaults(&st, S_ADMIN, st.c, 0)) {
-        int bad = ini_parse_stream(mx_conf_reader, &st, mx_conf_handler, &st);
+        int bad = ini_parse_stream(line_reader, &st, on_key, &st);
         /* inih keeps going after a line it cannot parse and reports the
          * first one; we stop at our first error, so the earlier one wins. */
         if (bad > 0 && (!st.failed || bad < st.lineno)) {

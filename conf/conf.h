@@ -134,7 +134,8 @@ void mx_conf_each_param(const mx_config_t *c, mx_conf_param_cb cb, void *arg);
  * reloadable (sections compared by name; added or removed sections are not
  * checked).  Otherwise false and "file: key: changed from 'a' to 'b'; needs
  * a restart" in err. */
-bool mx_conf_check_reload(const mx_config_t *old, const mx_config_t *c, char *err, size_t errlen);
+bool mx_conf_check_reload(const mx_config_t *old, const mx_config_t *c, char *err,
+                          size_t errlen) __attribute__((warn_unused_result));
 
 /* Writes conf/config-reference.md from the table (internal: for the test
  * that keeps that file in step). */

@@ -291,6 +291,11 @@ static void test_bad_files(void)
     free(names);
 }
 
+static const char minimal[] =
+    "[user u]\npassword = x\nschemas = s\n[schema s]\ndatanode = dn\n"
+    "[datanode dn]\ndatahost = dh\ndatabase = db\n[datahost dh]\nwrite_hosts = h\n"
+    "[host h]\naddress = 127.0.0.1:3306\nuser = app\n";
+
 static void test_file_errors(void)
 {
     char err[512];
@@ -307,16 +312,17 @@ static void test_file_errors(void)
     static const char nul[] = "[manx]\nworkers = 1\0\n";
     ASSERT_TRUE(mx_conf_load_buffer("x.ini", nul, sizeof(nul) - 1, err, sizeof(err)) == NULL);
     ASSERT_STR_EQ(err, "x.ini:2: line contains a NUL byte");
+    /* Comments may be longer than inih's line buffer. */
+    char lng[1200];
+    snprintf(lng, sizeof(lng), "; %0900d\n%s", 0, minimal);
+    mx_config_t *c = mx_conf_load_buffer("x.ini", lng, strlen(lng), err, sizeof(err));
+    ASSERT_TRUE(c != NULL);
+    mx_conf_free(c);
     /* A short buffer gets a truncated, terminated message. */
     char small[8];
     ASSERT_TRUE(mx_conf_load_buffer("x.ini", "", 0, small, sizeof(small)) == NULL);
     ASSERT_STR_EQ(small, "x.ini: ");
 }
-
-static const char minimal[] =
-    "[user u]\npassword = x\nschemas = s\n[schema s]\ndatanode = dn\n"
-    "[datanode dn]\ndatahost = dh\ndatabase = db\n[datahost dh]\nwrite_hosts = h\n"
-    "[host h]\naddress = 127.0.0.1:3306\nuser = app\n";
 
 static void test_minimal_defaults(void)
 {
