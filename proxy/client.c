@@ -116,8 +116,10 @@ static void on_close_conn(uv_handle_t *h)
 /* Whether the backend must stay with this session after the statement. */
 static bool must_keep_server(const mx_client_t *cl)
 {
-    return (cl->status & MX_STATUS_IN_TRANS) || !(cl->status & MX_STATUS_AUTOCOMMIT) ||
-           cl->n_stmts > 0 || cl->sticky || cl->pin_next || (cl->status & MX_STATUS_CURSOR_EXISTS);
+    /* autocommit=0 alone does not pin: the server sets IN_TRANS as soon as
+     * a statement opens the implicit transaction, and the autocommit
+     * variable itself is replayed like any other. */
+    return (cl->status & MX_STATUS_IN_TRANS) || cl->n_stmts > 0 || cl->sticky || cl->pin_next || (cl->status & MX_STATUS_CURSOR_EXISTS);
 }
 
 static void unlink_server(mx_client_t *cl, bool dirty)
