@@ -1009,11 +1009,13 @@ static bool finish(mx_parse_t *st)
                             "caching_sha2_password needs a clear password, not password_hash");
         } else if (s->kind == S_DATAHOST) {
             mx_datahost_t *d = obj;
-            if (d->min_con > d->max_con) {
-                const char *key = given(s, "min_con") ? "min_con" : "max_con";
-                return fail(st, key_line(s, key), key, "min_con %d exceeds max_con %d",
+            /* A default min_con follows a small max_con down; only an
+             * explicit min_con above max_con is a mistake. */
+            if (d->min_con > d->max_con && !given(s, "min_con"))
+                d->min_con = d->max_con;
+            if (d->min_con > d->max_con)
+                return fail(st, key_line(s, "min_con"), "min_con", "min_con %d exceeds max_con %d",
                             d->min_con, d->max_con);
-            }
         } else if (s->kind == S_HOST) {
             ((mx_host_t *)obj)->index = (int)s->index;
         }
