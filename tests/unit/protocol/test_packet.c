@@ -516,8 +516,32 @@ static void test_hsresp_variants(void)
     mx_pktbuf_free(&b);
 }
 
+/* mysql_change_user(m, "proto", "secret", "mysql") from libmariadb 3.3.20,
+ * which negotiated capabilities 0x00bea28c. */
+static const char cu_libmariadb[] =
+    "1170726f746f0014b125d9f96d1bd7a42ba4beb1973697398a0f09a56d7973716c002d006d7973716c5f6e61746976"
+    "655f70617373776f7264006c035f6f73054c696e75780c5f636c69656e745f6e616d650a6c69626d61726961646204"
+    "5f7069640532343038350f5f636c69656e745f76657273696f6e06332e332e3230095f706c6174666f726d06783836"
+    "5f36340c5f7365727665725f686f7374093132372e302e302e31";
+
 static void test_change_user(void)
 {
+    {
+        size_t len;
+        uint8_t *p = payload(cu_libmariadb, &len);
+        mx_change_user_t c;
+        ASSERT_EQ(mx_parse_change_user(p, len, 0x00bea28c, &c), 0);
+        ASSERT_MXSTR(c.user, "proto");
+        ASSERT_EQ(c.auth.len, 20);
+        ASSERT_EQ(c.auth.p[0], 0xb1);
+        ASSERT_MXSTR(c.db, "mysql");
+        ASSERT_EQ(c.charset, 45);
+        ASSERT_MXSTR(c.plugin, "mysql_native_password");
+        ASSERT_EQ(c.attrs.len, 0x6c);
+        ASSERT_TRUE(c.attrs.p + c.attrs.len == p + len);
+        free(p);
+    }
+
     /* COM_CHANGE_USER as libmariadb builds it: user, 1-byte auth length,
      * db, charset, plugin, attributes. */
     static const uint8_t full[] = {0x11, 'b', 'o', 'b', 0, 3, 1, 2, 3, 'd', 'b', 0, 0x2d, 0x00,
