@@ -154,7 +154,7 @@ static const mx_str_t empty_str = {(const uint8_t *)"", 0};
 int mx_parse_handshake(const uint8_t *p, size_t len, mx_handshake_t *hs)
 {
     mx_rd_t r;
-    mx_str_t part1, part2;
+    mx_str_t part1, part2, reserved;
     uint64_t v;
     uint8_t filler, auth_len = 0;
 
@@ -178,7 +178,7 @@ int mx_parse_handshake(const uint8_t *p, size_t len, mx_handshake_t *hs)
     if (!mx_rd_u8(&r, &hs->charset) || !mx_rd_fixed(&r, 2, &v))
         return -1;
     hs->status = (uint16_t)v;
-    if (!mx_rd_fixed(&r, 2, &v) || !mx_rd_u8(&r, &auth_len) || !mx_rd_bytes(&r, 10, &part2))
+    if (!mx_rd_fixed(&r, 2, &v) || !mx_rd_u8(&r, &auth_len) || !mx_rd_bytes(&r, 10, &reserved))
         return -1;
     hs->caps |= (uint32_t)v << 16;
 

@@ -27,8 +27,8 @@ void mx_resp_begin(mx_resp_t *r, uint32_t caps, const uint8_t *req, size_t req_l
     r->cmd = req_len > 0 ? req[0] : MX_COM_SLEEP;
     switch (r->cmd) {
     case MX_COM_STMT_EXECUTE:
-        /* Flags byte after the statement id; any cursor type asks the
-         * server to keep the rows for COM_STMT_FETCH. */
+        /* The flags byte after the statement id may ask for a cursor;
+         * whether the server opened one, the column EOF tells. */
         r->cursor = req_len > 5 && req[5] != 0;
         r->phase = MX_RP_FIRST;
         break;
@@ -184,7 +184,8 @@ static int prepare_params_done(mx_resp_t *r)
 }
 
 /* A single-packet response: OK, ERR or (COM_SET_OPTION, COM_DEBUG and old
- * servers) EOF. */
+ * servers) EOF.  COM_CHANGE_USER does not belong here: its answer is an
+ * authentication exchange, which the proxy follows itself. */
 static int feed_simple(mx_resp_t *r, const uint8_t *p, size_t n)
 {
     if (n < 1)
