@@ -108,10 +108,6 @@ def load(tsv):
             for key in ("proxy", "db1", "db2"):
                 t = to_int(rec.get(key + "_ticks"))
                 rec[key + "_us"] = (t * 1e6 / clk / q) if (ok and t is not None) else None
-            if ok and rec["db1_us"] is not None and rec["db2_us"] is not None:
-                rec["db_us"] = rec["db1_us"] + rec["db2_us"]
-            else:
-                rec["db_us"] = None
             kb = to_int(rec.get("hwm_kb"))
             rec["rss_mb"] = kb / 1024 if kb else None
             if not ok:
@@ -134,6 +130,15 @@ def ratios(rows, target, base):
     return out
 
 
+def db_cell(ok):
+    """Both servers' CPU per query as 'writer + second master', medians: the
+    split shows where a proxy sent the reads."""
+    a, b = med([r["db1_us"] for r in ok]), med([r["db2_us"] for r in ok])
+    if a is None or b is None:
+        return "—"
+    return "%.1f + %.1f" % (a, b)
+
+
 def ratio_cell(xs):
     if not xs:
         return "—"
@@ -143,7 +148,7 @@ def ratio_cell(xs):
 
 
 COLUMNS = ["target", "threads", "ps", "QPS median (min–max)", "TPS", "p50 ms", "p95 ms",
-           "p99 ms", "errors", "CPU µs/query", "DB CPU µs/query", "peak RSS MB",
+           "p99 ms", "errors", "CPU µs/query", "DB CPU µs/query (w + r)", "peak RSS MB",
            "vs haproxy", "vs direct"]
 
 
@@ -182,7 +187,7 @@ def scenario_table(rows, targets):
         cells = [tgt, str(th), ps, spread([r["qps"] for r in ok], "{:.0f}"),
                  fnum(stat["tps"]), fnum(stat["p50"], "{:.2f}"), fnum(stat["p95"], "{:.2f}"),
                  fnum(stat["p99"], "{:.2f}"), err_cell, cpu_cell,
-                 fnum(med([r["db_us"] for r in ok]), "{:.1f}"),
+                 db_cell(ok),
                  fnum(max(rss) if rss else None, "{:.1f}"), vs_h, vs_d]
         lines.append("| " + " | ".join(cells) + " |")
     return lines, data
@@ -259,6 +264,7 @@ def main():
     ap.add_argument("--tables")
     ap.add_argument("--table-size")
     ap.add_argument("--workers")
+    ap.add_argument("--sysbench-args", default="")
     a = ap.parse_args()
 
     rows = load(a.runs)
@@ -290,13 +296,15 @@ def main():
             "%s tables x %s rows; manx workers = %s; haproxy nbthread 1 (haproxy2: = workers); "
             "%d CPU(s), load average at the end %s." % (
                 reps, a.time, " ".join(targets), a.tables, a.table_size, a.workers,
-                os.cpu_count() or 0, load1), "",
+                os.cpu_count() or 0, load1) +
+            (" Extra sysbench arguments: `%s`." % a.sysbench_args if a.sysbench_args else ""), "",
         ]
         foot = ["",
                 "QPS: median over repetitions (min–max). TPS and latencies: medians; latency is "
                 "per sysbench event (transaction). p95 is sysbench's own, p50/p99 from its "
                 "histogram. CPU µs/query: utime+stime of the target process from /proc over the "
-                "run / queries (for direct: the writer mariadbd). DB CPU: both mariadbd. "
+                "run / queries (for direct: the writer mariadbd). DB CPU: the same for the writer (w, "
+                "port 1) + the second master (r, port 2), which shows where reads went. "
                 "Peak RSS: VmHWM, reset before each run. vs haproxy / vs direct: this target's "
                 "QPS over that target's in the same round, median (min–max).", ""]
         errs = [d for d in data if d["first_error"]]
