@@ -868,8 +868,19 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
 
 static void response_finished(mx_client_t *cl);
 
+static void server_data_once(mx_client_t *cl);
+
 /* Stream the backend's response to the client from the backend's buffer. */
 void mx_client_server_data(mx_client_t *cl)
+{
+    mx_server_t *sv = cl->server;
+    do {
+        server_data_once(cl);
+    } while (cl->state == CL_ACTIVE && cl->server == sv && sv->conn.ssl && cl->conn.wq_bytes == 0 &&
+             mx_conn_tls_more(&sv->conn));
+}
+
+static void server_data_once(mx_client_t *cl)
 {
     mx_server_t *sv = cl->server;
     mx_conn_t *sc = &sv->conn;
@@ -1237,8 +1248,18 @@ static bool dispatch(mx_client_t *cl)
     return false;
 }
 
-/* Process what the client sent, as far as the session's state allows. */
+static void client_work_once(mx_client_t *cl);
+
+/* Process what the client sent, as far as the session's state allows,
+ * including what TLS still holds once there is room for it. */
 static void client_work(mx_client_t *cl)
+{
+    do {
+        client_work_once(cl);
+    } while (cl->state != CL_CLOSED && cl->conn.ssl && mx_conn_tls_more(&cl->conn));
+}
+
+static void client_work_once(mx_client_t *cl)
 {
     mx_conn_t *c = &cl->conn;
     for (;;) {

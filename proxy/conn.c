@@ -325,6 +325,23 @@ bool mx_conn_tls_start(mx_conn_t *c, SSL_CTX *ctx, bool server_side, const char 
     return true;
 }
 
+bool mx_conn_tls_more(mx_conn_t *c)
+{
+    if (!c->ssl || !c->tls_done || c->closing || c->eof)
+        return false;
+    if (SSL_pending(c->ssl) <= 0 && BIO_ctrl_pending(c->rbio) == 0)
+        return false;
+    uint32_t before = c->buf ? c->rend - c->rpos : 0;
+    bool got;
+    if (!tls_pull(c, &got)) {
+        c->eof = true;
+        mx_conn_read_stop(c);
+        conn_event(c, MX_EV_EOF);
+        return false;
+    }
+    return got && c->buf && c->rend - c->rpos > before;
+}
+
 void mx_conn_close(mx_conn_t *c, uv_close_cb cb)
 {
     if (c->closing)

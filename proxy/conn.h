@@ -27,6 +27,9 @@ void mx_conn_consume_done(mx_conn_t *c);
 /* Make room: move the unprocessed tail to the start of the buffer. */
 void mx_conn_compact(mx_conn_t *c);
 bool mx_conn_tls_start(mx_conn_t *c, SSL_CTX *ctx, bool server_side, const char *sni);
+/* TLS keeps decrypted bytes the read buffer had no room for; once the
+ * owner made room, pull them in.  True when new bytes arrived. */
+bool mx_conn_tls_more(mx_conn_t *c);
 void mx_conn_close(mx_conn_t *c, uv_close_cb cb);
 static inline uint32_t mx_conn_avail(const mx_conn_t *c) { return c->rend - c->rpos; }
 
