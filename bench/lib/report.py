@@ -229,6 +229,7 @@ set ylabel 'queries per second'
 set key outside right
 set grid
 set yrange [0:*]
+set xtics ({xtics})
 set offsets 0.5, 0.5, 0, 0
 plot {plots}
 set output '{base}-latency.png'
@@ -242,7 +243,8 @@ set xlabel ''
 set ylabel 'ms'
 set offsets 0, 0, 0, 0
 plot '{ldat}' using 2:xtic(1) title 'p50', '' using 3 title 'p95', '' using 4 title 'p99'
-""".format(base=base, scen=scen, plots=plots, ldat=ldat)
+""".format(base=base, scen=scen, plots=plots, ldat=ldat,
+           xtics=", ".join(str(t) for t in sorted({d["threads"] for d in data})))
     gp = os.path.join(workdir, "%s.gp" % scen)
     with open(gp, "w", encoding="utf-8") as f:
         f.write(script)
