@@ -46,6 +46,9 @@ typedef struct mx_datahost_s {
     int heartbeat_period_ms;
     int heartbeat_timeout_ms;
     int heartbeat_retries;
+    int heartbeat_retry_interval_ms;
+    int heartbeat_rise;
+    int rejoin_delay_ms;
     int line;
 } mx_datahost_t;
 

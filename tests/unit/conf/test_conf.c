@@ -211,7 +211,10 @@ static void test_full(void)
         ASSERT_STR_EQ(d->heartbeat, "select 1");
         ASSERT_EQ(d->heartbeat_period_ms, 5000);
         ASSERT_EQ(d->heartbeat_timeout_ms, 500);
-        ASSERT_EQ(d->heartbeat_retries, 0);
+        ASSERT_EQ(d->heartbeat_retries, 5);
+        ASSERT_EQ(d->heartbeat_retry_interval_ms, 150);
+        ASSERT_EQ(d->heartbeat_rise, 4);
+        ASSERT_EQ(d->rejoin_delay_ms, 10000);
 
         const mx_host_t *w1 = &c->hosts[0], *r1 = &c->hosts[1];
         ASSERT_STR_EQ(w1->ip, "127.0.0.1");
@@ -369,7 +372,7 @@ static void test_each_param(void)
         return;
     params_t p = {0};
     mx_conf_each_param(c, collect, &p);
-    ASSERT_EQ(p.calls, 17 + 2 + 11);
+    ASSERT_EQ(p.calls, 17 + 2 + 14);
     ASSERT_TRUE(strstr(p.out, "manx.listen=0.0.0.0:8066\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.log_level=info\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.max_packet=64M\n") != NULL);
