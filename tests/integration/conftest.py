@@ -32,6 +32,11 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def manx_bin():
+    """MANX_BIN as an absolute path (manx runs with its tmp dir as cwd)."""
+    return os.path.abspath(os.environ.get("MANX_BIN", str(TOP / "build" / "proxy" / "manx")))
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "manx_only: needs a real manx (skipped with MANX_DIRECT=1)")
 
@@ -108,12 +113,7 @@ def pair():
 
 BASE_INI = """\
 [manx]
-listen = 127.0.0.1:{port}
-admin_listen = 127.0.0.1:{admin_port}
-workers = 2
-state_dir = {tmp}/state
-log_level = debug
-{manx_extra}
+{manx_block}
 [user root]
 password = 123456
 schemas = aiurt-platform
@@ -142,13 +142,7 @@ datahost = localhost1
 database = other_db
 
 [datahost localhost1]
-balance = 1
-write_type = 0
-switch_type = 1
-max_con = {max_con}
-min_con = {min_con}
-write_hosts = hostM1, hostM2
-{datahost_extra}
+{datahost_block}
 [host hostM1]
 address = 127.0.0.1:{p1}
 user = app
@@ -173,18 +167,30 @@ password = app123
 """
 
 
-def _kv(d):
-    if isinstance(d, str):
-        return d
-    return "".join(f"{k} = {v}\n" for k, v in (d or {}).items())
+def _block(defaults, extra):
+    """The key = value lines of a section: defaults overridden (in place) or
+    extended by a dict; a str is appended verbatim."""
+    keys = dict(defaults)
+    raw = ""
+    if isinstance(extra, str):
+        raw = extra
+    else:
+        keys.update(extra or {})
+    return "".join(f"{k} = {v}\n" for k, v in keys.items()) + raw
 
 
 def render_config(pair, tmp, port, admin_port, manx_extra=None, datahost_extra=None,
                   users_extra="", max_con=50, min_con=2):
-    return BASE_INI.format(port=port, admin_port=admin_port, tmp=tmp,
-                           manx_extra=_kv(manx_extra), users_extra=users_extra,
-                           datahost_extra=_kv(datahost_extra), max_con=max_con,
-                           min_con=min_con, p1=pair.port1, p2=pair.port2)
+    manx_block = _block({"listen": f"127.0.0.1:{port}",
+                         "admin_listen": f"127.0.0.1:{admin_port}",
+                         "workers": 2, "state_dir": f"{tmp}/state", "log_level": "debug",
+                         "shutdown_timeout": 5000},
+                        manx_extra)
+    datahost_block = _block({"balance": 1, "write_type": 0, "switch_type": 1,
+                             "max_con": max_con, "min_con": min_con,
+                             "write_hosts": "hostM1, hostM2"}, datahost_extra)
+    return BASE_INI.format(manx_block=manx_block, users_extra=users_extra,
+                           datahost_block=datahost_block, p1=pair.port1, p2=pair.port2)
 
 
 class Manx:
@@ -220,7 +226,7 @@ class Manx:
             return ""
 
     def start(self, timeout=30):
-        bin_ = os.environ.get("MANX_BIN", str(TOP / "build" / "proxy" / "manx"))
+        bin_ = manx_bin()
         if not os.access(bin_, os.X_OK):
             pytest.fail(f"manx binary not found: {bin_} (set MANX_BIN)")
         self._logf = open(self.log_path, "ab")
@@ -311,8 +317,8 @@ class Manx:
 def manx(pair, tmp_path):
     """Factory: manx(**overrides) -> a running Manx.
 
-    Overrides: manx_extra / datahost_extra (dict or text appended to those
-    sections), users_extra (text with more [user] sections), max_con,
+    Overrides: manx_extra / datahost_extra (dict: keys replacing or added to
+    those sections; str: lines appended), users_extra (text with more [user] sections), max_con,
     min_con, config_text (replaces the whole INI; may use {port},
     {admin_port}, {tmp}, {p1}, {p2}), start=False (write the config only),
     expect_exit (exit code asserted at teardown; default 0).

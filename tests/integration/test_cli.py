@@ -118,14 +118,38 @@ def _blob(size, seed):
     return random.Random(seed).randbytes(size)
 
 
+def test_blob_over_16mb_read(manx, backend, table):
+    """Server to client: a row of more than 16 MB, stored behind manx's back."""
+    m = manx()
+    with backend.cursor() as cur:
+        cur.execute(f"create table `{table}` (id int primary key, b longblob)")
+    data = _blob(18 * 1024 * 1024 + 3, 3)
+    digest = hashlib.sha1(data).hexdigest()
+    with m.pair.connect(max_allowed_packet=256 << 20) as c, c.cursor() as cur:
+        cur.execute(f"insert into `{table}` values (1, %s)", (data,))
+    with m.connect(max_allowed_packet=256 << 20, read_timeout=30) as c, c.cursor() as cur:
+        cur.execute(f"select b, id from `{table}` where id = 1")
+        b, i = cur.fetchone()
+        assert i == 1 and len(b) == len(data) and hashlib.sha1(b).hexdigest() == digest
+        cur.execute("select repeat('z', 17 * 1024 * 1024) as s, 'tail'")
+        s, t = cur.fetchone()
+        assert len(s) == 17 * 1024 * 1024 and set(s) == {"z"} and t == "tail"
+    r = m.cli(f"select length(b), sha1(b), hex(b) from `{table}` where id = 1",
+              args=["--max-allowed-packet=256M", "-N", "-B"], timeout=40)
+    assert r.returncode == 0, r.stderr
+    ln, sh, hx = r.stdout.split()
+    assert int(ln) == len(data) and sh == digest and hx.lower() == data.hex()
+
+
 def test_blob_over_16mb_pymysql(manx, backend, table):
+    """Client to server and back: a COM_QUERY of more than 16 MB."""
     m = manx()
     with backend.cursor() as cur:
         cur.execute(f"create table `{table}` (id int primary key, b longblob)")
     data = _blob(20 * 1024 * 1024 + 7, 1)
     digest = hashlib.sha1(data).hexdigest()
-    with m.connect(max_allowed_packet=256 * 1024 * 1024, read_timeout=120,
-                   write_timeout=120) as c, c.cursor() as cur:
+    with m.connect(max_allowed_packet=256 * 1024 * 1024, read_timeout=30,
+                   write_timeout=30) as c, c.cursor() as cur:
         cur.execute(f"insert into `{table}` values (1, %s)", (data,))
         assert cur.rowcount == 1
         cur.execute(f"select length(b), sha1(b) from `{table}` where id = 1")
@@ -146,15 +170,16 @@ def test_blob_over_16mb_pymysql(manx, backend, table):
 
 
 def test_blob_over_16mb_cli(manx, backend, table, tmp_path):
+    """The CLI sends an INSERT of 34 MB and reads 34 MB of hex back."""
     m = manx()
     with backend.cursor() as cur:
         cur.execute(f"create table `{table}` (id int primary key, b longblob)")
     data = _blob(17 * 1024 * 1024, 2)
     sql = f"insert into `{table}` values (2, x'{data.hex()}');\n"
-    r = m.cli(None, args=["--max-allowed-packet=256M", "-N", "-B"], input=sql, timeout=120)
+    r = m.cli(None, args=["--max-allowed-packet=256M", "-N", "-B"], input=sql, timeout=40)
     assert r.returncode == 0, r.stderr
     r = m.cli(f"select hex(b) from `{table}` where id = 2",
-              args=["--max-allowed-packet=256M", "-N", "-B"], timeout=120)
+              args=["--max-allowed-packet=256M", "-N", "-B"], timeout=40)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().lower() == data.hex()
 

@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from conftest import TOP
+from conftest import manx_bin
 
 pytestmark = pytest.mark.manx_only
 
 
 def _bin():
-    return os.environ.get("MANX_BIN", str(TOP / "build" / "proxy" / "manx"))
+    return manx_bin()
 
 
 def _run(*args, timeout=30):
@@ -123,7 +123,9 @@ def test_sigterm_idle_exits_quickly(manx):
 
 
 def test_listen_port_busy(manx):
-    """A second manx on the same port fails to start with a non-zero exit."""
+    """A second manx on the same port fails to start with a non-zero exit
+    (rather than sharing the port through SO_REUSEPORT and taking a share of
+    the clients)."""
     m = manx()
     m2 = manx(start=False)
     text = m2.config.read_text()
@@ -132,7 +134,7 @@ def test_listen_port_busy(manx):
     p = subprocess.Popen([_bin(), "-c", str(m2.config)], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, cwd=str(m2.tmp))
     try:
-        out, _ = p.communicate(timeout=20)
+        out, _ = p.communicate(timeout=8)
     except subprocess.TimeoutExpired:
         p.kill()
         p.communicate()

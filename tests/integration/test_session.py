@@ -120,7 +120,8 @@ def test_transaction_isolation_between_clients(manx, backend, table):
 
 @pytest.mark.manx_only
 def test_pool_exhausted_then_error(manx, backend, table):
-    m = manx(max_con=2, min_con=1, manx_extra={"pool_wait_timeout": 1000})
+    # One worker: manx splits max_con between its workers.
+    m = manx(max_con=2, min_con=1, manx_extra={"pool_wait_timeout": 1000, "workers": 1})
     with backend.cursor() as cur:
         cur.execute(f"create table `{table}` (id int primary key, v int)")
         cur.execute(f"insert into `{table}` values (1, 0), (2, 0), (3, 0)")
@@ -154,7 +155,7 @@ def test_pool_exhausted_then_error(manx, backend, table):
 
 @pytest.mark.manx_only
 def test_pool_waiter_proceeds_when_freed(manx, backend, table):
-    m = manx(max_con=2, min_con=1, manx_extra={"pool_wait_timeout": 3000})
+    m = manx(max_con=2, min_con=1, manx_extra={"pool_wait_timeout": 3000, "workers": 1})
     with backend.cursor() as cur:
         cur.execute(f"create table `{table}` (id int primary key, v int)")
         cur.execute(f"insert into `{table}` values (1, 0), (2, 0), (3, 0)")
