@@ -267,6 +267,8 @@ def main():
     ap.add_argument("--table-size")
     ap.add_argument("--workers")
     ap.add_argument("--sysbench-args", default="")
+    ap.add_argument("--extra-dir", help="run dir with idle_conns/churn/stream TSVs")
+    ap.add_argument("--scenarios", default="")
     a = ap.parse_args()
 
     rows = load(a.runs)
@@ -327,7 +329,11 @@ def main():
                 summary.append("%-12s %-8s t%-3d %-7s QPS %8s  vs haproxy %-18s vs direct %s" % (
                     scen, d["target"], d["threads"], d["ps"], fnum(d["qps"]),
                     d["vs_h"], d["vs_d"]))
-    print("\nSummary (QPS ratios: median (min–max) over rounds):")
+    if a.extra_dir:
+        import report_extra
+        report_extra.report(a.extra_dir, a.out, a.stamp, notes, summary, a.workers,
+                            [s for s in a.scenarios.split(",") if s])
+    print("\nSummary (ratios: median (min–max) over rounds):")
     for s in summary or ["(no proxy target besides haproxy ran)"]:
         print("  " + s)
     for n in notes:
