@@ -490,8 +490,7 @@ static mx_pool_t *target_pool(mx_client_t *cl)
         return NULL;
     const mx_datahost_t *dh = s->datanode->datahost;
     size_t di = (size_t)(dh - mx_proc.cfg->datahosts);
-    int idx = atomic_load(&mx_proc.write_index[di]);
-    return mx_worker_pool(cl->conn.w, dh->write_hosts[idx]);
+    return mx_worker_pool(cl->conn.w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]);
 }
 
 static void on_wait_timeout(uv_timer_t *t)

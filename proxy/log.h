@@ -8,6 +8,10 @@ enum { MX_LOG_ERROR = 0, MX_LOG_WARNING = 1, MX_LOG_INFO = 2, MX_LOG_DEBUG = 3 }
 
 extern int mx_log_level;               /* set once at start-up */
 extern _Thread_local int mx_log_worker; /* -1 = main thread */
+#define MX_LOG_THREAD_HEARTBEAT (-2)
+
+/* mx_log for the heartbeat thread (labels its lines [hb]). */
+void mx_log_heartbeat(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void mx_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -164,22 +164,32 @@ int main(int argc, char **argv)
         goto out_tls;
     if (load_rsa(cfg) < 0)
         goto out_tls;
-    mx_proc.write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*mx_proc.write_index));
+    if (mx_health_init(&mx_proc.health, cfg, mx_log_heartbeat) < 0)
+        goto out_tls;
     mx_proc.n_workers = cfg->workers;
     mx_proc.workers = calloc((size_t)cfg->workers, sizeof(mx_worker_t));
-    if (!mx_proc.write_index || !mx_proc.workers)
-        goto out_tls;
+    if (!mx_proc.workers)
+        goto out_health;
     int started = 0;
+    int lfd = mx_listen_socket(cfg->listen);
+    if (lfd < 0) {
+        mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-lfd));
+        goto out_workers;
+    }
     for (int i = 0; i < cfg->workers; i++) {
-        int e = mx_worker_init(&mx_proc.workers[i], i);
+        int e = mx_worker_init(&mx_proc.workers[i], i, lfd);
         if (e < 0) {
             mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-e));
+            close(lfd);
             goto out_workers;
         }
     }
+    close(lfd);
     for (; started < cfg->workers; started++)
         if (mx_worker_start(&mx_proc.workers[started]) != 0)
             goto out_workers;
+    if (mx_health_start(&mx_proc.health) != 0)
+        goto out_workers;
     mx_info("manx %s listening on %s with %d worker%s", MX_VERSION, cfg->listen, cfg->workers,
             cfg->workers == 1 ? "" : "s");
 
@@ -203,7 +213,8 @@ out_workers:
         mx_info("stopped");
     uv_loop_close(uv_default_loop());
     free(mx_proc.workers);
-    free(mx_proc.write_index);
+out_health:
+    mx_health_stop(&mx_proc.health);
 out_tls:
     if (mx_proc.server_tls)
         SSL_CTX_free(mx_proc.server_tls);

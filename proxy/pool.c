@@ -61,8 +61,7 @@ static bool pool_used_by_writes(const mx_pool_t *p)
     if (!p->dh)
         return false;
     size_t di = (size_t)(p->dh - cfg->datahosts);
-    int idx = atomic_load(&mx_proc.write_index[di]);
-    return p->dh->write_hosts[idx] == p->host;
+    return p->dh->write_hosts[mx_health_writer(&mx_proc.health, di)] == p->host;
 }
 
 static int n_connecting(const mx_pool_t *p)
@@ -159,6 +158,13 @@ void mx_pool_connect_failed(mx_pool_t *p, const char *reason)
 
 void mx_pool_janitor(mx_pool_t *p)
 {
+    uint32_t gen = atomic_load(&mx_proc.health.hosts[p->host->index].down_gen);
+    if (gen != p->down_gen) {
+        /* The heartbeat marked the host down: statements running there get
+         * an error now instead of hanging on a dead or frozen server. */
+        p->down_gen = gen;
+        mx_pool_close_all(p, "host marked down by the heartbeat");
+    }
     if (p->w->stopping)
         return;
     if (p->n_total < p->min && n_connecting(p) == 0 && pool_used_by_writes(p)) {
@@ -175,10 +181,10 @@ static void close_list(mx_list_t *head, const char *why)
     }
 }
 
-void mx_pool_close_all(mx_pool_t *p)
+void mx_pool_close_all(mx_pool_t *p, const char *why)
 {
-    close_list(&p->idle[0], "shutdown");
-    close_list(&p->idle[1], "shutdown");
-    close_list(&p->connecting, "shutdown");
-    close_list(&p->active, "shutdown");
+    close_list(&p->idle[0], why);
+    close_list(&p->idle[1], why);
+    close_list(&p->connecting, why);
+    close_list(&p->active, why);
 }

@@ -20,6 +20,6 @@ void mx_pool_offer(mx_server_t *sv);
  * coming for them. */
 void mx_pool_connect_failed(mx_pool_t *p, const char *reason);
 void mx_pool_janitor(mx_pool_t *p);
-void mx_pool_close_all(mx_pool_t *p);
+void mx_pool_close_all(mx_pool_t *p, const char *why);
 
 #endif

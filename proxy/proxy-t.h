@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "protocol/packet.h"
 #include "protocol/resp.h"
+#include "router/health.h"
 
 /* Intrusive doubly linked list (pgbouncer's statlist spirit). */
 typedef struct mx_list_s {
@@ -116,6 +117,7 @@ struct mx_pool_s {
     int min;                     /* this worker's share of min_con */
     uint64_t connect_failures;
     char last_error[160];
+    uint32_t down_gen;           /* health down_gen last acted upon */
 };
 
 /* ---- client sessions ---------------------------------------------------- */
@@ -208,7 +210,7 @@ typedef struct mx_proc_s {
     void *rsa_key;               /* EVP_PKEY* for caching_sha2 RSA exchange */
     char *rsa_pub_pem;
     size_t rsa_pub_pem_len;
-    _Atomic int *write_index;    /* per datahost: active writeHost index */
+    mx_health_t health;          /* heartbeat thread, host states, active writeHosts */
     _Atomic uint32_t next_client_id;
     _Atomic uint32_t next_server_id;
     _Atomic int n_clients;       /* all workers, for max_connections */

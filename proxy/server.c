@@ -160,6 +160,8 @@ static void fail(mx_server_t *sv, const char *fmt, ...)
         SV_LOG(sv, MX_LOG_WARNING, "connection failed: %s", msg);
     else
         SV_LOG(sv, MX_LOG_WARNING, "closing: %s", msg);
+    /* Let the heartbeat look now rather than at its next period. */
+    mx_health_kick(&mx_proc.health, sv->pool->host->index);
     mx_server_close(sv, msg);
 }
 

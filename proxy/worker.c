@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -66,9 +67,11 @@ static int make_listen_socket(const char *addr)
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    /* No SO_REUSEPORT: with it a second manx started by mistake would
+     * silently share the port and half the clients would reach it.  The
+     * workers share this one socket instead (dup'ed per worker). */
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
         rc = -errno;
@@ -158,15 +161,20 @@ static void worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
-int mx_worker_init(mx_worker_t *w, int index)
+int mx_listen_socket(const char *addr)
+{
+    return make_listen_socket(addr);
+}
+
+int mx_worker_init(mx_worker_t *w, int index, int listen_fd)
 {
     const mx_config_t *cfg = mx_proc.cfg;
     memset(w, 0, sizeof(*w));
     w->index = index;
     mx_list_init(&w->clients);
-    int fd = make_listen_socket(cfg->listen);
+    int fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0)
-        return fd;
+        return -errno;
     w->listen_fd = fd;
     int rc = uv_loop_init(&w->loop);
     if (rc < 0)
@@ -176,8 +184,10 @@ int mx_worker_init(mx_worker_t *w, int index)
     w->sha2_cached = calloc(cfg->n_users ? cfg->n_users : 1, sizeof(bool));
     if (!w->pools || !w->sha2_cached)
         return -ENOMEM;
-    for (size_t i = 0; i < cfg->n_hosts; i++)
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
         mx_pool_init(&w->pools[i], w, &cfg->hosts[i]);
+        w->pools[i].down_gen = atomic_load(&mx_proc.health.hosts[i].down_gen);
+    }
     if ((rc = uv_tcp_init(&w->loop, &w->listener)) < 0)
         return rc;
     w->listener.data = w;
@@ -190,7 +200,7 @@ int mx_worker_init(mx_worker_t *w, int index)
     w->wakeup.data = w;
     uv_timer_init(&w->loop, &w->janitor);
     w->janitor.data = w;
-    uv_timer_start(&w->janitor, on_janitor, 100, 250);
+    uv_timer_start(&w->janitor, on_janitor, 100, 100);
     return 0;
 }
 
@@ -221,7 +231,7 @@ void mx_worker_finish(mx_worker_t *w)
         return;
     w->finished = true;
     for (size_t i = 0; i < w->n_pools; i++)
-        mx_pool_close_all(&w->pools[i]);
+        mx_pool_close_all(&w->pools[i], "shutdown");
     uv_timer_stop(&w->janitor);
     uv_close((uv_handle_t *)&w->janitor, NULL);
     uv_close((uv_handle_t *)&w->wakeup, NULL);

@@ -28,9 +28,12 @@ static inline void mx_list_del(mx_list_t *n)
     n->next = n->prev = n;
 }
 
-/* Create the worker's listening socket (in the main thread, so a bind
- * error stops start-up) and its loop.  Returns 0 or a negative errno. */
-int mx_worker_init(mx_worker_t *w, int index);
+/* The listening socket all workers share (created in the main thread, so
+ * a bind error stops start-up).  Returns the fd or a negative errno. */
+int mx_listen_socket(const char *addr);
+/* Set up the worker's loop, pools and its dup of listen_fd.  Returns 0 or
+ * a negative errno. */
+int mx_worker_init(mx_worker_t *w, int index, int listen_fd);
 int mx_worker_start(mx_worker_t *w);
 void mx_worker_stop(mx_worker_t *w);          /* from the main thread */
 void mx_worker_join(mx_worker_t *w);

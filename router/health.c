@@ -1,0 +1,639 @@
+/* Heartbeat and switch-over.  One thread runs a libuv loop; every host has
+ * a persistent heartbeat connection driven through MariaDB Connector/C's
+ * non-blocking API on a uv_poll handle, a timer for the next beat and one
+ * for the beat's timeout.  A beat runs the dataHost's heartbeat SQL and
+ * SHOW SLAVE STATUS.  After heartbeat_retries failures in a row a host is
+ * DOWN; when it is the active writeHost, writes move to the next writeHost
+ * that is up (preferring healthy replicas) and dnindex.properties is
+ * rewritten atomically.  Nothing switches back on its own. */
+#include "health.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mysql.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnindex.h"
+
+enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE };
+enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+static void run(mx_hhost_t *hh, int ready);
+static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di);
+
+const char *mx_fail_kind_name(int kind)
+{
+    switch (kind) {
+    case MX_FAIL_REFUSED: return "connection refused";
+    case MX_FAIL_TIMEOUT: return "timeout";
+    case MX_FAIL_AUTH: return "authentication failed";
+    case MX_FAIL_SQL: return "SQL error";
+    default: return "none";
+    }
+}
+
+const char *mx_host_status_name(int status)
+{
+    switch (status) {
+    case MX_HOST_UP: return "UP";
+    case MX_HOST_DOWN: return "DOWN";
+    default: return "UNKNOWN";
+    }
+}
+
+static uint64_t now_ms(mx_health_t *h)
+{
+    return uv_now(&h->loop);
+}
+
+/* ---- dnindex.properties ---------------------------------------------------- */
+
+static void dnindex_warn(void *arg, int line, const char *msg)
+{
+    mx_health_t *h = arg;
+    h->log(LOG_WARNING, "%s:%d: %s (ignored)", h->path, line, msg);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* Temp file, fsync, rename, fsync of the directory: a crash leaves either
+ * the old or the new file, never a torn one. */
+static int persist(mx_health_t *h)
+{
+    const mx_config_t *cfg = h->cfg;
+    int idx[256];
+    size_t n = cfg->n_datahosts < 256 ? cfg->n_datahosts : 256;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = atomic_load(&h->write_index[i]);
+    char buf[16384];
+    int len = mx_dnindex_format(buf, sizeof(buf), cfg, idx, time(NULL));
+    if (len < 0)
+        return -ENOSPC;
+    int rc = mkdir_p(cfg->state_dir);
+    if (rc < 0)
+        return rc;
+    char tmp[1200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", h->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, buf, (size_t)len) != len || fsync(fd) < 0) {
+        rc = -errno;
+        close(fd);
+        unlink(tmp);
+        return rc ? rc : -EIO;
+    }
+    close(fd);
+    if (rename(tmp, h->path) < 0) {
+        rc = -errno;
+        unlink(tmp);
+        return rc;
+    }
+    int dfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+static void load_dnindex(mx_health_t *h)
+{
+    FILE *f = fopen(h->path, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            h->log(LOG_WARNING, "%s: %s (starting with writeHost index 0)", h->path, strerror(errno));
+        return;
+    }
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    int idx[256];
+    size_t nd = h->cfg->n_datahosts < 256 ? h->cfg->n_datahosts : 256;
+    for (size_t i = 0; i < nd; i++)
+        idx[i] = 0;
+    mx_dnindex_parse(buf, n, h->cfg, idx, dnindex_warn, h);
+    for (size_t i = 0; i < nd; i++) {
+        atomic_store(&h->write_index[i], idx[i]);
+        if (idx[i])
+            h->log(LOG_INFO, "dataHost %s: writes go to %s (index %d from %s)", h->cfg->datahosts[i].name,
+                   h->cfg->datahosts[i].write_hosts[idx[i]]->name, idx[i], h->path);
+    }
+}
+
+/* ---- one beat ---------------------------------------------------------------- */
+
+static void on_poll_closed(uv_handle_t *hd)
+{
+    free(hd);
+}
+
+static void drop_connection(mx_hhost_t *hh)
+{
+    if (hh->poll) {
+        uv_poll_stop(hh->poll);
+        uv_close((uv_handle_t *)hh->poll, on_poll_closed);
+        hh->poll = NULL;
+    }
+    if (hh->res) {
+        mysql_free_result(hh->res);
+        hh->res = NULL;
+    }
+    if (hh->my) {
+        MYSQL *my = hh->my;
+        my_socket fd = mysql_get_socket(my);
+        /* A hung server must not make mysql_close() wait: cut the socket
+         * first so COM_QUIT fails at once. */
+        mariadb_cancel(my);
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
+        mysql_close(my);
+        hh->my = NULL;
+    }
+}
+
+static void schedule(mx_hhost_t *hh, uint64_t ms);
+
+static void host_up(mx_hhost_t *hh)
+{
+    mx_health_t *h = hh->h;
+    int old = atomic_load(&hh->status);
+    atomic_store(&hh->status, MX_HOST_UP);
+    hh->up_since_ms = old == MX_HOST_UNKNOWN ? 0 : now_ms(h);
+    if (old == MX_HOST_DOWN)
+        h->log(LOG_WARNING, "host %s %s is UP again after %d good heartbeats (rtt %.1f ms)", hh->host->name,
+               hh->host->address, hh->oks, hh->rtt_ms);
+    else
+        h->log(LOG_INFO, "host %s %s is UP (rtt %.1f ms)", hh->host->name, hh->host->address, hh->rtt_ms);
+    /* A dataHost whose writer is down and found no candidate may now have one. */
+    const mx_config_t *cfg = h->cfg;
+    for (size_t i = 0; i < cfg->n_datahosts; i++) {
+        const mx_datahost_t *dh = &cfg->datahosts[i];
+        const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[i])];
+        if (atomic_load(&h->hosts[w->index].status) == MX_HOST_DOWN)
+            maybe_switch(h, dh, i);
+    }
+}
+
+static void host_down(mx_hhost_t *hh)
+{
+    mx_health_t *h = hh->h;
+    atomic_store(&hh->status, MX_HOST_DOWN);
+    atomic_fetch_add(&hh->down_gen, 1);
+    h->log(LOG_WARNING, "host %s %s is DOWN: %s (%s) on %d heartbeats in a row, %.2f s after the first failure",
+           hh->host->name, hh->host->address, mx_fail_kind_name(atomic_load(&hh->last_fail)), hh->last_error,
+           hh->fails, (double)(now_ms(h) - hh->first_fail_ms) / 1000.0);
+    const mx_config_t *cfg = h->cfg;
+    for (size_t i = 0; i < cfg->n_datahosts; i++) {
+        const mx_datahost_t *dh = &cfg->datahosts[i];
+        if (dh->write_hosts[atomic_load(&h->write_index[i])] == hh->host)
+            maybe_switch(h, dh, i);
+    }
+}
+
+static void beat_ok(mx_hhost_t *hh)
+{
+    mx_health_t *h = hh->h;
+    uv_timer_stop(&hh->tmo);
+    hh->phase = PH_IDLE;
+    hh->rtt_ms = (double)(now_ms(h) - hh->beat_start_ms);
+    hh->fails = 0;
+    hh->oks++;
+    int st = atomic_load(&hh->status);
+    if (st == MX_HOST_UNKNOWN || (st == MX_HOST_DOWN && hh->oks >= hh->dh->heartbeat_rise))
+        host_up(hh);
+    schedule(hh, (uint64_t)hh->dh->heartbeat_period_ms);
+}
+
+static void beat_failed(mx_hhost_t *hh, int kind, const char *msg)
+{
+    mx_health_t *h = hh->h;
+    uv_timer_stop(&hh->tmo);
+    drop_connection(hh);
+    hh->phase = PH_IDLE;
+    hh->oks = 0;
+    if (hh->fails++ == 0)
+        hh->first_fail_ms = hh->beat_start_ms;
+    hh->failures++;
+    atomic_store(&hh->last_fail, kind);
+    snprintf(hh->last_error, sizeof(hh->last_error), "%s", msg);
+    int st = atomic_load(&hh->status);
+    if (st != MX_HOST_DOWN) {
+        h->log(LOG_WARNING, "host %s %s: heartbeat failed (%d/%d): %s: %s", hh->host->name, hh->host->address,
+               hh->fails, hh->dh->heartbeat_retries, mx_fail_kind_name(kind), msg);
+        if (hh->fails >= hh->dh->heartbeat_retries)
+            host_down(hh);
+    }
+    /* Remaining beats of a failing host run at the short interval, so a
+     * crashed writer is confirmed within about retries x interval. */
+    schedule(hh, (uint64_t)(st == MX_HOST_DOWN ? hh->dh->heartbeat_period_ms : hh->dh->heartbeat_retry_interval_ms));
+}
+
+static int classify_errno(unsigned int e)
+{
+    switch (e) {
+    case 2002: case 2003: case 2005:
+        return MX_FAIL_REFUSED;
+    case 1044: case 1045: case 1698: case 1251:
+        return MX_FAIL_AUTH;
+    default:
+        return MX_FAIL_SQL;
+    }
+}
+
+static void fail_from_mysql(mx_hhost_t *hh)
+{
+    char msg[200];
+    unsigned int e = hh->my ? mysql_errno(hh->my) : 0;
+    snprintf(msg, sizeof(msg), "%u %s", e, hh->my ? mysql_error(hh->my) : "out of memory");
+    beat_failed(hh, classify_errno(e), msg);
+}
+
+static void on_tmo(uv_timer_t *t)
+{
+    mx_hhost_t *hh = t->data;
+    if (hh->phase == PH_IDLE)
+        return;
+    char msg[100];
+    snprintf(msg, sizeof(msg), "no answer within %d ms", hh->dh->heartbeat_timeout_ms);
+    beat_failed(hh, MX_FAIL_TIMEOUT, msg);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    mx_hhost_t *hh = p->data;
+    int ready = 0;
+    if (status < 0)
+        ready = MYSQL_WAIT_READ | MYSQL_WAIT_WRITE;
+    if (events & UV_READABLE)
+        ready |= MYSQL_WAIT_READ;
+    if (events & UV_WRITABLE)
+        ready |= MYSQL_WAIT_WRITE;
+    if (events & UV_PRIORITIZED)
+        ready |= MYSQL_WAIT_EXCEPT;
+    run(hh, ready);
+}
+
+static void on_lib_timeout(uv_timer_t *t)
+{
+    mx_hhost_t *hh = t->data;
+    if (hh->phase != PH_IDLE)
+        run(hh, MYSQL_WAIT_TIMEOUT);
+}
+
+/* The library wants to wait for `st`: arm the poll handle. */
+static void wait_for(mx_hhost_t *hh, int st)
+{
+    int events = 0;
+    if (st & MYSQL_WAIT_READ)
+        events |= UV_READABLE;
+    if (st & MYSQL_WAIT_WRITE)
+        events |= UV_WRITABLE;
+    if (!events) {
+        unsigned int ms = mysql_get_timeout_value_ms(hh->my);
+        uv_timer_start(&hh->next, on_lib_timeout, ms, 0);
+        return;
+    }
+    if (!hh->poll) {
+        hh->poll = malloc(sizeof(*hh->poll));
+        if (!hh->poll || uv_poll_init_socket(&hh->h->loop, hh->poll, mysql_get_socket(hh->my)) < 0) {
+            free(hh->poll);
+            hh->poll = NULL;
+            beat_failed(hh, MX_FAIL_SQL, "cannot poll the heartbeat socket");
+            return;
+        }
+        hh->poll->data = hh;
+    }
+    uv_poll_start(hh->poll, events, on_poll);
+}
+
+static void read_repl(mx_hhost_t *hh, MYSQL_RES *res)
+{
+    int repl = -1, lag = -1;
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (row) {
+        unsigned int n = mysql_num_fields(res);
+        MYSQL_FIELD *f = mysql_fetch_fields(res);
+        const char *io = NULL, *sql = NULL, *sbm = NULL;
+        for (unsigned int i = 0; i < n; i++) {
+            if (strcmp(f[i].name, "Slave_IO_Running") == 0)
+                io = row[i];
+            else if (strcmp(f[i].name, "Slave_SQL_Running") == 0)
+                sql = row[i];
+            else if (strcmp(f[i].name, "Seconds_Behind_Master") == 0)
+                sbm = row[i];
+        }
+        repl = io && sql && strcmp(io, "Yes") == 0 && strcmp(sql, "Yes") == 0;
+        lag = sbm ? atoi(sbm) : -1;
+    }
+    int old = atomic_exchange(&hh->repl, repl);
+    atomic_store(&hh->lag, lag);
+    if (old != repl && old != -2 && repl == 0)
+        hh->h->log(LOG_WARNING, "host %s %s: replication is not running (IO/SQL threads stopped)",
+                   hh->host->name, hh->host->address);
+}
+
+static void run(mx_hhost_t *hh, int ready)
+{
+    const mx_host_t *host = hh->host;
+    for (;;) {
+        int st = 0;
+        switch (hh->phase) {
+        case PH_CONNECT:
+            if (ready < 0)
+                st = mysql_real_connect_start((MYSQL **)&hh->ret_my, hh->my, host->ip, host->user,
+                                              host->password, NULL, host->port, NULL, 0);
+            else
+                st = mysql_real_connect_cont((MYSQL **)&hh->ret_my, hh->my, ready);
+            if (st)
+                break;
+            if (!hh->ret_my) {
+                fail_from_mysql(hh);
+                return;
+            }
+            hh->phase = PH_QUERY;
+            ready = -1;
+            continue;
+        case PH_QUERY:
+        case PH_REPL_QUERY: {
+            const char *q = hh->phase == PH_QUERY ? hh->dh->heartbeat : "SHOW SLAVE STATUS";
+            if (ready < 0)
+                st = mysql_real_query_start(&hh->ret_int, hh->my, q, strlen(q));
+            else
+                st = mysql_real_query_cont(&hh->ret_int, hh->my, ready);
+            if (st)
+                break;
+            if (hh->ret_int) {
+                if (hh->phase == PH_REPL_QUERY) {
+                    /* No privilege to look: not a reason to call the host down. */
+                    atomic_store(&hh->repl, -1);
+                    beat_ok(hh);
+                    return;
+                }
+                fail_from_mysql(hh);
+                return;
+            }
+            hh->phase++;
+            ready = -1;
+            continue;
+        }
+        case PH_STORE:
+        case PH_REPL_STORE:
+            if (ready < 0)
+                st = mysql_store_result_start((MYSQL_RES **)&hh->res, hh->my);
+            else
+                st = mysql_store_result_cont((MYSQL_RES **)&hh->res, hh->my, ready);
+            if (st)
+                break;
+            if (!hh->res && mysql_errno(hh->my)) {
+                fail_from_mysql(hh);
+                return;
+            }
+            if (hh->phase == PH_REPL_STORE)
+                read_repl(hh, hh->res);
+            if (hh->res) {
+                mysql_free_result(hh->res);
+                hh->res = NULL;
+            }
+            if (hh->phase == PH_REPL_STORE) {
+                beat_ok(hh);
+                return;
+            }
+            hh->phase = PH_REPL_QUERY;
+            ready = -1;
+            continue;
+        default:
+            return;
+        }
+        wait_for(hh, st);
+        return;
+    }
+}
+
+static void start_beat(mx_hhost_t *hh)
+{
+    mx_health_t *h = hh->h;
+    if (hh->phase != PH_IDLE || atomic_load(&h->stop))
+        return;
+    hh->beats++;
+    hh->beat_start_ms = now_ms(h);
+    uv_timer_start(&hh->tmo, on_tmo, (uint64_t)hh->dh->heartbeat_timeout_ms, 0);
+    if (!hh->my) {
+        MYSQL *my = mysql_init(NULL);
+        if (!my) {
+            beat_failed(hh, MX_FAIL_SQL, "out of memory");
+            return;
+        }
+        mysql_options(my, MYSQL_OPT_NONBLOCK, 0);
+        unsigned int secs = (unsigned int)(hh->dh->heartbeat_timeout_ms + 999) / 1000;
+        mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+        if (hh->host->ssl) {
+            mysql_ssl_set(my, NULL, NULL, NULL, NULL, NULL);
+        }
+        hh->my = my;
+        hh->phase = PH_CONNECT;
+    } else {
+        hh->phase = PH_QUERY;
+    }
+    run(hh, -1);
+}
+
+static void on_next(uv_timer_t *t)
+{
+    start_beat(t->data);
+}
+
+static void schedule(mx_hhost_t *hh, uint64_t ms)
+{
+    if (!atomic_load(&hh->h->stop))
+        uv_timer_start(&hh->next, on_next, ms, 0);
+}
+
+/* ---- switch-over ------------------------------------------------------------- */
+
+static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
+{
+    int cur = atomic_load(&h->write_index[di]);
+    const mx_host_t *old = dh->write_hosts[cur];
+    if (dh->switch_type == -1) {
+        h->log(LOG_WARNING, "dataHost %s: writeHost %s is down; switch_type = -1, not switching", dh->name,
+               old->name);
+        return;
+    }
+    uint64_t now = now_ms(h);
+    int pick = -1, fallback = -1;
+    for (size_t k = 1; k < dh->n_write_hosts; k++) {
+        int i = (int)((cur + (int)k) % (int)dh->n_write_hosts);
+        const mx_hhost_t *c = &h->hosts[dh->write_hosts[i]->index];
+        if (atomic_load(&c->status) != MX_HOST_UP)
+            continue;
+        if (c->up_since_ms && now - c->up_since_ms < (uint64_t)dh->rejoin_delay_ms)
+            continue; /* just came back: may be behind, and may flap */
+        if (atomic_load(&c->repl) == 0) {
+            if (fallback < 0)
+                fallback = i;
+            continue;
+        }
+        pick = i;
+        break;
+    }
+    if (pick < 0 && fallback >= 0) {
+        h->log(LOG_ERROR, "dataHost %s: the only writeHost left, %s, has broken replication: switching to it anyway",
+               dh->name, dh->write_hosts[fallback]->name);
+        pick = fallback;
+    }
+    if (pick < 0) {
+        h->log(LOG_ERROR, "dataHost %s: writeHost %s is down and no other writeHost is up: writes fail until one is",
+               dh->name, old->name);
+        return;
+    }
+    atomic_store(&h->write_index[di], pick);
+    const mx_hhost_t *oh = &h->hosts[old->index];
+    h->log(LOG_WARNING, "dataHost %s: writes switched from %s (index %d, %s) to %s (index %d), %.2f s after its first failed heartbeat",
+           dh->name, old->name, cur, mx_fail_kind_name(atomic_load(&oh->last_fail)), dh->write_hosts[pick]->name,
+           pick, oh->first_fail_ms ? (double)(now - oh->first_fail_ms) / 1000.0 : 0.0);
+    int rc = persist(h);
+    if (rc < 0)
+        h->log(LOG_ERROR, "%s: cannot write: %s (the switch holds until restart)", h->path, strerror(-rc));
+}
+
+/* ---- thread and API -------------------------------------------------------------- */
+
+static void on_async(uv_async_t *a)
+{
+    mx_health_t *h = a->data;
+    if (atomic_load(&h->stop)) {
+        for (size_t i = 0; i < h->cfg->n_hosts; i++) {
+            mx_hhost_t *hh = &h->hosts[i];
+            uv_timer_stop(&hh->next);
+            uv_timer_stop(&hh->tmo);
+            drop_connection(hh);
+            hh->phase = PH_IDLE;
+            uv_close((uv_handle_t *)&hh->next, NULL);
+            uv_close((uv_handle_t *)&hh->tmo, NULL);
+        }
+        uv_close((uv_handle_t *)&h->async, NULL);
+        return;
+    }
+    for (size_t i = 0; i < h->cfg->n_hosts; i++) {
+        mx_hhost_t *hh = &h->hosts[i];
+        if (!atomic_exchange(&hh->kick, false))
+            continue;
+        /* A broken backend connection: check now instead of at the next
+         * period, unless a beat is running, the host is known down, or it
+         * is already failing (then the retry interval paces the beats, so
+         * a burst of broken connections still takes `retries` paced beats). */
+        if (hh->phase == PH_IDLE && hh->fails == 0 && atomic_load(&hh->status) != MX_HOST_DOWN) {
+            uv_timer_stop(&hh->next);
+            start_beat(hh);
+        }
+    }
+}
+
+static void thread_main(void *arg)
+{
+    mx_health_t *h = arg;
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+}
+
+int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
+{
+    memset(h, 0, sizeof(*h));
+    h->cfg = cfg;
+    h->log = log;
+    snprintf(h->path, sizeof(h->path), "%s/dnindex.properties", cfg->state_dir);
+    h->hosts = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*h->hosts));
+    h->write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->write_index));
+    if (!h->hosts || !h->write_index)
+        return -ENOMEM;
+    int rc = uv_loop_init(&h->loop);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        mx_hhost_t *hh = &h->hosts[i];
+        hh->h = h;
+        hh->host = &cfg->hosts[i];
+        atomic_store(&hh->repl, -2);
+        atomic_store(&hh->lag, -1);
+        for (size_t d = 0; d < cfg->n_datahosts && !hh->dh; d++) {
+            const mx_datahost_t *dh = &cfg->datahosts[d];
+            for (size_t w = 0; w < dh->n_write_hosts && !hh->dh; w++) {
+                if (dh->write_hosts[w] == hh->host)
+                    hh->dh = dh;
+                for (size_t r = 0; r < dh->write_hosts[w]->n_read_hosts && !hh->dh; r++)
+                    if (dh->write_hosts[w]->read_hosts[r] == hh->host)
+                        hh->dh = dh;
+            }
+        }
+        uv_timer_init(&h->loop, &hh->next);
+        uv_timer_init(&h->loop, &hh->tmo);
+        hh->next.data = hh->tmo.data = hh;
+    }
+    uv_async_init(&h->loop, &h->async, on_async);
+    h->async.data = h;
+    load_dnindex(h);
+    return 0;
+}
+
+int mx_health_start(mx_health_t *h)
+{
+    /* Hosts no dataHost uses are not checked; the others start staggered. */
+    for (size_t i = 0; i < h->cfg->n_hosts; i++)
+        if (h->hosts[i].dh)
+            uv_timer_start(&h->hosts[i].next, on_next, 10 + 7 * i, 0);
+    int rc = uv_thread_create(&h->thread, thread_main, h);
+    if (rc == 0)
+        h->started = true;
+    return rc;
+}
+
+void mx_health_stop(mx_health_t *h)
+{
+    if (h->started) {
+        atomic_store(&h->stop, true);
+        uv_async_send(&h->async);
+        uv_thread_join(&h->thread);
+    } else {
+        uv_close((uv_handle_t *)&h->async, NULL);
+        for (size_t i = 0; i < h->cfg->n_hosts; i++) {
+            uv_close((uv_handle_t *)&h->hosts[i].next, NULL);
+            uv_close((uv_handle_t *)&h->hosts[i].tmo, NULL);
+        }
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+    }
+    uv_run(&h->loop, UV_RUN_NOWAIT);
+    uv_loop_close(&h->loop);
+    free(h->hosts);
+    free(h->write_index);
+    h->hosts = NULL;
+    h->write_index = NULL;
+}
+
+void mx_health_kick(mx_health_t *h, int index)
+{
+    if (!h->hosts || index < 0 || (size_t)index >= h->cfg->n_hosts)
+        return;
+    atomic_store(&h->hosts[index].kick, true);
+    uv_async_send(&h->async);
+}

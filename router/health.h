@@ -1,0 +1,90 @@
+/* Heartbeat and switch-over: a thread with its own libuv loop checks every
+ * host with the dataHost's heartbeat SQL over MariaDB Connector/C's
+ * non-blocking API, marks hosts up and down, and moves writes to the next
+ * healthy writeHost when the active one is down, persisting the choice in
+ * dnindex.properties.  Workers only read the shared atomics. */
+#ifndef MX_ROUTER_HEALTH_H
+#define MX_ROUTER_HEALTH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "conf/conf.h"
+
+typedef enum { MX_HOST_UNKNOWN = 0, MX_HOST_UP = 1, MX_HOST_DOWN = 2 } mx_host_status_t;
+
+typedef enum {
+    MX_FAIL_NONE = 0,
+    MX_FAIL_REFUSED,   /* connect refused / unreachable */
+    MX_FAIL_TIMEOUT,   /* no answer within heartbeat_timeout (a hung server) */
+    MX_FAIL_AUTH,      /* the server refused the credentials */
+    MX_FAIL_SQL,       /* the heartbeat statement failed or the link broke */
+} mx_fail_kind_t;
+
+typedef void (*mx_health_log_fn)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Per host.  The atomics are shared with the workers; the rest belongs to
+ * the heartbeat thread. */
+typedef struct mx_hhost_s {
+    _Atomic int status;          /* mx_host_status_t */
+    _Atomic uint32_t down_gen;   /* bumped on every transition to DOWN */
+    _Atomic int repl;            /* replication threads: -1 not a replica, 0 broken, 1 running */
+    _Atomic int lag;             /* Seconds_Behind_Master, -1 unknown */
+    _Atomic bool kick;           /* a worker saw a failure: beat now */
+    _Atomic int last_fail;       /* mx_fail_kind_t of the last failed beat */
+
+    const mx_host_t *host;
+    const mx_datahost_t *dh;
+    struct mx_health_s *h;
+    void *my;                    /* MYSQL*, NULL when not connected */
+    uv_poll_t *poll;             /* on my's socket, heap (closed asynchronously) */
+    uv_timer_t next;             /* next beat */
+    uv_timer_t tmo;              /* beat timeout */
+    void *res;                   /* MYSQL_RES* of the phase in flight */
+    void *ret_my;                /* MYSQL* result of connect */
+    int ret_int;
+    int phase;                   /* beat phase, 0 = idle */
+    int fails, oks;              /* consecutive */
+    char last_error[200];
+    uint64_t beat_start_ms, first_fail_ms, up_since_ms;
+    uint64_t beats, failures;
+    double rtt_ms;
+} mx_hhost_t;
+
+typedef struct mx_health_s {
+    const mx_config_t *cfg;
+    mx_health_log_fn log;
+    mx_hhost_t *hosts;           /* one per config host, same index */
+    _Atomic int *write_index;    /* one per config dataHost */
+    char path[1100];             /* state_dir/dnindex.properties */
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t async;            /* kick or stop */
+    _Atomic bool stop;
+    bool started;
+} mx_health_t;
+
+/* Read dnindex.properties (a corrupt or stale file is reported and
+ * ignored) and prepare the loop.  Returns 0 or a negative errno. */
+int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log);
+int mx_health_start(mx_health_t *h);
+void mx_health_stop(mx_health_t *h);
+/* From any thread: a backend connection to host `index` failed. */
+void mx_health_kick(mx_health_t *h, int index);
+
+static inline int mx_health_writer(mx_health_t *h, size_t dh)
+{
+    return atomic_load_explicit(&h->write_index[dh], memory_order_relaxed);
+}
+
+static inline int mx_health_status(mx_health_t *h, int host)
+{
+    return atomic_load_explicit(&h->hosts[host].status, memory_order_relaxed);
+}
+
+const char *mx_fail_kind_name(int kind);
+const char *mx_host_status_name(int status);
+
+#endif
