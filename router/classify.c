@@ -141,10 +141,10 @@ static inline bool is_space(uint8_t c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* Returns the index just past the quote that closes the one at q[i], or n.
- * Strings take backslash escapes (the default sql_mode) and doubled quotes;
- * backticks only doubled ones. */
-static size_t skip_quoted(const uint8_t *q, size_t n, size_t i)
+/* Returns the index just past the quote that closes the one at q[i], or n
+ * with *open set.  Strings take backslash escapes (the default sql_mode) and
+ * doubled quotes; backticks only doubled ones. */
+static size_t skip_quoted(const uint8_t *q, size_t n, size_t i, bool *open)
 {
     uint8_t quote = q[i];
     for (size_t j = i + 1; j < n; j++) {
@@ -160,6 +160,7 @@ static size_t skip_quoted(const uint8_t *q, size_t n, size_t i)
             return j + 1;
         }
     }
+    *open = true;
     return n;
 }
 
@@ -222,6 +223,7 @@ typedef struct lexer_s {
     bool in_exec;      /* inside an executable comment: its text is SQL */
     bool hint_ok;      /* no token yet, so a hint comment counts */
     bool prev_dot;     /* the previous token was '.': a word is a qualified name */
+    bool open_quote;   /* a quote runs to the end of the text: malformed */
     bool last_in_exec; /* the last token lies in the open executable comment */
     size_t last_end;   /* end of the last token other than ';' */
     mx_sql_info_t *out;
@@ -304,10 +306,10 @@ static void lex_next(lexer_t *lx, tok_t *t)
     t->s = i;
     if (c == '\'' || c == '"') {
         t->type = T_STRING;
-        i = skip_quoted(q, n, i);
+        i = skip_quoted(q, n, i, &lx->open_quote);
     } else if (c == '`') {
         t->type = T_QIDENT;
-        i = skip_quoted(q, n, i);
+        i = skip_quoted(q, n, i, &lx->open_quote);
     } else if (c == '@') {
         i++;
         if (i < n && q[i] == '@') {
@@ -318,7 +320,7 @@ static void lex_next(lexer_t *lx, tok_t *t)
         } else {
             t->type = T_USERVAR;
             if (i < n && (q[i] == '\'' || q[i] == '"' || q[i] == '`'))
-                i = skip_quoted(q, n, i);
+                i = skip_quoted(q, n, i, &lx->open_quote);
             else
                 while (i < n && (is_ident(q[i]) || q[i] == '.'))
                     i++;
@@ -390,7 +392,7 @@ typedef struct stmt_s {
     bool into;          /* after INTO: user variables are assigned */
     bool is_select;     /* SELECT or WITH ... SELECT, candidate for a LIMIT */
     bool explained;     /* WITH under EXPLAIN: never a LIMIT candidate */
-    bool limit;         /* LIMIT or FETCH at the statement's depth 0 */
+    bool limit;         /* LIMIT, FETCH or PROCEDURE at the statement's depth 0 */
     bool set_union;     /* UNION, INTERSECT or EXCEPT at depth 0 */
     bool from;          /* FROM at depth 0 */
     bool lhs;           /* SET: at the start of an assignment */
@@ -837,7 +839,8 @@ static void feed_any(stmt_t *st, const lexer_t *lx, const tok_t *t)
     uint8_t kw = t->kw;
     if (t->type == T_PUNCT) {
         if (t->ch == '(') {
-            if (st->prev_type == T_WORD) {
+            /* `TABLE found_rows (` and `INTO found_rows (` name tables. */
+            if (st->prev_type == T_WORD && st->prev2_kw != K_TABLE && st->prev2_kw != K_INTO) {
                 switch (st->prev_kw) {
                 case K_LAST_INSERT_ID:
                     st->flags |= MX_SQLF_LAST_INSERT_ID;
@@ -925,6 +928,7 @@ static void feed_any(stmt_t *st, const lexer_t *lx, const tok_t *t)
         break;
     case K_LIMIT:
     case K_FETCH:
+    case K_PROCEDURE: /* PROCEDURE ANALYSE() must be last: no LIMIT after it */
         if (st->depth == 0)
             st->limit = true;
         break;
@@ -1054,8 +1058,14 @@ void mx_sql_classify(const uint8_t *q, size_t n, mx_sql_info_t *out)
         lx.hint_ok = false;
         feed(&st, &lx, &t);
     }
-    if (out->n_stmts == 0) {
+    /* Text a server cannot parse goes where its error is reported for
+     * sure, and is never rewritten. */
+    if (out->n_stmts == 0 || lx.open_quote) {
         out->cls = MX_SQL_WRITE;
+        out->flags &= ~MX_SQLF_SELECT_NO_LIMIT;
+        out->limit_pos = 0;
+    }
+    if (out->n_stmts == 0) {
     } else if (out->n_stmts > 1) {
         out->flags |= MX_SQLF_MULTI;
         out->flags &= ~MX_SQLF_SELECT_NO_LIMIT;
