@@ -92,9 +92,13 @@ pid_of() {
 }
 
 alive() {
-    local pid
+    local pid st
     pid=$(pid_of "$1")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    # A server killed with -9 whose parent (init in a container) does not
+    # reap it stays a zombie: kill -0 succeeds, but it is gone.
+    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+    [ "$st" != Z ] && [ "$st" != X ]
 }
 
 pinging() {

@@ -1,0 +1,267 @@
+"""Heartbeat and switch-over against a real MariaDB pair of its own (the
+tests kill and freeze servers, so they do not share the session pair):
+kill -9 and kill -STOP of the active writeHost, dnindex.properties written
+and read back, no automatic switch back, switch_type = -1."""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TOP, Manx, Pair, free_port, render_config
+
+pytestmark = pytest.mark.manx_only
+
+PERIOD_MS, TIMEOUT_MS, RETRIES, RETRY_MS = 1000, 1000, 3, 200
+
+
+@pytest.fixture(scope="module")
+def fpair():
+    base = Path(os.environ.get("FAILOVER_PAIR_DIR", TOP / "run" / "failover-pair"))
+    p = Pair(base, int(os.environ.get("FAILOVER_PAIR_PORT1", "13407")),
+             int(os.environ.get("FAILOVER_PAIR_PORT2", "13408")))
+    r = p.sh("start")
+    if r.returncode != 0:
+        pytest.fail(f"scripts/pair.sh start failed:\n{r.stdout}\n{r.stderr}")
+    try:
+        yield p
+    finally:
+        for n in (1, 2):
+            pid = server_pid(p, n)
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+        p.sh("stop")
+
+
+def server_pid(pair, n):
+    try:
+        return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_running(pair):
+    for n in (1, 2):
+        pid = server_pid(pair, n)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+    r = pair.sh("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.fixture
+def fmanx(fpair, tmp_path):
+    """Factory for manx processes on the failover pair; all are stopped at
+    teardown and must exit 0 without sanitizer reports."""
+    made = []
+
+    def make(datahost_extra=None, state=None, start=True):
+        tmp = tmp_path / f"manx{len(made)}"
+        tmp.mkdir()
+        port, aport = free_port(), free_port()
+        extra = {"heartbeat_period": f"{PERIOD_MS}ms", "heartbeat_timeout": f"{TIMEOUT_MS}ms",
+                 "heartbeat_retries": RETRIES, "heartbeat_retry_interval": f"{RETRY_MS}ms",
+                 "rejoin_delay": "1s"}
+        extra.update(datahost_extra or {})
+        text = render_config(fpair, tmp, port, aport, datahost_extra=extra)
+        if state is not None:
+            text = text.replace(f"state_dir = {tmp}/state", f"state_dir = {state}")
+        m = Manx(fpair, tmp, text, port, aport)
+        made.append(m)
+        if start:
+            m.start()
+        return m
+
+    yield make
+    for m in made:
+        rc = m.terminate()
+        rep = m.sanitizer_report()
+        assert rep is None, rep
+        assert rc == 0, f"manx exited with {rc}; log tail:\n{m.log()[-3000:]}"
+    ensure_running(fpair)
+
+
+class Writer(threading.Thread):
+    """Inserts through manx every 20 ms for at most `seconds`, reconnecting
+    after errors; records (time, server_id) of each success and each error."""
+
+    def __init__(self, m, seconds):
+        super().__init__(daemon=True)
+        self.m, self.seconds = m, seconds
+        self.ok, self.errors = [], []
+        self.stop = threading.Event()
+
+    def run(self):
+        conn = None
+        end = time.monotonic() + self.seconds
+        while time.monotonic() < end and not self.stop.is_set():
+            try:
+                if conn is None:
+                    conn = self.m.connect(connect_timeout=3, read_timeout=5, write_timeout=5)
+                cur = conn.cursor()
+                cur.execute("INSERT INTO fo(t) VALUES (%s)", (time.time(),))
+                cur.execute("SELECT @@server_id")
+                self.ok.append((time.monotonic(), cur.fetchone()[0]))
+            except Exception as e:  # noqa: BLE001 - every error is data here
+                self.errors.append((time.monotonic(), str(e)))
+                try:
+                    if conn is not None:
+                        conn.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                conn = None
+            time.sleep(0.02)
+
+    def first_ok_on(self, server_id, after):
+        for t, sid in self.ok:
+            if t >= after and sid == server_id:
+                return t
+        return None
+
+
+def make_table(m):
+    c = m.connect()
+    c.cursor().execute("CREATE TABLE IF NOT EXISTS fo(id INT AUTO_INCREMENT PRIMARY KEY, t DOUBLE)")
+    c.close()
+
+
+def dnindex(m, state=None):
+    p = Path(state or (m.tmp / "state")) / "dnindex.properties"
+    return p.read_text() if p.exists() else None
+
+
+def writer_server_id(m):
+    c = m.connect(connect_timeout=5, read_timeout=5)
+    cur = c.cursor()
+    cur.execute("SELECT @@server_id")
+    sid = cur.fetchone()[0]
+    c.close()
+    return sid
+
+
+def wait_for(pred, timeout, step=0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def test_kill9_writer_switches_and_persists(fpair, fmanx, tmp_path):
+    state = tmp_path / "shared-state"
+    m = fmanx(state=state)
+    make_table(m)
+    assert writer_server_id(m) == 88
+    w = Writer(m, 20)
+    w.start()
+    time.sleep(1.5)
+    t_kill = time.monotonic()
+    os.kill(server_pid(fpair, 1), signal.SIGKILL)
+    assert wait_for(lambda: w.first_ok_on(89, t_kill) is not None, 15)
+    w.stop.set()
+    w.join(10)
+    outage = w.first_ok_on(89, t_kill) - t_kill
+    bound = RETRIES * PERIOD_MS / 1000 + TIMEOUT_MS / 1000 + 1
+    print(f"kill -9: writes back on the second writeHost after {outage:.2f} s (bound {bound} s), "
+          f"{len(w.errors)} failed statements")
+    assert outage <= bound, (outage, w.errors[:5])
+    text = dnindex(m, state)
+    assert text is not None and "localhost1=1" in text and text.startswith("#update")
+    assert "writes switched from hostM1" in m.log()
+
+    # A restarted manx resumes on the persisted index.
+    assert m.terminate() == 0
+    m2 = fmanx(state=state)
+    assert writer_server_id(m2) == 89
+
+    # The old writer comes back: no automatic switch back.
+    ensure_running(fpair)
+    assert wait_for(lambda: "hostM1 127.0.0.1:%d is UP" % fpair.port1 in m2.log(), 10)
+    time.sleep(2)
+    assert writer_server_id(m2) == 89
+    assert "localhost1=1" in dnindex(m2, state)
+
+
+def test_stop_writer_detected_by_timeout_no_flapping(fpair, fmanx):
+    m = fmanx()
+    make_table(m)
+    assert writer_server_id(m) == 88
+    pid = server_pid(fpair, 1)
+    # A statement running on the writer when it freezes must fail, not hang.
+    res = {}
+
+    def long_query():
+        c = m.connect(read_timeout=30)
+        t0 = time.monotonic()
+        try:
+            c.cursor().execute("SELECT SLEEP(25)")
+            res["outcome"] = "completed"
+        except Exception as e:  # noqa: BLE001
+            res["outcome"] = str(e)
+        res["elapsed"] = time.monotonic() - t0
+
+    t = threading.Thread(target=long_query, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    t_stop = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert wait_for(lambda: "writes switched from hostM1" in m.log(), 15)
+        switched = time.monotonic() - t_stop
+        bound = PERIOD_MS / 1000 + RETRIES * (TIMEOUT_MS + RETRY_MS) / 1000 + 1
+        print(f"kill -STOP: writes switched after {switched:.2f} s (bound {bound:.1f} s)")
+        assert switched <= bound
+        assert "timeout" in m.log()
+        assert writer_server_id(m) == 89
+        t.join(10)
+        assert res.get("outcome") not in (None, "completed"), res
+        assert "2013" in res["outcome"], res
+        assert res["elapsed"] < 20, res
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # Back from SIGSTOP: it comes UP again but writes stay where they are.
+    assert wait_for(lambda: m.log().count("is UP again") >= 1, 15)
+    time.sleep(2)
+    assert writer_server_id(m) == 89
+    assert m.log().count("writes switched") == 1
+
+
+def test_switch_type_never(fpair, fmanx):
+    m = fmanx(datahost_extra={"switch_type": -1})
+    make_table(m)
+    os.kill(server_pid(fpair, 1), signal.SIGKILL)
+    assert wait_for(lambda: "switch_type = -1, not switching" in m.log(), 10)
+    with pytest.raises(Exception) as ei:
+        writer_server_id(m)
+    assert "2003" in str(ei.value) or "2013" in str(ei.value)
+    assert dnindex(m) is None
+
+
+def test_corrupt_dnindex_is_reported_and_ignored(fpair, fmanx, tmp_path):
+    state = tmp_path / "bad-state"
+    state.mkdir()
+    (state / "dnindex.properties").write_text("#update\nnosuchhost=1\nlocalhost1=7\ngarbage\n")
+    m = fmanx(state=state)
+    log = m.log()
+    assert "unknown dataHost 'nosuchhost'" in log
+    assert "index '7' out of range" in log
+    assert "not a name=index line" in log
+    assert writer_server_id(m) == 88
+
+
+def test_dnindex_from_mycat_is_honoured(fpair, fmanx, tmp_path):
+    state = tmp_path / "mycat-state"
+    state.mkdir()
+    (state / "dnindex.properties").write_text("#update\n#Tue Sep 12 10:25:35 CST 2023\nlocalhost1=1\n")
+    m = fmanx(state=state)
+    assert writer_server_id(m) == 89
