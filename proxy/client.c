@@ -775,6 +775,20 @@ static bool pump_request(mx_client_t *cl)
 
 static void command_done(mx_client_t *cl);
 
+/* Read the client again unless its buffer is still half full of data that
+ * waits its turn, or the backend has not taken what was sent. */
+static void resume_reading(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    if (cl->state == CL_CLOSED || c->reading)
+        return;
+    if (cl->server && cl->server->conn.wq_bytes > 0)
+        return;
+    if (c->buf && mx_conn_avail(c) >= MX_BUF_SIZE / 2)
+        return;
+    mx_conn_read_start(c);
+}
+
 static void forward_command(mx_client_t *cl)
 {
     mx_conn_t *c = &cl->conn;
@@ -792,18 +806,31 @@ static void forward_command(mx_client_t *cl)
     if (expects)
         mx_resp_begin(&cl->resp, cl->server->caps, h + MX_PKT_HDR, avail);
     if (mx_log_level >= MX_LOG_DEBUG) {
-        if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_PREPARE)
-            CL_DEBUG(cl, "-> S-%u %s %s: %.*s", cl->server->id, cl->server->pool->host->name,
-                     cl->server->pool->host->address, (int)(avail - 1 > 200 ? 200 : avail - 1), h + MX_PKT_HDR + 1);
-        else
+        if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_PREPARE) {
+            /* Statement text, truncated, control bytes shown as '.'. */
+            char text[201];
+            size_t n = avail - 1 > 200 ? 200 : avail - 1;
+            for (size_t i = 0; i < n; i++) {
+                uint8_t ch = h[MX_PKT_HDR + 1 + i];
+                text[i] = ch < 0x20 || ch == 0x7f ? '.' : (char)ch;
+            }
+            text[n] = 0;
+            CL_DEBUG(cl, "-> S-%u %s %s: %s%s", cl->server->id, cl->server->pool->host->name,
+                     cl->server->pool->host->address, text, len - 1 > n ? "..." : "");
+        } else
             CL_DEBUG(cl, "-> S-%u %s: command 0x%02x", cl->server->id, cl->server->pool->host->name, cl->cmd);
     }
     cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
     cl->fwd_cont = len == MX_PKT_MAX;
     if (!pump_request(cl))
         return;
-    if (!expects && cl->fwd_left == 0 && !cl->fwd_cont)
+    if (!expects && cl->fwd_left == 0 && !cl->fwd_cont) {
         command_done(cl);
+        return;
+    }
+    /* Reached from a replay or a pool hand-over, not from client_work():
+     * a command bigger than the buffer needs the client read again. */
+    resume_reading(cl);
 }
 
 /* Variables the tracker reports that must not be replayed: manx's own
@@ -1330,15 +1357,9 @@ static void client_work_once(mx_client_t *cl)
         if (!dispatch(cl))
             break;
     }
-    if (cl->state != CL_CLOSED && c->buf) {
-        if (c->rpos == c->rend)
-            mx_conn_consume_done(c);
-        if (!c->reading && mx_conn_avail(c) < MX_BUF_SIZE / 2 &&
-            !(cl->server && cl->server->conn.wq_bytes > 0))
-            mx_conn_read_start(c);
-    } else if (cl->state != CL_CLOSED && !c->reading && !(cl->server && cl->server->conn.wq_bytes > 0)) {
-        mx_conn_read_start(c);
-    }
+    if (cl->state != CL_CLOSED && c->buf && c->rpos == c->rend)
+        mx_conn_consume_done(c);
+    resume_reading(cl);
 }
 
 void mx__client_io(mx_client_t *cl, int ev)
