@@ -105,6 +105,12 @@ static int load_rsa(const mx_config_t *cfg)
     return 0;
 }
 
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    mx_info("received SIGHUP: re-reading %s", mx_proc.health.path);
+    mx_health_reload(&mx_proc.health);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     mx_info("received %s: stopping (in-flight statements may finish for up to %d ms)",
@@ -112,9 +118,10 @@ static void on_signal(uv_signal_t *s, int signum)
     for (int i = 0; i < mx_proc.n_workers; i++)
         mx_worker_stop(&mx_proc.workers[i]);
     uv_close((uv_handle_t *)s, NULL);
-    uv_signal_t *other = s->data;
-    if (other && !uv_is_closing((uv_handle_t *)other))
-        uv_close((uv_handle_t *)other, NULL);
+    uv_signal_t *others = s->data;
+    for (int i = 0; i < 3; i++)
+        if (&others[i] != s && !uv_is_closing((uv_handle_t *)&others[i]))
+            uv_close((uv_handle_t *)&others[i], NULL);
 }
 
 int main(int argc, char **argv)
@@ -194,13 +201,14 @@ int main(int argc, char **argv)
             cfg->workers == 1 ? "" : "s");
 
     uv_loop_t *loop = uv_default_loop();
-    uv_signal_t sigterm, sigint;
-    uv_signal_init(loop, &sigterm);
-    uv_signal_init(loop, &sigint);
-    sigterm.data = &sigint;
-    sigint.data = &sigterm;
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_t sigs[3]; /* SIGTERM, SIGINT, SIGHUP */
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(loop, &sigs[i]);
+        sigs[i].data = sigs;
+    }
+    uv_signal_start(&sigs[0], on_signal, SIGTERM);
+    uv_signal_start(&sigs[1], on_signal, SIGINT);
+    uv_signal_start(&sigs[2], on_sighup, SIGHUP);
     uv_run(loop, UV_RUN_DEFAULT);
     rc = 0;
 out_workers:

@@ -131,14 +131,19 @@ static void load_dnindex(mx_health_t *h)
     fclose(f);
     int idx[256];
     size_t nd = h->cfg->n_datahosts < 256 ? h->cfg->n_datahosts : 256;
+    /* A dataHost the file does not mention keeps its current writer. */
     for (size_t i = 0; i < nd; i++)
-        idx[i] = 0;
+        idx[i] = atomic_load(&h->write_index[i]);
     mx_dnindex_parse(buf, n, h->cfg, idx, dnindex_warn, h);
     for (size_t i = 0; i < nd; i++) {
-        atomic_store(&h->write_index[i], idx[i]);
-        if (idx[i])
-            h->log(LOG_INFO, "dataHost %s: writes go to %s (index %d from %s)", h->cfg->datahosts[i].name,
-                   h->cfg->datahosts[i].write_hosts[idx[i]]->name, idx[i], h->path);
+        int old = atomic_exchange(&h->write_index[i], idx[i]);
+        const mx_datahost_t *dh = &h->cfg->datahosts[i];
+        if (h->started && old != idx[i])
+            h->log(LOG_WARNING, "dataHost %s: writes moved by %s from %s (index %d) to %s (index %d)", dh->name,
+                   h->path, dh->write_hosts[old]->name, old, dh->write_hosts[idx[i]]->name, idx[i]);
+        else if (!h->started && idx[i])
+            h->log(LOG_INFO, "dataHost %s: writes go to %s (index %d from %s)", dh->name,
+                   dh->write_hosts[idx[i]]->name, idx[i], h->path);
     }
 }
 
@@ -354,6 +359,31 @@ static void read_repl(mx_hhost_t *hh, MYSQL_RES *res)
                    hh->host->name, hh->host->address);
 }
 
+/* switch_type = 3: a Galera node that is not synced serves nothing.
+ * Returns false (and fails the beat) when the node reports it is not. */
+static bool read_galera(mx_hhost_t *hh, MYSQL_RES *res)
+{
+    const char *ready = NULL, *state = NULL;
+    MYSQL_ROW row;
+    while (res && (row = mysql_fetch_row(res)) != NULL) {
+        if (row[0] && row[1] && strcmp(row[0], "wsrep_ready") == 0)
+            ready = row[1];
+        else if (row[0] && row[1] && strcmp(row[0], "wsrep_local_state") == 0)
+            state = row[1];
+    }
+    if (!ready && !state)
+        return true; /* not a Galera node: plain heartbeat */
+    if (ready && strcmp(ready, "ON") == 0 && state && strcmp(state, "4") == 0)
+        return true;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "Galera node not ready (wsrep_ready=%s, wsrep_local_state=%s)",
+             ready ? ready : "?", state ? state : "?");
+    mysql_free_result(res);
+    hh->res = NULL;
+    beat_failed(hh, MX_FAIL_SQL, msg);
+    return false;
+}
+
 static void run(mx_hhost_t *hh, int ready)
 {
     const mx_host_t *host = hh->host;
@@ -377,7 +407,10 @@ static void run(mx_hhost_t *hh, int ready)
             continue;
         case PH_QUERY:
         case PH_REPL_QUERY: {
-            const char *q = hh->phase == PH_QUERY ? hh->dh->heartbeat : "SHOW SLAVE STATUS";
+            const char *q = hh->phase == PH_QUERY ? hh->dh->heartbeat
+                            : hh->dh->switch_type == 3
+                                ? "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready','wsrep_local_state')"
+                                : "SHOW SLAVE STATUS";
             if (ready < 0)
                 st = mysql_real_query_start(&hh->ret_int, hh->my, q, strlen(q));
             else
@@ -410,8 +443,14 @@ static void run(mx_hhost_t *hh, int ready)
                 fail_from_mysql(hh);
                 return;
             }
-            if (hh->phase == PH_REPL_STORE)
-                read_repl(hh, hh->res);
+            if (hh->phase == PH_REPL_STORE) {
+                if (hh->dh->switch_type == 3) {
+                    if (!read_galera(hh, hh->res))
+                        return;
+                } else {
+                    read_repl(hh, hh->res);
+                }
+            }
             if (hh->res) {
                 mysql_free_result(hh->res);
                 hh->res = NULL;
@@ -536,6 +575,8 @@ static void on_async(uv_async_t *a)
         uv_close((uv_handle_t *)&h->async, NULL);
         return;
     }
+    if (atomic_exchange(&h->reload, false))
+        load_dnindex(h);
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[i];
         if (!atomic_exchange(&hh->kick, false))
@@ -628,6 +669,12 @@ void mx_health_stop(mx_health_t *h)
     free(h->write_index);
     h->hosts = NULL;
     h->write_index = NULL;
+}
+
+void mx_health_reload(mx_health_t *h)
+{
+    atomic_store(&h->reload, true);
+    uv_async_send(&h->async);
 }
 
 void mx_health_kick(mx_health_t *h, int index)

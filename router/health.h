@@ -63,6 +63,7 @@ typedef struct mx_health_s {
     uv_thread_t thread;
     uv_async_t async;            /* kick or stop */
     _Atomic bool stop;
+    _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
     bool started;
 } mx_health_t;
 
@@ -71,6 +72,9 @@ typedef struct mx_health_s {
 int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log);
 int mx_health_start(mx_health_t *h);
 void mx_health_stop(mx_health_t *h);
+/* From any thread: re-read dnindex.properties and move writes where it
+ * says (the operator's way to switch back by hand). */
+void mx_health_reload(mx_health_t *h);
 /* From any thread: a backend connection to host `index` failed. */
 void mx_health_kick(mx_health_t *h, int index);
 

@@ -265,3 +265,18 @@ def test_dnindex_from_mycat_is_honoured(fpair, fmanx, tmp_path):
     (state / "dnindex.properties").write_text("#update\n#Tue Sep 12 10:25:35 CST 2023\nlocalhost1=1\n")
     m = fmanx(state=state)
     assert writer_server_id(m) == 89
+
+
+def test_manual_switch_with_sighup(fpair, fmanx):
+    """The operator's way back: edit dnindex.properties, send SIGHUP."""
+    m = fmanx()
+    assert writer_server_id(m) == 88
+    (m.tmp / "state" / "dnindex.properties").write_text("#update\nlocalhost1=1\n")
+    m.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "writes moved by" in m.log(), 5)
+    assert writer_server_id(m) == 89
+    # A file that no longer mentions the dataHost changes nothing.
+    (m.tmp / "state" / "dnindex.properties").write_text("#update\n")
+    m.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert writer_server_id(m) == 89
