@@ -500,13 +500,13 @@ static void on_wait_timeout(uv_timer_t *t)
         return;
     mx_pool_t *p = cl->want;
     mx_pool_cancel_wait(p, cl);
-    CL_LOG(cl, MX_LOG_WARNING, "no backend connection to %s within %d ms (max_con %d reached on this worker)",
+    CL_LOG(cl, MX_LOG_WARNING, "no backend connection to %s within %d ms (max_con %d reached)",
            p->host->name, mx_proc.cfg->pool_wait_timeout_ms, p->max);
     uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
     cl->conn.rpos += MX_PKT_HDR + len;
     cl->state = CL_IDLE;
     if (send_err(cl, 1, MX_ER_CON_COUNT, "08004",
-                 "manx: no free backend connection to %s (%s) within %d ms: pool full (max_con %d per worker)",
+                 "manx: no free backend connection to %s (%s) within %d ms: pool full (max_con %d)",
                  p->host->name, p->host->address, mx_proc.cfg->pool_wait_timeout_ms, p->max))
         client_work(cl);
 }

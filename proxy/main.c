@@ -175,7 +175,9 @@ int main(int argc, char **argv)
         goto out_tls;
     mx_proc.n_workers = cfg->workers;
     mx_proc.workers = calloc((size_t)cfg->workers, sizeof(mx_worker_t));
-    if (!mx_proc.workers)
+    mx_proc.host_conns = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*mx_proc.host_conns));
+    mx_proc.host_waiters = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*mx_proc.host_waiters));
+    if (!mx_proc.workers || !mx_proc.host_conns || !mx_proc.host_waiters)
         goto out_health;
     int started = 0;
     int lfd = mx_listen_socket(cfg->listen);
@@ -220,8 +222,10 @@ out_workers:
     if (rc == 0)
         mx_info("stopped");
     uv_loop_close(uv_default_loop());
-    free(mx_proc.workers);
 out_health:
+    free(mx_proc.workers);
+    free(mx_proc.host_conns);
+    free(mx_proc.host_waiters);
     mx_health_stop(&mx_proc.health);
 out_tls:
     if (mx_proc.server_tls)

@@ -43,14 +43,39 @@ void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h)
     int max_con = p->dh ? p->dh->max_con : 100;
     int min_con = p->dh ? p->dh->min_con : 0;
     int n = mx_proc.n_workers;
-    /* Split max_con so the sum over workers never exceeds it; a worker
-     * gets at least one connection.  min_con is rounded up per worker. */
-    p->max = max_con / n + (w->index < max_con % n ? 1 : 0);
-    if (p->max < 1)
-        p->max = 1;
+    /* max_con holds over all workers (a shared counter of slots); each
+     * worker keeps its share of min_con warm. */
+    p->max = max_con;
     p->min = (min_con + n - 1) / n;
-    if (p->min > p->max)
-        p->min = p->max;
+}
+
+bool mx_pool_reserve(mx_pool_t *p)
+{
+    _Atomic int *c = &mx_proc.host_conns[p->host->index];
+    if (atomic_fetch_add(c, 1) >= p->max) {
+        atomic_fetch_sub(c, 1);
+        return false;
+    }
+    return true;
+}
+
+void mx_pool_unreserve(mx_pool_t *p)
+{
+    atomic_fetch_sub(&mx_proc.host_conns[p->host->index], 1);
+}
+
+static void waiter_add(mx_pool_t *p, mx_client_t *cl)
+{
+    mx_list_append(&p->waiters, &cl->wait_link);
+    p->n_waiting++;
+    atomic_fetch_add(&mx_proc.host_waiters[p->host->index], 1);
+}
+
+static void waiter_del(mx_pool_t *p, mx_client_t *cl)
+{
+    mx_list_del(&cl->wait_link);
+    p->n_waiting--;
+    atomic_fetch_sub(&mx_proc.host_waiters[p->host->index], 1);
 }
 
 static bool pool_used_by_writes(const mx_pool_t *p)
@@ -74,10 +99,7 @@ static int n_connecting(const mx_pool_t *p)
 
 static int n_waiters(const mx_pool_t *p)
 {
-    int n = 0;
-    for (const mx_list_t *l = p->waiters.next; l != &p->waiters; l = l->next)
-        n++;
-    return n;
+    return p->n_waiting;
 }
 
 mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor, mx_server_t *hint)
@@ -94,21 +116,20 @@ mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor, mx_s
         sv->state = SV_ACTIVE;
         return sv;
     }
-    if (p->n_total >= p->max && !mx_list_empty(&p->idle[!flavor])) {
+    if (atomic_load(&mx_proc.host_conns[p->host->index]) >= p->max && !mx_list_empty(&p->idle[!flavor])) {
         /* Full, but an idle server of the other flavour can make room. */
         mx_server_t *other = MX_CONTAINER_OF(p->idle[!flavor].prev, mx_server_t, link);
         mx_server_close(other, "replaced by a connection of another flavour");
     }
-    mx_list_append(&p->waiters, &cl->wait_link);
-    if (p->n_total < p->max && n_connecting(p) < n_waiters(p))
+    waiter_add(p, cl);
+    if (n_connecting(p) < n_waiters(p))
         mx_server_connect(p, flavor);
     return NULL;
 }
 
 void mx_pool_cancel_wait(mx_pool_t *p, mx_client_t *cl)
 {
-    (void)p;
-    mx_list_del(&cl->wait_link);
+    waiter_del(p, cl);
 }
 
 void mx_pool_offer(mx_server_t *sv)
@@ -120,7 +141,7 @@ void mx_pool_offer(mx_server_t *sv)
         mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, wait_link);
         if (mx_client_flavor(cl) != sv->flavor)
             continue;
-        mx_list_del(&cl->wait_link);
+        waiter_del(p, cl);
         mx_list_append(&p->active, &sv->link);
         sv->state = SV_ACTIVE;
         mx_client_got_server(cl, sv);
@@ -150,7 +171,7 @@ void mx_pool_connect_failed(mx_pool_t *p, const char *reason)
     int n = n_waiters(p);
     while (n > coming && !mx_list_empty(&p->waiters)) {
         mx_client_t *cl = MX_CONTAINER_OF(p->waiters.prev, mx_client_t, wait_link);
-        mx_list_del(&cl->wait_link);
+        waiter_del(p, cl);
         mx_client_pool_failed(cl, p, reason);
         n--;
     }
@@ -167,7 +188,25 @@ void mx_pool_janitor(mx_pool_t *p)
     }
     if (p->w->stopping)
         return;
-    if (p->n_total < p->min && n_connecting(p) == 0 && pool_used_by_writes(p)) {
+    int waiting_elsewhere = atomic_load(&mx_proc.host_waiters[p->host->index]) - p->n_waiting;
+    if (waiting_elsewhere > 0 && p->n_waiting == 0) {
+        /* Another worker's clients wait for a slot of max_con while this
+         * worker holds idle connections: give one back. */
+        for (int f = 0; f < 2; f++) {
+            if (!mx_list_empty(&p->idle[f])) {
+                mx_server_t *sv = MX_CONTAINER_OF(p->idle[f].prev, mx_server_t, link);
+                mx_server_close(sv, "slot handed to another worker");
+                break;
+            }
+        }
+    }
+    if (p->n_waiting > n_connecting(p)) {
+        /* Waiters whose connect found max_con reached: retry now that
+         * another worker may have given a slot back. */
+        mx_client_t *cl = MX_CONTAINER_OF(p->waiters.next, mx_client_t, wait_link);
+        mx_server_connect(p, mx_client_flavor(cl));
+    }
+    if (p->n_total < p->min && n_connecting(p) == 0 && waiting_elsewhere <= 0 && pool_used_by_writes(p)) {
         /* Back off after failures: one attempt per janitor tick is enough. */
         mx_server_connect(p, 0);
     }

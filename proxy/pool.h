@@ -7,6 +7,10 @@
 #include "proxy-t.h"
 
 void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h);
+/* Take one of the host's max_con slots (shared by all workers); false when
+ * all are in use.  Every reserved slot is given back with unreserve. */
+bool mx_pool_reserve(mx_pool_t *p);
+void mx_pool_unreserve(mx_pool_t *p);
 /* Returns a linked-ready idle server, or NULL after queueing the client as a
  * waiter (and starting a connection if the pool may grow).  `hint` is the
  * server the client used last: taken first when it is idle here. */

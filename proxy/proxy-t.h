@@ -113,7 +113,8 @@ struct mx_pool_s {
     mx_list_t connecting;        /* SV_CONNECTING/AUTH/SETUP */
     mx_list_t waiters;           /* clients in CL_WAIT_POOL, FIFO */
     int n_total;                 /* all servers of this pool not yet closed */
-    int max;                     /* this worker's share of max_con */
+    int n_waiting;               /* clients on `waiters` */
+    int max;                     /* max_con: the limit over all workers */
     int min;                     /* this worker's share of min_con */
     uint64_t connect_failures;
     char last_error[160];
@@ -214,6 +215,8 @@ typedef struct mx_proc_s {
     _Atomic uint32_t next_client_id;
     _Atomic uint32_t next_server_id;
     _Atomic int n_clients;       /* all workers, for max_connections */
+    _Atomic int *host_conns;     /* per host: backend connections, all workers */
+    _Atomic int *host_waiters;   /* per host: clients waiting, all workers */
     char server_version[96];     /* announced to clients */
     _Atomic bool version_known;
 } mx_proc_t;

@@ -138,6 +138,7 @@ void mx_server_close(mx_server_t *sv, const char *why)
     sv->state = SV_CLOSED;
     mx_list_del(&sv->link);
     p->n_total--;
+    mx_pool_unreserve(p);
     uv_timer_stop(&sv->timer);
     mx_client_t *cl = sv->client;
     sv->client = NULL;
@@ -203,11 +204,16 @@ static void on_connect(uv_connect_t *req, int status)
 mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
 {
     mx_worker_t *w = p->w;
+    if (!mx_pool_reserve(p))
+        return NULL; /* max_con reached: the waiter waits for a release */
     mx_server_t *sv = calloc(1, sizeof(*sv));
-    if (!sv)
+    if (!sv) {
+        mx_pool_unreserve(p);
         return NULL;
+    }
     if (mx_conn_init(&sv->conn, w, MX_CONN_SERVER) < 0) {
         free(sv);
+        mx_pool_unreserve(p);
         return NULL;
     }
     sv->pool = p;
