@@ -140,7 +140,7 @@ def idle_conns(workdir, out, stamp, notes, summary, workers):
                      _f(alive, "{}") + ("" if alive is None or alive == ok else " ⚠"),
                      _f(_mb(rss0)), _f(_mb(rss1)), _f(_mb(rss2)), _f(per, "{:.1f}"),
                      _f(_mb(hwm)), _f(cpu, "{:.2f}")])
-        if ok and rss2:
+        if ok and rss2 and r["kind"] != "db":  # mariadbd's RSS would flatten the proxies'
             plot[r["target"]].append((ok, rss2 / 1024))
         if r["kind"] != "db":
             summary.append("%-12s %-8s n=%-6s held %-6s RSS %s MB (%s kB/conn), idle CPU %s%%" % (
@@ -178,15 +178,18 @@ def idle_conns(workdir, out, stamp, notes, summary, workers):
                                % (dat, i, t) for i, t in enumerate(names))
         script = """set terminal pngcairo size 900,540 noenhanced
 set output '{base}.png'
-set title 'idle_conns: RSS with N idle logged-in connections'
+set title 'idle_conns: proxy RSS with N idle logged-in connections'
 set xlabel 'connections held'
 set ylabel 'VmRSS MB'
 set logscale x
 set key outside right
 set grid
-set yrange [0:*]
+set yrange [0:{ymax:.0f}]
+set arrow from graph 0, first 64 to graph 1, first 64 nohead dashtype 2 lc rgb 'red'
+set label 'manx target at 10000: 64 MB' at graph 0.02, first 67 tc rgb 'red'
 plot {plots}
-""".format(base=base, plots=plots)
+""".format(base=base, plots=plots,
+           ymax=max([80.0] + [mb * 1.1 for pts in plot.values() for _, mb in pts]))
         if _gnuplot(script, workdir, "idle_conns"):
             pngs.append(base + ".png")
     _write(out, "idle_conns", stamp, head, lines, foot, notes, pngs)
@@ -340,11 +343,13 @@ def stream(workdir, out, stamp, notes, summary, workers):
     pngs = []
     if series:
         dat = os.path.join(workdir, "stream.dat")
+        top = 0.0
         with open(dat, "w", encoding="utf-8") as f:
             for t, samples in series:
                 f.write("# %s\n" % t)
                 base_kb = samples[0][1]
                 for s, kb in samples:
+                    top = max(top, (kb - base_kb) / 1024)
                     f.write("%.2f %.2f\n" % (s, (kb - base_kb) / 1024))
                 f.write("\n\n")
         base = os.path.join(out, "stream-%s-rss" % stamp)
@@ -357,8 +362,11 @@ set xlabel 'seconds'
 set ylabel 'VmRSS - first sample, MB'
 set key outside right
 set grid
+set yrange [-1:{ymax:.0f}]
+set arrow from graph 0, first 16 to graph 1, first 16 nohead dashtype 2 lc rgb 'red'
+set label 'manx target: 16 MB' at graph 0.02, first 17 tc rgb 'red'
 plot {plots}
-""".format(base=base, plots=plots)
+""".format(base=base, plots=plots, ymax=max(24.0, top * 1.1))
         if _gnuplot(script, workdir, "stream"):
             pngs.append(base + ".png")
     _write(out, "stream", stamp, head, lines, foot, notes, pngs)
