@@ -11,6 +11,15 @@ rss_kb() { # VmRSS of a process, or empty
   awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# A sleep that a trapped signal (Ctrl-C, TERM) ends at once: bash runs a trap
+# only after a foreground command returns, but interrupts `wait`.
+x_sleep() {
+  sleep "$1" &
+  x_sleep_pid=$!
+  wait "$x_sleep_pid" || true
+  x_sleep_pid=
+}
+
 # Waits for process $1 up to $2 seconds; TERM, then KILL, past that.
 # Returns its exit status (or 124 when it had to be killed).
 x_wait() {
@@ -114,10 +123,10 @@ idle_one() { # $1 target, $2 N
     kill -0 "$x_pid" 2>/dev/null || break
     sleep 0.25
   done
-  sleep 2 # let the target settle after the last login
+  x_sleep 2 # let the target settle after the last login
   rss1=$(rss_kb "$pid")
   c0=$(cpu_ticks "$pid")
-  sleep "$idle_secs"
+  x_sleep "$idle_secs"
   c1=$(cpu_ticks "$pid")
   rss2=$(rss_kb "$pid")
   hwm=$(hwm_kb "$pid")
