@@ -1035,8 +1035,10 @@ static void command_done(mx_client_t *cl)
 {
     mx_server_t *sv = cl->server;
     cl->state = CL_IDLE;
-    if (cl->cmd == MX_COM_QUERY)
-        cl->pin_next = (cl->marks & MX_MARK_FOUND_ROWS) != 0;
+    /* FOUND_ROWS() after SQL_CALC_FOUND_ROWS, and SHOW WARNINGS after a
+     * statement that left warnings, only make sense on the same backend. */
+    cl->pin_next = (cl->cmd == MX_COM_QUERY && (cl->marks & MX_MARK_FOUND_ROWS)) ||
+                   (mx_resp_expected(cl->cmd) && cl->resp.warnings > 0);
     if (sv && !must_keep_server(cl)) {
         unlink_server(cl, false);
     } else if (sv && !sv->conn.reading) {
