@@ -42,7 +42,7 @@ enum {
 };
 
 typedef struct kw_s {
-    const char *s; /* lower case */
+    char s[20]; /* lower case; stored inline to spare a pointer chase */
     uint8_t id;
 } kw_t;
 
@@ -89,6 +89,7 @@ static const kw_t kw14[] = {{"last_insert_id", K_LAST_INSERT_ID}};
 static const kw_t kw17[] = {{"release_all_locks", K_RELEASE_ALL_LOCKS}};
 static const kw_t kw19[] = {{"sql_calc_found_rows", K_SQL_CALC_FOUND_ROWS}};
 
+/* Each kwN holds the keywords of length N, sorted: keyword() relies on it. */
 #define KWS(a) {a, sizeof(a) / sizeof(a[0])}
 #define KW_MAXLEN 19
 
@@ -120,25 +121,51 @@ static uint8_t keyword(const uint8_t *w, size_t len)
     if (len > KW_MAXLEN)
         return K_NONE;
     uint8_t c0 = lower(w[0]);
+    /* Each bucket is sorted, so the scan stops past the first letter. */
     for (size_t i = 0; i < kw_by_len[len].n; i++) {
         const kw_t *k = &kw_by_len[len].v[i];
-        if ((uint8_t)k->s[0] == c0 && eq_ci(w, k->s, len))
+        if ((uint8_t)k->s[0] < c0)
+            continue;
+        if ((uint8_t)k->s[0] > c0)
+            break;
+        if (eq_ci(w, k->s, len))
             return k->id;
     }
     return K_NONE;
 }
 
-/* Identifier bytes; every byte of a UTF-8 sequence counts, so 中文 names are
- * single words. */
+#define CC_IDENT 1
+#define CC_SPACE 2
+
+/* Byte classes: identifier bytes (letters, digits, _ and $, and every byte
+ * of a UTF-8 sequence, so 中文 names are single words) and whitespace. */
+static const uint8_t cclass[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 static inline bool is_ident(uint8_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '$' || c >= 0x80;
+    return cclass[c] & CC_IDENT;
 }
 
 static inline bool is_space(uint8_t c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    return cclass[c] & CC_SPACE;
 }
 
 /* Returns the index just past the quote that closes the one at q[i], or n
