@@ -18,6 +18,8 @@
 #include "log.h"
 #include "pool.h"
 #include "protocol/auth.h"
+#include "router/classify.h"
+#include "router/route.h"
 #include "router/sql.h"
 #include "server.h"
 #include "worker.h"
@@ -483,14 +485,60 @@ static const mx_schema_t *effective_schema(const mx_client_t *cl)
     return cl->user && cl->user->n_schemas ? cl->user->schemas[0] : NULL;
 }
 
-static mx_pool_t *target_pool(mx_client_t *cl)
+static int pool_load(void *arg, int host)
+{
+    mx_worker_t *w = arg;
+    return w->pools[host].n_busy + w->pools[host].n_waiting;
+}
+
+/* The pool the command at hand goes to: the active writeHost, or for a
+ * read outside a transaction a host chosen by the dataHost's balance.
+ * `info` is NULL when the command was not classified (it then writes). */
+static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
 {
     const mx_schema_t *s = effective_schema(cl);
     if (!s)
         return NULL;
     const mx_datahost_t *dh = s->datanode->datahost;
     size_t di = (size_t)(dh - mx_proc.cfg->datahosts);
-    return mx_worker_pool(cl->conn.w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]);
+    mx_worker_t *w = cl->conn.w;
+    mx_pool_t *writer = mx_worker_pool(w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]);
+    cl->routed_read = false;
+    if (!info || dh->balance == 0)
+        return writer;
+    bool read = info->cls == MX_SQL_READ || (info->flags & MX_SQLF_START_READ_ONLY);
+    if (info->hint == MX_HINT_MASTER)
+        read = false;
+    else if (info->hint == MX_HINT_SLAVE && info->cls != MX_SQL_WRITE)
+        read = true;
+    /* Inside a transaction, or with autocommit off (a statement would open
+     * one), everything goes to the writer; START TRANSACTION READ ONLY is
+     * the way to ask for a transaction on a replica. */
+    if (!(info->flags & MX_SQLF_START_READ_ONLY) &&
+        ((cl->status & MX_STATUS_IN_TRANS) || !(cl->status & MX_STATUS_AUTOCOMMIT)))
+        read = false;
+    if (!read)
+        return writer;
+    int hi = mx_route_read_host(dh, di, &mx_proc.health, pool_load, w, &w->rr);
+    if (hi < 0)
+        return writer;
+    cl->routed_read = true;
+    return &w->pools[hi];
+}
+
+/* A statement that writes, for a user with readonly = true. */
+static bool refused_for_readonly(const mx_sql_info_t *info)
+{
+    if (info->cls != MX_SQL_WRITE)
+        return false;
+    /* Needs the writer without changing data: transaction control, locking
+     * reads, writer-only functions, diagnostics, KILL. */
+    const uint32_t harmless = MX_SQLF_WRITER_FUNC | MX_SQLF_FOR_UPDATE | MX_SQLF_BEGIN | MX_SQLF_COMMIT |
+                              MX_SQLF_ROLLBACK | MX_SQLF_START_READ_ONLY | MX_SQLF_UNLOCK_TABLES |
+                              MX_SQLF_KILL | MX_SQLF_DIAGNOSTICS;
+    if (info->flags & (MX_SQLF_SELECT_INTO | MX_SQLF_TEMP_TABLE | MX_SQLF_LOCK_TABLES | MX_SQLF_XA))
+        return true;
+    return !(info->flags & harmless);
 }
 
 static void on_wait_timeout(uv_timer_t *t)
@@ -799,6 +847,10 @@ static void forward_command(mx_client_t *cl)
         avail = len;
     cl->state = CL_ACTIVE;
     cl->queries++;
+    if (cl->routed_read)
+        cl->server->pool->n_reads++;
+    else
+        cl->server->pool->n_writes++;
     cl->skip_left = 0;
     cl->state_change = cl->state_known = false;
     cl->next_seq = 1;
@@ -815,8 +867,10 @@ static void forward_command(mx_client_t *cl)
                 text[i] = ch < 0x20 || ch == 0x7f ? '.' : (char)ch;
             }
             text[n] = 0;
-            CL_DEBUG(cl, "-> S-%u %s %s: %s%s", cl->server->id, cl->server->pool->host->name,
-                     cl->server->pool->host->address, text, len - 1 > n ? "..." : "");
+            const mx_pool_t *sp = cl->server->pool;
+            CL_DEBUG(cl, "%s -> S-%u %s %s (balance=%d): %s%s", mx_sql_class_name(cl->cls), cl->server->id,
+                     sp->host->name, sp->host->address, sp->dh ? sp->dh->balance : 0, text,
+                     len - 1 > n ? "..." : "");
         } else
             CL_DEBUG(cl, "-> S-%u %s: command 0x%02x", cl->server->id, cl->server->pool->host->name, cl->cmd);
     }
@@ -1014,6 +1068,8 @@ void mx_client_server_drained(mx_client_t *cl)
 static void response_finished(mx_client_t *cl)
 {
     const mx_resp_t *r = &cl->resp;
+    if (r->is_error && cl->server)
+        cl->server->pool->n_errors++;
     if (!r->is_error || r->got_ok)
         cl->status = r->status;
     if (!r->is_error) {
@@ -1184,6 +1240,8 @@ static bool dispatch(mx_client_t *cl)
     }
     cl->cmd = p[0];
     cl->marks = 0;
+    cl->cls = MX_SQL_WRITE;
+    cl->routed_read = false;
     bool whole = have == len;
     switch (cl->cmd) {
     case MX_COM_QUIT:
@@ -1241,6 +1299,8 @@ static bool dispatch(mx_client_t *cl)
         cl->marks = mx_sql_marks(p + 1, have - 1);
         break;
     }
+    case MX_COM_STMT_PREPARE:
+        break;
     default:
         if (cl->cmd > MX_COM_RESET_CONNECTION || cl->cmd == MX_COM_SLEEP || cl->cmd == MX_COM_CONNECT ||
             cl->cmd == MX_COM_TIME || cl->cmd == MX_COM_DELAYED_INSERT || command_name(cl->cmd)) {
@@ -1255,12 +1315,64 @@ static bool dispatch(mx_client_t *cl)
         }
         break;
     }
-    /* Forwarded: find a backend. */
-    if (cl->server) {
-        mx_client_got_server(cl, cl->server);
-        return false;
+    /* Forwarded: classify statements when a routing decision depends on
+     * it, and find a backend. */
+    mx_sql_info_t info;
+    const mx_sql_info_t *ip = NULL;
+    const mx_schema_t *es = effective_schema(cl);
+    bool prepare = cl->cmd == MX_COM_STMT_PREPARE;
+    bool hinted = have > 2 && p[1] == '/' && p[2] == '*';
+    if ((cl->cmd == MX_COM_QUERY || prepare) &&
+        (cl->user->readonly || hinted || (es && es->datanode->datahost->balance != 0))) {
+        mx_sql_classify(p + 1, have - 1, &info);
+        ip = &info;
+        cl->cls = info.cls;
+        if (cl->user->readonly && refused_for_readonly(&info)) {
+            c->rpos += MX_PKT_HDR + len;
+            CL_DEBUG(cl, "refused a write: user is read-only");
+            return send_err(cl, 1, MX_ER_OPTION_PREVENTS, "HY000",
+                            "The MySQL server is running with the --read-only option so it cannot execute this "
+                            "statement (manx: user '%s' has readonly = true)", cl->user_name);
+        }
+        if (info.hint != MX_HINT_NONE && info.hint_end > 0 && info.hint_end < have - 1 && len != MX_PKT_MAX) {
+            /* The server must not see the hint (a MySQL executable comment with mycat: would be
+             * parsed as SQL): rewrite the header in place just before the
+             * statement text and start the packet there. */
+            uint32_t cut = (uint32_t)info.hint_end;
+            uint8_t *nh = c->buf + c->rpos + cut;
+            mx_wr_u24(nh, len - cut);
+            nh[3] = 0;
+            nh[4] = cl->cmd;
+            c->rpos += cut;
+            len -= cut;
+            have -= cut;
+            p = nh + MX_PKT_HDR;
+        }
+        /* Prepared statements stay on the connection that prepared them,
+         * which pins the session: they are prepared on the writer until
+         * statement ids are mapped per backend. */
+        if (prepare)
+            ip = NULL;
     }
-    mx_pool_t *pool = target_pool(cl);
+    if (cl->server) {
+        /* A weak pin (the statement after SQL_CALC_FOUND_ROWS or one that
+         * left warnings) yields when this statement belongs elsewhere,
+         * unless it is the FOUND_ROWS()/SHOW WARNINGS it was kept for. */
+        bool strong = (cl->status & MX_STATUS_IN_TRANS) || cl->n_stmts || cl->sticky ||
+                      (cl->status & MX_STATUS_CURSOR_EXISTS);
+        bool wanted = ip && (ip->flags & (MX_SQLF_FOUND_ROWS | MX_SQLF_DIAGNOSTICS));
+        if (strong || wanted || !ip) {
+            mx_client_got_server(cl, cl->server);
+            return false;
+        }
+        mx_pool_t *want = target_pool(cl, ip);
+        if (want == cl->server->pool) {
+            mx_client_got_server(cl, cl->server);
+            return false;
+        }
+        unlink_server(cl, false);
+    }
+    mx_pool_t *pool = target_pool(cl, ip);
     if (!pool) {
         c->rpos += MX_PKT_HDR + len;
         return send_err(cl, 1, MX_ER_NO_DB, "3D000", "No database selected");

@@ -114,6 +114,7 @@ mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor, mx_s
         mx_list_del(&sv->link);
         mx_list_append(&p->active, &sv->link);
         sv->state = SV_ACTIVE;
+        p->n_busy++;
         return sv;
     }
     if (atomic_load(&mx_proc.host_conns[p->host->index]) >= p->max && !mx_list_empty(&p->idle[!flavor])) {
@@ -135,6 +136,8 @@ void mx_pool_cancel_wait(mx_pool_t *p, mx_client_t *cl)
 void mx_pool_offer(mx_server_t *sv)
 {
     mx_pool_t *p = sv->pool;
+    if (sv->state == SV_ACTIVE || sv->state == SV_RESET)
+        p->n_busy--;
     mx_list_del(&sv->link);
     sv->client = NULL;
     for (mx_list_t *l = p->waiters.next; l != &p->waiters; l = l->next) {
@@ -144,6 +147,7 @@ void mx_pool_offer(mx_server_t *sv)
         waiter_del(p, cl);
         mx_list_append(&p->active, &sv->link);
         sv->state = SV_ACTIVE;
+        p->n_busy++;
         mx_client_got_server(cl, sv);
         return;
     }

@@ -114,6 +114,8 @@ struct mx_pool_s {
     mx_list_t waiters;           /* clients in CL_WAIT_POOL, FIFO */
     int n_total;                 /* all servers of this pool not yet closed */
     int n_waiting;               /* clients on `waiters` */
+    int n_busy;                  /* servers on `active` (outstanding requests) */
+    uint64_t n_reads, n_writes, n_errors; /* statements routed here, and ERR answers */
     int max;                     /* max_con: the limit over all workers */
     int min;                     /* this worker's share of min_con */
     uint64_t connect_failures;
@@ -164,6 +166,8 @@ struct mx_client_s {
     /* The command in flight. */
     uint8_t cmd;
     uint32_t marks;              /* mx_sql_marks() of a COM_QUERY */
+    uint8_t cls;                 /* mx_sql_class_t of the command (WRITE if not classified) */
+    bool routed_read;            /* sent to a read host by balance */
     uint64_t fwd_left;           /* client bytes still to forward for this command */
     bool fwd_cont;               /* the command continues past a 0xFFFFFF packet */
     mx_resp_t resp;              /* tracking the backend's response */
@@ -198,6 +202,7 @@ struct mx_worker_s {
     bool finished;               /* pools and timers closed */
     uint64_t stop_deadline;
     bool *sha2_cached;           /* per config user: full auth done once */
+    unsigned rr;                 /* round-robin cursor for equal read hosts */
     uint32_t n_clients;
 };
 

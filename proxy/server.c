@@ -137,6 +137,8 @@ void mx_server_close(mx_server_t *sv, const char *why)
     SV_DEBUG(sv, "closing: %s", why);
     sv->state = SV_CLOSED;
     mx_list_del(&sv->link);
+    if (old == SV_ACTIVE || old == SV_RESET)
+        p->n_busy--;
     p->n_total--;
     mx_pool_unreserve(p);
     uv_timer_stop(&sv->timer);

@@ -225,6 +225,7 @@ static void beat_ok(mx_hhost_t *hh)
     hh->rtt_ms = (double)(now_ms(h) - hh->beat_start_ms);
     hh->fails = 0;
     hh->oks++;
+    atomic_store(&hh->suspect, false);
     int st = atomic_load(&hh->status);
     if (st == MX_HOST_UNKNOWN || (st == MX_HOST_DOWN && hh->oks >= hh->dh->heartbeat_rise))
         host_up(hh);
@@ -681,6 +682,7 @@ void mx_health_kick(mx_health_t *h, int index)
 {
     if (!h->hosts || index < 0 || (size_t)index >= h->cfg->n_hosts)
         return;
+    atomic_store(&h->hosts[index].suspect, true);
     atomic_store(&h->hosts[index].kick, true);
     uv_async_send(&h->async);
 }

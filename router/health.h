@@ -33,6 +33,7 @@ typedef struct mx_hhost_s {
     _Atomic int repl;            /* replication threads: -1 not a replica, 0 broken, 1 running */
     _Atomic int lag;             /* Seconds_Behind_Master, -1 unknown */
     _Atomic bool kick;           /* a worker saw a failure: beat now */
+    _Atomic bool suspect;        /* a connection broke: no reads until a good beat */
     _Atomic int last_fail;       /* mx_fail_kind_t of the last failed beat */
 
     const mx_host_t *host;
