@@ -868,7 +868,8 @@ static void forward_command(mx_client_t *cl)
             }
             text[n] = 0;
             const mx_pool_t *sp = cl->server->pool;
-            CL_DEBUG(cl, "%s -> S-%u %s %s (balance=%d): %s%s", mx_sql_class_name(cl->cls), cl->server->id,
+            CL_DEBUG(cl, "%s -> S-%u %s %s (balance=%d): %s%s",
+                     cl->cls == MX_CLS_NONE ? "-" : mx_sql_class_name(cl->cls), cl->server->id,
                      sp->host->name, sp->host->address, sp->dh ? sp->dh->balance : 0, text,
                      len - 1 > n ? "..." : "");
         } else
@@ -1240,7 +1241,7 @@ static bool dispatch(mx_client_t *cl)
     }
     cl->cmd = p[0];
     cl->marks = 0;
-    cl->cls = MX_SQL_WRITE;
+    cl->cls = MX_CLS_NONE;
     cl->routed_read = false;
     bool whole = have == len;
     switch (cl->cmd) {

@@ -23,6 +23,7 @@ typedef struct mx_list_s {
 #define MX_CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr) - offsetof(type, field)))
 
 #define MX_BUF_SIZE (32 * 1024)    /* per active connection read buffer */
+#define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
 
 typedef struct mx_worker_s mx_worker_t;
 typedef struct mx_client_s mx_client_t;
@@ -166,7 +167,7 @@ struct mx_client_s {
     /* The command in flight. */
     uint8_t cmd;
     uint32_t marks;              /* mx_sql_marks() of a COM_QUERY */
-    uint8_t cls;                 /* mx_sql_class_t of the command (WRITE if not classified) */
+    uint8_t cls;                 /* mx_sql_class_t of the command, MX_CLS_NONE if not classified */
     bool routed_read;            /* sent to a read host by balance */
     uint64_t fwd_left;           /* client bytes still to forward for this command */
     bool fwd_cont;               /* the command continues past a 0xFFFFFF packet */

@@ -1,0 +1,208 @@
+"""Read/write splitting against the real pair: Mycat's balance values,
+writes and transactions on the writer, START TRANSACTION READ ONLY on a
+reader, hints, readonly users, and statements that must stay on the backend
+of the statement before them.  Which host served a statement is read from
+manx's debug log ("READ -> S-3 hostS1 ..."), since hostS2 and hostM1 are
+the same server."""
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.manx_only
+
+ROUTE_RE = re.compile(r"C-(\d+) \S+ db=\S*: (READ|WRITE|SESSION|-) -> S-\d+ (\w+) ")
+
+
+def routes(m, since=0):
+    """[(class, host)] of the statements logged after byte offset `since`."""
+    return [(mm.group(2), mm.group(3)) for mm in ROUTE_RE.finditer(m.log()[since:])]
+
+
+def run(m, sqls, **kw):
+    c = m.connect(**kw)
+    out = []
+    with c.cursor() as cur:
+        for q in sqls:
+            cur.execute(q)
+            out.append(cur.fetchall())
+    c.close()
+    return out
+
+
+def wait_up(m, hosts, timeout=5):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        log = m.log()
+        if all(f"host {h} " in log and f"host {h} " in log and "is UP" in log for h in hosts):
+            ups = [h for h in hosts if re.search(rf"host {h} \S+ is UP", log)]
+            if len(ups) == len(hosts):
+                return
+        time.sleep(0.05)
+
+
+ALL = ["hostM1", "hostS1", "hostM2", "hostS2"]
+
+
+@pytest.mark.parametrize("balance,allowed", [
+    (0, {"hostM1"}),
+    (1, {"hostS1", "hostM2", "hostS2"}),
+    (2, {"hostM1", "hostS1", "hostM2", "hostS2"}),
+    (3, {"hostS1"}),
+])
+def test_balance(manx, balance, allowed):
+    m = manx(datahost_extra={"balance": balance})
+    wait_up(m, ALL)
+    mark = len(m.log())
+    # Concurrent sessions so least-outstanding and rotation both show.
+    conns = [m.connect() for _ in range(3)]
+    for _ in range(10):
+        for c in conns:
+            with c.cursor() as cur:
+                cur.execute("SELECT 1")
+                assert cur.fetchone() == (1,)
+    for c in conns:
+        c.close()
+    seen = {h for cls, h in routes(m, mark) if cls in ("READ", "-")}
+    assert seen, m.log()[-2000:]
+    assert seen <= allowed, seen
+    if balance in (1, 2):
+        assert len(seen) >= 2, f"reads not spread: {seen}"
+
+
+def test_writes_and_transactions_go_to_writer(manx, table):
+    m = manx(datahost_extra={"balance": 1})
+    wait_up(m, ALL)
+    c = m.connect()
+    mark = len(m.log())
+    with c.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{table}` (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+        cur.execute(f"INSERT INTO `{table}`(v) VALUES (1)")
+        rowid = cur.lastrowid
+        cur.execute("SELECT LAST_INSERT_ID()")
+        assert cur.fetchone()[0] == rowid
+        cur.execute("BEGIN")
+        cur.execute(f"SELECT v FROM `{table}` WHERE id = 1 FOR UPDATE")
+        cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+        cur.execute("COMMIT")
+        cur.execute(f"SELECT COUNT(*) FROM `{table}`")   # a plain read: a replica
+    r = routes(m, mark)
+    hosts = [h for _, h in r]
+    assert hosts[:-1] == ["hostM1"] * (len(hosts) - 1), r
+    assert hosts[-1] != "hostM1", r
+    c.close()
+
+
+def test_autocommit_off_reads_on_writer(manx):
+    m = manx(datahost_extra={"balance": 1})
+    wait_up(m, ALL)
+    c = m.connect(autocommit=False)
+    mark = len(m.log())
+    with c.cursor() as cur:
+        for _ in range(3):
+            cur.execute("SELECT 1")
+    c.commit()
+    c.close()
+    hosts = {h for cls, h in routes(m, mark) if cls == "READ"}
+    assert hosts == {"hostM1"}, routes(m, mark)
+
+
+def test_read_only_transaction_on_one_reader(manx):
+    m = manx(datahost_extra={"balance": 1})
+    wait_up(m, ALL)
+    c = m.connect()
+    mark = len(m.log())
+    with c.cursor() as cur:
+        cur.execute("START TRANSACTION READ ONLY")
+        cur.execute("SELECT 1")
+        cur.execute("SELECT 2")
+        cur.execute("COMMIT")
+    c.close()
+    hosts = [h for _, h in routes(m, mark)]
+    assert len(hosts) == 4 and len(set(hosts)) == 1 and hosts[0] != "hostM1", hosts
+
+
+@pytest.mark.parametrize("balance", [0, 1])
+def test_hints_pick_side_and_are_stripped(manx, balance):
+    m = manx(datahost_extra={"balance": balance})
+    wait_up(m, ALL)
+    mark = len(m.log())
+    out = run(m, ["/*!mycat:db_type=master*/ SELECT 'm'",
+                  "/*#mycat:db_type=slave*/ SELECT 's'",
+                  "/*!manx:db_type=master*/SELECT 'x'"])
+    assert out == [(("m",),), (("s",),), (("x",),)]
+    hosts = [h for _, h in routes(m, mark)]
+    assert hosts[0] == "hostM1" and hosts[2] == "hostM1", hosts
+    if balance == 1:
+        assert hosts[1] != "hostM1", hosts
+    # The server never saw the hint text.
+    assert "mycat:db_type" not in "".join(m.log()[mark:].split("(balance=")[1:])
+
+
+def test_readonly_user_cannot_write(manx, backend, table):
+    m = manx(datahost_extra={"balance": 1})
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY)")
+    import pymysql
+    c = m.connect(user="test")
+    with c.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+        assert cur.fetchone() == (0,)
+        for q in (f"INSERT INTO `{table}` VALUES (1)", f"DROP TABLE `{table}`",
+                  "CREATE TABLE ro_should_not_exist (id INT)"):
+            with pytest.raises(pymysql.err.OperationalError) as ei:
+                cur.execute(q)
+            assert ei.value.args[0] == 1290, ei.value
+        cur.execute("BEGIN")
+        cur.execute("COMMIT")
+        cur.execute("SELECT 1")
+    c.close()
+    with backend.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+        assert cur.fetchone() == (0,)
+        cur.execute("SHOW TABLES LIKE 'ro_should_not_exist'")
+        assert cur.fetchall() == ()
+
+
+def test_found_rows_and_warnings_stay_on_the_same_backend(manx, backend, table):
+    m = manx(datahost_extra={"balance": 2})
+    wait_up(m, ALL)
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY)")
+        cur.execute(f"INSERT INTO `{table}` VALUES (1),(2),(3),(4),(5)")
+    time.sleep(0.5)  # let the rows replicate to the other master
+    conns = [m.connect() for _ in range(3)]
+    for _ in range(5):
+        for c in conns:
+            with c.cursor() as cur:
+                cur.execute(f"SELECT SQL_CALC_FOUND_ROWS id FROM `{table}` LIMIT 1")
+                cur.execute("SELECT FOUND_ROWS()")
+                assert cur.fetchone() == (5,)
+                cur.execute("SELECT CAST('abc' AS INT)")
+                cur.execute("SHOW WARNINGS")
+                w = cur.fetchall()
+                assert w and w[0][1] == 1292, w
+    for c in conns:
+        c.close()
+
+
+def test_down_reader_is_skipped(manx):
+    text = open(__file__.replace("test_routing.py", "conftest.py")).read()
+    import conftest
+    cfg = conftest.BASE_INI
+    # hostS1 points at a port where nothing listens.
+    cfg = cfg.replace("[host hostS1]\naddress = 127.0.0.1:{p2}", "[host hostS1]\naddress = 127.0.0.1:1")
+    manx_block = ("listen = 127.0.0.1:{port}\nadmin_listen = 127.0.0.1:{admin_port}\nworkers = 2\n"
+                  "state_dir = {tmp}/state\nlog_level = debug\nshutdown_timeout = 5000\n")
+    dh_block = "balance = 1\nmax_con = 20\nmin_con = 1\nwrite_hosts = hostM1, hostM2\n"
+    cfg = cfg.replace("{manx_block}", manx_block).replace("{users_extra}", "").replace(
+        "{datahost_block}", dh_block)
+    assert text
+    m = manx(config_text=cfg)
+    wait_up(m, ["hostM1", "hostM2", "hostS2"])
+    mark = len(m.log())
+    for _ in range(20):
+        assert run(m, ["SELECT 1"]) == [((1,),)]
+    hosts = {h for cls, h in routes(m, mark) if cls == "READ"}
+    assert "hostS1" not in hosts and hosts, hosts
