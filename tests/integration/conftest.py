@@ -186,7 +186,9 @@ def render_config(pair, tmp, port, admin_port, manx_extra=None, datahost_extra=N
                          "workers": 2, "state_dir": f"{tmp}/state", "log_level": "debug",
                          "shutdown_timeout": 5000},
                         manx_extra)
-    datahost_block = _block({"balance": 1, "write_type": 0, "switch_type": 1,
+    # balance = 0 by default: protocol tests must not depend on replication
+    # lag; the routing tests set balance themselves.
+    datahost_block = _block({"balance": 0, "write_type": 0, "switch_type": 1,
                              "max_con": max_con, "min_con": min_con,
                              "write_hosts": "hostM1, hostM2"}, datahost_extra)
     return BASE_INI.format(manx_block=manx_block, users_extra=users_extra,

@@ -45,7 +45,7 @@ def test_check_good_config(manx):
 BROKEN = [
     # (what to change, key named in the error)
     (("max_con = 50", "max_con = lots"), "max_con"),
-    (("balance = 1", "balance = 9"), "balance"),
+    (("balance = 0", "balance = 9"), "balance"),
     (("datanode = dn1", "datanode = no_such_dn"), "datanode"),
     (("workers = 2", "workers = 2\nno_such_key = 1"), "no_such_key"),
     (("password_hash = *6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9", "password_hash = *XYZ"),
