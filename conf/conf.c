@@ -148,6 +148,10 @@ static const mx_param_t mx_params[] = {
      .help = "most pooled connections per host"},
     {S_DATAHOST, "min_con", T_INT, DF(min_con), true, "10", 0, 100000,
      .help = "idle connections kept open per host (<= max_con)"},
+    {S_DATAHOST, "consistency", T_STR, DF(consistency), true, "eventual", .choices = "eventual|session",
+     .help = "session: a read after a write in the same session sees it (replica waits for the GTID, else the writer)"},
+    {S_DATAHOST, "consistency_timeout", T_MS, DF(consistency_timeout_ms), true, "1000", 1, 60000,
+     .help = "with consistency = session: how long a replica may take to catch up before the writer serves the read"},
     {S_DATAHOST, "heartbeat", T_STR, DF(heartbeat), true, "select user()",
      .help = "statement the heartbeat runs"},
     {S_DATAHOST, "write_hosts", T_LIST, DF(write_hosts), false, NULL, .flags = F_REQUIRED,
@@ -1015,6 +1019,7 @@ static bool finish(mx_parse_t *st)
                             "caching_sha2_password needs a clear password, not password_hash");
         } else if (s->kind == S_DATAHOST) {
             mx_datahost_t *d = obj;
+            d->consistency_session = strcmp(d->consistency, "session") == 0;
             /* A default min_con follows a small max_con down; only an
              * explicit min_con above max_con is a mistake. */
             if (d->min_con > d->max_con && !given(s, "min_con"))

@@ -41,6 +41,9 @@ typedef struct mx_datahost_s {
     int max_con;
     int min_con;
     char heartbeat[256];
+    char consistency[16];        /* "eventual" or "session" */
+    bool consistency_session;    /* consistency == "session", derived */
+    int consistency_timeout_ms;  /* how long a read waits for a replica to catch up */
     mx_host_t *write_hosts[MX_MAX_HOSTS_PER_LIST];
     size_t n_write_hosts;
     int heartbeat_period_ms;

@@ -38,7 +38,7 @@
 enum { AUTH_SWITCHED, AUTH_SHA2_FULL, AUTH_SHA2_PUBKEY };
 
 /* Replay steps, in order. */
-enum { RP_DB, RP_SET, RP_LID, RP_OPTION, RP_END };
+enum { RP_GTID, RP_DB, RP_SET, RP_LID, RP_OPTION, RP_END };
 
 static const uint32_t server_caps =
     MX_CLIENT_LONG_PASSWORD | MX_CLIENT_FOUND_ROWS | MX_CLIENT_LONG_FLAG |
@@ -195,6 +195,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener)
     w->n_clients++;
     int total = atomic_fetch_add(&mx_proc.n_clients, 1) + 1;
     cl->id = atomic_fetch_add(&mx_proc.next_client_id, 1) + 1;
+    cl->gtid_ok_host = -1;
     cl->state = CL_LOGIN;
     cl->status = MX_STATUS_AUTOCOMMIT;
     if (uv_accept(listener, (uv_stream_t *)&cl->conn.tcp) < 0) {
@@ -504,6 +505,11 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     mx_worker_t *w = cl->conn.w;
     mx_pool_t *writer = mx_worker_pool(w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]);
     cl->routed_read = false;
+    cl->need_gtid_wait = false;
+    if (cl->force_writer) {
+        cl->force_writer = false;
+        return writer;
+    }
     if (!info || dh->balance == 0)
         return writer;
     bool read = info->cls == MX_SQL_READ || (info->flags & MX_SQLF_START_READ_ONLY);
@@ -523,6 +529,9 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     if (hi < 0)
         return writer;
     cl->routed_read = true;
+    if (dh->consistency_session && cl->last_gtid[0] && &w->pools[hi] != writer &&
+        !(cl->gtid_ok_host == hi && strcmp(cl->gtid_ok, cl->last_gtid) == 0))
+        cl->need_gtid_wait = true;
     return &w->pools[hi];
 }
 
@@ -578,8 +587,8 @@ void mx_client_got_server(mx_client_t *cl, mx_server_t *sv)
     cl->server = sv;
     sv->client = cl;
     cl->state = CL_REPLAY;
-    cl->replay_step = RP_DB;
-    if (sv->synced_id == cl->id && sv->synced_version == cl->st_version) {
+    cl->replay_step = RP_GTID;
+    if (sv->synced_id == cl->id && sv->synced_version == cl->st_version && !cl->need_gtid_wait) {
         forward_command(cl);
         return;
     }
@@ -708,6 +717,20 @@ static void replay_next(mx_client_t *cl)
     mx_pktbuf_t *b = &sv->out;
     for (;;) {
         switch (cl->replay_step) {
+        case RP_GTID:
+            cl->replay_step++;
+            if (cl->need_gtid_wait) {
+                char q[160];
+                const mx_datahost_t *dh = sv->pool->dh;
+                int n = snprintf(q, sizeof(q), "SELECT MASTER_GTID_WAIT('%s', %.3f)", cl->last_gtid,
+                                 (dh ? dh->consistency_timeout_ms : 1000) / 1000.0);
+                mx_pkt_begin(b, 0);
+                mx_put_u8(b, MX_COM_QUERY);
+                mx_put_bytes(b, q, (size_t)n);
+                mx_pkt_end(b);
+                break;
+            }
+            continue;
         case RP_DB:
             cl->replay_step++;
             if (cl->st.db[0] && strcmp(cl->st.db, sv->st.db) != 0) {
@@ -763,10 +786,40 @@ static void replay_next(mx_client_t *cl)
     }
 }
 
+/* The replica did not reach the session's last write in time (or cannot
+ * say): give it back and run the buffered read on the writer. */
+static void gtid_fallback(mx_client_t *cl, const char *why)
+{
+    mx_server_t *sv = cl->server;
+    CL_DEBUG(cl, "%s %s did not reach GTID %s (%s): reading from the writer", sv->pool->host->name,
+             sv->pool->host->address, cl->last_gtid, why);
+    cl->need_gtid_wait = false;
+    cl->force_writer = true;
+    cl->state = CL_IDLE;
+    unlink_server(cl, false);
+    client_work(cl);
+}
+
 void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err)
 {
     if (cl->state != CL_REPLAY)
         return;
+    if (cl->replay_step - 1 == RP_GTID) {
+        mx_server_t *sv = cl->server;
+        if (!ok) {
+            gtid_fallback(cl, "MASTER_GTID_WAIT failed");
+            return;
+        }
+        if (sv->internal_val != 0) {
+            gtid_fallback(cl, sv->internal_val == -1 ? "timed out" : "no answer");
+            return;
+        }
+        cl->need_gtid_wait = false;
+        memcpy(cl->gtid_ok, cl->last_gtid, sizeof(cl->gtid_ok));
+        cl->gtid_ok_host = sv->pool->host->index;
+        replay_next(cl);
+        return;
+    }
     if (!ok) {
         /* The session's own state does not apply: report it on the
          * command that needed it, and drop the half-replayed backend. */
@@ -925,6 +978,11 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
                 break;
             case MX_TRACK_SYSTEM_VARIABLES:
                 cl->state_known = true;
+                if (t.name.len == 9 && strncasecmp((const char *)t.name.p, "last_gtid", 9) == 0 &&
+                    t.value.len > 0 && t.value.len < sizeof(cl->last_gtid)) {
+                    memcpy(cl->last_gtid, t.value.p, t.value.len);
+                    cl->last_gtid[t.value.len] = 0;
+                }
                 if (!replayable_var(&t.name))
                     break;
                 if (!mx_sstate_set_var(&cl->st, t.name.p, t.name.len, t.value.p, t.value.len) ||
@@ -1243,6 +1301,7 @@ static bool dispatch(mx_client_t *cl)
     cl->marks = 0;
     cl->cls = MX_CLS_NONE;
     cl->routed_read = false;
+    cl->need_gtid_wait = false;
     bool whole = have == len;
     switch (cl->cmd) {
     case MX_COM_QUIT:

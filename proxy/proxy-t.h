@@ -23,6 +23,8 @@ typedef struct mx_list_s {
 #define MX_CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr) - offsetof(type, field)))
 
 #define MX_BUF_SIZE (32 * 1024)    /* per active connection read buffer */
+#define MX_INTERNAL_NONE INT64_MIN         /* internal query returned no row */
+#define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
 
 typedef struct mx_worker_s mx_worker_t;
@@ -97,6 +99,7 @@ struct mx_server_s {
     uint32_t synced_id;          /* id of the session whose state st equals */
     uint32_t synced_version;     /* that session's state version at sync */
     bool internal;               /* the response in flight is manx's own */
+    int64_t internal_val;        /* first value of its first row (MX_INTERNAL_*) */
     mx_resp_t resp;              /* tracker for internal responses */
     uint8_t reset_step;          /* SV_RESET progress */
     uint64_t used_at;            /* uv_now of last release */
@@ -169,6 +172,11 @@ struct mx_client_s {
     uint32_t marks;              /* mx_sql_marks() of a COM_QUERY */
     uint8_t cls;                 /* mx_sql_class_t of the command, MX_CLS_NONE if not classified */
     bool routed_read;            /* sent to a read host by balance */
+    bool need_gtid_wait;         /* consistency = session: replica must reach last_gtid first */
+    bool force_writer;           /* that wait failed: this command reads from the writer */
+    char last_gtid[64];          /* GTID of the session's last write (session tracking) */
+    char gtid_ok[64];            /* last_gtid a replica was seen to have ... */
+    int gtid_ok_host;            /* ... and which host (config index), -1 none */
     uint64_t fwd_left;           /* client bytes still to forward for this command */
     bool fwd_cont;               /* the command continues past a 0xFFFFFF packet */
     mx_resp_t resp;              /* tracking the backend's response */

@@ -437,6 +437,7 @@ static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, 
 bool mx_server_internal(mx_server_t *sv)
 {
     sv->internal = true;
+    sv->internal_val = MX_INTERNAL_NONE;
     mx_resp_begin(&sv->resp, sv->caps, sv->out.data + MX_PKT_HDR, sv->out.len - MX_PKT_HDR);
     if (!mx_conn_write_pkt(&sv->conn, &sv->out))
         return false;
@@ -562,6 +563,20 @@ static void read_own_packets(mx_server_t *sv)
             /* An idle backend only speaks to say goodbye (wait_timeout). */
             fail(sv, "backend closed an idle connection");
             return;
+        }
+        if (sv->internal && sv->resp.phase == MX_RP_ROWS && len > 0 && p[0] != 0xFE && p[0] != 0xFF &&
+            sv->internal_val == MX_INTERNAL_NONE) {
+            /* First column of the first row of manx's own query. */
+            uint64_t n;
+            int k = p[0] == 0xFB ? -1 : mx_lenenc_decode(p, len, &n);
+            if (k <= 0 || n > 20 || (uint64_t)k + n > len) {
+                sv->internal_val = MX_INTERNAL_NULL;
+            } else {
+                char num[24];
+                memcpy(num, p + k, (size_t)n);
+                num[n] = 0;
+                sv->internal_val = atoll(num);
+            }
         }
         int rc = mx_resp_feed(&sv->resp, p, len, len);
         if (rc < 0) {
