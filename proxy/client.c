@@ -85,6 +85,26 @@ static bool send_err(mx_client_t *cl, uint8_t seq, uint16_t code, const char *st
     return send_pkt(cl, &b);
 }
 
+/* A text result set built by manx: `ncols` string columns, `nrows` rows
+ * of `vals` (row-major, NULL = SQL NULL).  Sequence ids start at 1. */
+static bool send_resultset(mx_client_t *cl, const char *const *cols, size_t ncols, const char *const *vals,
+                           size_t nrows)
+{
+    mx_pktbuf_t b;
+    mx_pktbuf_init(&b);
+    uint8_t seq = 1;
+    mx_pkt_column_count(&b, seq++, ncols);
+    for (size_t i = 0; i < ncols; i++)
+        mx_pkt_column_def(&b, seq++, "", "", cols[i], MX_TYPE_VAR_STRING, 256, 33);
+    mx_pkt_eof(&b, seq++, 0, cl->status);
+    for (size_t r = 0; r < nrows; r++)
+        mx_pkt_text_row(&b, seq++, vals + r * ncols, ncols);
+    mx_pkt_eof(&b, seq++, 0, cl->status);
+    bool ok = send_pkt(cl, &b);
+    mx_pktbuf_free(&b);
+    return ok;
+}
+
 static bool send_ok(mx_client_t *cl, uint8_t seq)
 {
     uint8_t mem[64];
@@ -1355,6 +1375,27 @@ static bool dispatch(mx_client_t *cl)
             if (select_schema(cl, db, strlen(db), 1))
                 return send_ok(cl, 1);
             return cl->state != CL_CLOSED;
+        }
+        if (whole && len < 512 && (p[1] == 's' || p[1] == 'S' || p[1] == ' ' || p[1] == '/')) {
+            /* Logical names, not the backends' databases: answered here. */
+            char name[128];
+            if (mx_sql_select_database(p + 1, len - 1, name, sizeof(name)) == 1) {
+                c->rpos += MX_PKT_HDR + len;
+                const char *col = name, *val = cl->schema ? cl->schema->name : NULL;
+                return send_resultset(cl, &col, 1, &val, 1);
+            }
+            if (mx_sql_show_databases(p + 1, len - 1, name, sizeof(name)) == 1) {
+                c->rpos += MX_PKT_HDR + len;
+                char colname[160];
+                snprintf(colname, sizeof(colname), name[0] ? "Database (%s)" : "Database", name);
+                const char *col = colname;
+                const char *vals[32];
+                size_t nv = 0;
+                for (size_t i = 0; i < cl->user->n_schemas && nv < 32; i++)
+                    if (!name[0] || mx_sql_like(name, cl->user->schemas[i]->name))
+                        vals[nv++] = cl->user->schemas[i]->name;
+                return send_resultset(cl, &col, 1, vals, nv);
+            }
         }
         cl->marks = mx_sql_marks(p + 1, have - 1);
         break;

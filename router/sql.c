@@ -160,3 +160,114 @@ int mx_sql_use(const uint8_t *q, size_t n, char *name, size_t cap)
         i = skip_space(q, n, i + 1);
     return i == n ? 1 : -1;
 }
+
+/* Skip spaces and comments; a word of letters/digits/_ is compared
+ * case-insensitively. */
+static bool take_word(const uint8_t *q, size_t n, size_t *i, const char *w)
+{
+    size_t j = skip_space(q, n, *i), l = strlen(w);
+    if (n - j < l || strncasecmp((const char *)q + j, w, l) != 0 || (j + l < n && is_ident(q[j + l])))
+        return false;
+    *i = j + l;
+    return true;
+}
+
+static bool at_end(const uint8_t *q, size_t n, size_t i)
+{
+    i = skip_space(q, n, i);
+    if (i < n && q[i] == ';')
+        i = skip_space(q, n, i + 1);
+    return i == n;
+}
+
+int mx_sql_select_database(const uint8_t *q, size_t n, char *name, size_t cap)
+{
+    size_t i = 0;
+    if (!take_word(q, n, &i, "select"))
+        return 0;
+    size_t s = skip_space(q, n, i);
+    if (!take_word(q, n, &i, "database") && !take_word(q, n, &i, "schema"))
+        return 0;
+    size_t j = skip_space(q, n, i);
+    if (j + 1 >= n || q[j] != '(')
+        return 0;
+    j = skip_space(q, n, j + 1);
+    if (j >= n || q[j] != ')')
+        return 0;
+    i = j + 1;
+    size_t e = i;
+    /* Column name: the alias, else the expression as typed. */
+    size_t a = i;
+    bool as = take_word(q, n, &a, "as");
+    size_t k = skip_space(q, n, as ? a : i);
+    if (k < n && q[k] != ';') {
+        size_t len = 0;
+        if (q[k] == '`' || q[k] == '\'' || q[k] == '"') {
+            uint8_t quote = q[k++];
+            while (k < n && q[k] != quote && len + 1 < cap)
+                name[len++] = (char)q[k++];
+            if (k >= n || q[k] != quote)
+                return 0;
+            k++;
+        } else {
+            while (k < n && is_ident(q[k]) && len + 1 < cap)
+                name[len++] = (char)q[k++];
+        }
+        if (len == 0)
+            return 0;
+        name[len] = 0;
+        return at_end(q, n, k) ? 1 : 0;
+    }
+    if (e - s + 1 > cap)
+        return 0;
+    memcpy(name, q + s, e - s);
+    name[e - s] = 0;
+    return at_end(q, n, e) ? 1 : 0;
+}
+
+int mx_sql_show_databases(const uint8_t *q, size_t n, char *like, size_t cap)
+{
+    size_t i = 0;
+    if (!take_word(q, n, &i, "show") || (!take_word(q, n, &i, "databases") && !take_word(q, n, &i, "schemas")))
+        return 0;
+    like[0] = 0;
+    if (take_word(q, n, &i, "like")) {
+        size_t k = skip_space(q, n, i), len = 0;
+        if (k >= n || (q[k] != '\'' && q[k] != '"'))
+            return 0;
+        uint8_t quote = q[k++];
+        while (k < n && q[k] != quote) {
+            if (len + 1 >= cap)
+                return 0;
+            like[len++] = (char)q[k++];
+        }
+        if (k >= n)
+            return 0;
+        like[len] = 0;
+        i = k + 1;
+    }
+    return at_end(q, n, i) ? 1 : 0;
+}
+
+bool mx_sql_like(const char *p, const char *s)
+{
+    for (; *p; p++, s++) {
+        if (*p == '%') {
+            while (p[1] == '%')
+                p++;
+            if (!p[1])
+                return true;
+            for (; *s; s++)
+                if (mx_sql_like(p + 1, s))
+                    return true;
+            return false;
+        }
+        if (!*s)
+            return false;
+        char a = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
+        char b = *s >= 'A' && *s <= 'Z' ? (char)(*s + 32) : *s;
+        if (*p != '_' && a != b)
+            return false;
+    }
+    return *s == 0;
+}

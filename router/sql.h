@@ -6,6 +6,7 @@
 #define MX_ROUTER_SQL_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MX_MARK_USERVAR    0x01u /* @name outside quotes (not @@) */
@@ -22,3 +23,17 @@ uint32_t mx_sql_marks(const uint8_t *q, size_t n);
 int mx_sql_use(const uint8_t *q, size_t n, char *name, size_t cap);
 
 #endif
+
+/* Statements manx answers itself.  Both return 1 when q is exactly that
+ * single statement (spaces, comments and one trailing ';' allowed). */
+
+/* `SELECT DATABASE()` / `SELECT SCHEMA()` with an optional alias; `name`
+ * gets the column name the server would use (alias, or the call as typed). */
+int mx_sql_select_database(const uint8_t *q, size_t n, char *name, size_t cap);
+
+/* `SHOW DATABASES` / `SHOW SCHEMAS` with an optional `LIKE 'pattern'`;
+ * `like` gets the pattern ("" when none). */
+int mx_sql_show_databases(const uint8_t *q, size_t n, char *like, size_t cap);
+
+/* SQL LIKE match with % and _, case-insensitive for ASCII, no escapes. */
+bool mx_sql_like(const char *pattern, const char *s);
