@@ -1,0 +1,18 @@
+/* Fuzz driver for router/sql.c: the markers scan and the recognizers of
+ * USE, SELECT DATABASE() and SHOW DATABASES run on every client query. */
+#include <stdint.h>
+#include <string.h>
+
+#include "router/sql.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char buf[65];
+    mx_sql_marks(data, size);
+    mx_sql_use(data, size, buf, sizeof(buf));
+    mx_sql_select_database(data, size, buf, sizeof(buf));
+    if (mx_sql_show_databases(data, size, buf, sizeof(buf)) == 1)
+        mx_sql_like(buf, "aiurt-platform");
+    return 0;
+}
