@@ -121,6 +121,7 @@ static void on_close_timer(uv_handle_t *h)
     mx_client_t *cl = h->data;
     mx_worker_t *w = cl->conn.w;
     mx_sstate_clear(&cl->st);
+    mx_pktbuf_free(&cl->rewrite);
     free(cl);
     atomic_fetch_sub(&mx_proc.n_clients, 1);
     w->n_clients--;
@@ -216,6 +217,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener)
     int total = atomic_fetch_add(&mx_proc.n_clients, 1) + 1;
     cl->id = atomic_fetch_add(&mx_proc.next_client_id, 1) + 1;
     cl->gtid_ok_host = -1;
+    mx_pktbuf_init(&cl->rewrite);
     cl->state = CL_LOGIN;
     cl->status = MX_STATUS_AUTOCOMMIT;
     if (uv_accept(listener, (uv_stream_t *)&cl->conn.tcp) < 0) {
@@ -948,6 +950,21 @@ static void forward_command(mx_client_t *cl)
         } else
             CL_DEBUG(cl, "-> S-%u %s: command 0x%02x", cl->server->id, cl->server->pool->host->name, cl->cmd);
     }
+    if (cl->rewrite.len) {
+        /* The statement was rewritten (sql_max_limit): send that instead
+         * of the client's bytes. */
+        c->rpos += MX_PKT_HDR + len;
+        cl->fwd_left = 0;
+        cl->fwd_cont = false;
+        if (expects)
+            mx_resp_begin(&cl->resp, cl->server->caps, cl->rewrite.data + MX_PKT_HDR, cl->rewrite.len - MX_PKT_HDR);
+        if (!mx_conn_write_pkt(&cl->server->conn, &cl->rewrite)) {
+            mx_server_close(cl->server, "write failed");
+            return;
+        }
+        resume_reading(cl);
+        return;
+    }
     cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
     cl->fwd_cont = len == MX_PKT_MAX;
     if (!pump_request(cl))
@@ -1322,6 +1339,8 @@ static bool dispatch(mx_client_t *cl)
     cl->cls = MX_CLS_NONE;
     cl->routed_read = false;
     cl->need_gtid_wait = false;
+    if (cl->rewrite.len)
+        mx_pktbuf_reset(&cl->rewrite);
     bool whole = have == len;
     switch (cl->cmd) {
     case MX_COM_QUIT:
@@ -1380,8 +1399,18 @@ static bool dispatch(mx_client_t *cl)
             /* Logical names, not the backends' databases: answered here. */
             char name[128];
             if (mx_sql_select_database(p + 1, len - 1, name, sizeof(name)) == 1) {
+                /* The logical schema the client chose, not the real name. */
                 c->rpos += MX_PKT_HDR + len;
                 const char *col = name, *val = cl->schema ? cl->schema->name : NULL;
+                return send_resultset(cl, &col, 1, &val, 1);
+            }
+            if (mx_sql_select_connection_id(p + 1, len - 1, name, sizeof(name)) == 1) {
+                /* The session's own id, stable across pooled backends (the
+                 * one the handshake announced). */
+                c->rpos += MX_PKT_HDR + len;
+                char id[16];
+                snprintf(id, sizeof(id), "%u", cl->id);
+                const char *col = name, *val = id;
                 return send_resultset(cl, &col, 1, &val, 1);
             }
             if (mx_sql_show_databases(p + 1, len - 1, name, sizeof(name)) == 1) {
@@ -1423,8 +1452,9 @@ static bool dispatch(mx_client_t *cl)
     const mx_schema_t *es = effective_schema(cl);
     bool prepare = cl->cmd == MX_COM_STMT_PREPARE;
     bool hinted = have > 2 && p[1] == '/' && p[2] == '*';
+    bool limit = es && es->sql_max_limit > 0 && cl->cmd == MX_COM_QUERY;
     if ((cl->cmd == MX_COM_QUERY || prepare) &&
-        (cl->user->readonly || hinted || (es && es->datanode->datahost->balance != 0))) {
+        (cl->user->readonly || hinted || limit || (es && es->datanode->datahost->balance != 0))) {
         mx_sql_classify(p + 1, have - 1, &info);
         ip = &info;
         cl->cls = info.cls;
@@ -1448,6 +1478,23 @@ static bool dispatch(mx_client_t *cl)
             len -= cut;
             have -= cut;
             p = nh + MX_PKT_HDR;
+        }
+        if (limit && whole && info.n_stmts == 1 && (info.flags & MX_SQLF_SELECT_NO_LIMIT) &&
+            info.limit_pos <= len - 1) {
+            /* Mycat's sqlMaxLimit: a SELECT without LIMIT gets one. */
+            char add[32];
+            int an = snprintf(add, sizeof(add), " LIMIT %d", es->sql_max_limit);
+            mx_pktbuf_reset(&cl->rewrite);
+            mx_pkt_begin(&cl->rewrite, 0);
+            mx_put_u8(&cl->rewrite, MX_COM_QUERY);
+            mx_put_bytes(&cl->rewrite, p + 1, info.limit_pos);
+            mx_put_bytes(&cl->rewrite, add, (size_t)an);
+            mx_put_bytes(&cl->rewrite, p + 1 + info.limit_pos, len - 1 - info.limit_pos);
+            mx_pkt_end(&cl->rewrite);
+            if (cl->rewrite.failed)
+                mx_pktbuf_reset(&cl->rewrite);
+            else
+                CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", es->sql_max_limit);
         }
         /* Prepared statements stay on the connection that prepared them,
          * which pins the session: they are prepared on the writer until

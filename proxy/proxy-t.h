@@ -172,6 +172,7 @@ struct mx_client_s {
     uint32_t marks;              /* mx_sql_marks() of a COM_QUERY */
     uint8_t cls;                 /* mx_sql_class_t of the command, MX_CLS_NONE if not classified */
     bool routed_read;            /* sent to a read host by balance */
+    mx_pktbuf_t rewrite;         /* the command as manx rewrote it (sql_max_limit), or empty */
     bool need_gtid_wait;         /* consistency = session: replica must reach last_gtid first */
     bool force_writer;           /* that wait failed: this command reads from the writer */
     char last_gtid[64];          /* GTID of the session's last write (session tracking) */

@@ -180,13 +180,13 @@ static bool at_end(const uint8_t *q, size_t n, size_t i)
     return i == n;
 }
 
-int mx_sql_select_database(const uint8_t *q, size_t n, char *name, size_t cap)
+static int select_call(const uint8_t *q, size_t n, const char *f1, const char *f2, char *name, size_t cap)
 {
     size_t i = 0;
     if (!take_word(q, n, &i, "select"))
         return 0;
     size_t s = skip_space(q, n, i);
-    if (!take_word(q, n, &i, "database") && !take_word(q, n, &i, "schema"))
+    if (!take_word(q, n, &i, f1) && (!f2 || !take_word(q, n, &i, f2)))
         return 0;
     size_t j = skip_space(q, n, i);
     if (j + 1 >= n || q[j] != '(')
@@ -223,6 +223,16 @@ int mx_sql_select_database(const uint8_t *q, size_t n, char *name, size_t cap)
     memcpy(name, q + s, e - s);
     name[e - s] = 0;
     return at_end(q, n, e) ? 1 : 0;
+}
+
+int mx_sql_select_database(const uint8_t *q, size_t n, char *name, size_t cap)
+{
+    return select_call(q, n, "database", "schema", name, cap);
+}
+
+int mx_sql_select_connection_id(const uint8_t *q, size_t n, char *name, size_t cap)
+{
+    return select_call(q, n, "connection_id", NULL, name, cap);
 }
 
 int mx_sql_show_databases(const uint8_t *q, size_t n, char *like, size_t cap)

@@ -31,6 +31,9 @@ int mx_sql_use(const uint8_t *q, size_t n, char *name, size_t cap);
  * gets the column name the server would use (alias, or the call as typed). */
 int mx_sql_select_database(const uint8_t *q, size_t n, char *name, size_t cap);
 
+/* `SELECT CONNECTION_ID()` with an optional alias, as above. */
+int mx_sql_select_connection_id(const uint8_t *q, size_t n, char *name, size_t cap);
+
 /* `SHOW DATABASES` / `SHOW SCHEMAS` with an optional `LIKE 'pattern'`;
  * `like` gets the pattern ("" when none). */
 int mx_sql_show_databases(const uint8_t *q, size_t n, char *like, size_t cap);

@@ -12,6 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mx_sql_marks(data, size);
     mx_sql_use(data, size, buf, sizeof(buf));
     mx_sql_select_database(data, size, buf, sizeof(buf));
+    mx_sql_select_connection_id(data, size, buf, sizeof(buf));
     if (mx_sql_show_databases(data, size, buf, sizeof(buf)) == 1)
         mx_sql_like(buf, "aiurt-platform");
     return 0;

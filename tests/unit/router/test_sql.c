@@ -38,6 +38,12 @@ int main(void)
     ASSERT_EQ(mx_sql_select_database(S("select databases()"), buf, sizeof(buf)), 0);
     ASSERT_EQ(mx_sql_select_database(S("select database("), buf, sizeof(buf)), 0);
 
+    ASSERT_EQ(mx_sql_select_connection_id(S("SELECT CONNECTION_ID()"), buf, sizeof(buf)), 1);
+    ASSERT_STR_EQ(buf, "CONNECTION_ID()");
+    ASSERT_EQ(mx_sql_select_connection_id(S("select connection_id() as cid"), buf, sizeof(buf)), 1);
+    ASSERT_STR_EQ(buf, "cid");
+    ASSERT_EQ(mx_sql_select_connection_id(S("select connection_id(), 2"), buf, sizeof(buf)), 0);
+
     ASSERT_EQ(mx_sql_show_databases(S("SHOW DATABASES"), buf, sizeof(buf)), 1);
     ASSERT_STR_EQ(buf, "");
     ASSERT_EQ(mx_sql_show_databases(S("show schemas like 'a%';"), buf, sizeof(buf)), 1);
