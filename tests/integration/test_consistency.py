@@ -122,3 +122,81 @@ def test_session_reads_see_own_writes_mostly_on_the_replica(dpair, tmp_path):
         assert on_replica >= 0.5 * THREADS * ROUNDS
     finally:
         stop(m)
+
+
+def set_delay(pair, seconds, sql_thread_only=False):
+    c = pair.connect(port=pair.port2)
+    with c.cursor() as cur:
+        cur.execute("STOP SLAVE")
+        cur.execute(f"CHANGE MASTER TO MASTER_DELAY = {int(seconds)}")
+        cur.execute("START SLAVE")
+    c.close()
+
+
+def replica_reads(m, n=10):
+    """Runs n reads; returns the hosts that served them (from the log)."""
+    mark = len(m.log())
+    c = m.connect()
+    with c.cursor() as cur:
+        for _ in range(n):
+            cur.execute("SELECT COUNT(*) FROM cons")
+    c.close()
+    return re.findall(r"READ -> S-\d+ (\w+) ", m.log()[mark:])
+
+
+def wait_hosts(m, want, timeout=30):
+    end = time.monotonic() + timeout
+    hosts = []
+    while time.monotonic() < end:
+        hosts = replica_reads(m, 4)
+        if want(hosts):
+            return hosts
+        time.sleep(0.3)
+    return hosts
+
+
+def test_switch_type_2_skips_lagging_and_stopped_replicas(dpair, tmp_path):
+    (tmp_path / "st2").mkdir()
+    port, aport = free_port(), free_port()
+    text = render_config(dpair, tmp_path / "st2", port, aport, max_con=20, min_con=1,
+                         datahost_extra={"balance": 3, "switch_type": 2, "slave_threshold": 2})
+    m = Manx(dpair, tmp_path / "st2", text, port, aport)
+    m.start()
+    stop_writes = threading.Event()
+
+    def writes():
+        c = dpair.connect()
+        i = 0
+        with c.cursor() as cur:
+            while not stop_writes.is_set():
+                i += 1
+                cur.execute("INSERT INTO cons VALUES (%s, 0)", (5_000_000 + i,))
+                time.sleep(0.1)
+        c.close()
+
+    w = threading.Thread(target=writes, daemon=True)
+    try:
+        set_delay(dpair, 0)
+        assert set(wait_hosts(m, lambda h: h and set(h) == {"hostS1"})) == {"hostS1"}
+        # Lagging beyond slave_threshold: reads leave the replica...
+        set_delay(dpair, 8)
+        w.start()
+        assert "hostS1" not in wait_hosts(m, lambda h: h and "hostS1" not in h)
+        # ...and come back once it has caught up.
+        set_delay(dpair, 0)
+        assert set(wait_hosts(m, lambda h: h and set(h) == {"hostS1"})) == {"hostS1"}
+        # Replication stopped: no reads there until it runs again.
+        c = dpair.connect(port=dpair.port2)
+        with c.cursor() as cur:
+            cur.execute("STOP SLAVE SQL_THREAD")
+        assert "hostS1" not in wait_hosts(m, lambda h: h and "hostS1" not in h)
+        with c.cursor() as cur:
+            cur.execute("START SLAVE SQL_THREAD")
+        c.close()
+        assert set(wait_hosts(m, lambda h: h and set(h) == {"hostS1"})) == {"hostS1"}
+        assert "replication is not running" in m.log()
+    finally:
+        stop_writes.set()
+        w.join(10) if w.is_alive() else None
+        set_delay(dpair, 1)
+        stop(m)
