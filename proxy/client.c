@@ -528,6 +528,14 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     mx_pool_t *writer = mx_worker_pool(w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]);
     cl->routed_read = false;
     cl->need_gtid_wait = false;
+    if (dh->write_type == 1) {
+        /* Writes spread over every writeHost that is up (see README: only
+         * safe when the application never writes the same rows from two
+         * places at once). */
+        int wh = mx_route_write_host(dh, &mx_proc.health, pool_load, w, &w->rr);
+        if (wh >= 0)
+            writer = &w->pools[wh];
+    }
     if (cl->force_writer) {
         cl->force_writer = false;
         return writer;

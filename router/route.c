@@ -52,6 +52,30 @@ static void consider(pick_t *pk, const mx_datahost_t *dh, mx_health_t *h, const 
     }
 }
 
+int mx_route_write_host(const mx_datahost_t *dh, mx_health_t *h, mx_route_load_fn load, void *arg,
+                        unsigned *rr)
+{
+    pick_t pk = { .n = 0, .best_score = LONG_MAX };
+    for (size_t i = 0; i < dh->n_write_hosts; i++) {
+        const mx_host_t *w = dh->write_hosts[i];
+        const mx_hhost_t *hh = &h->hosts[w->index];
+        if (atomic_load_explicit(&hh->status, memory_order_relaxed) != MX_HOST_UP ||
+            atomic_load_explicit(&hh->suspect, memory_order_relaxed))
+            continue;
+        long score = (long)(load(arg, w->index) + 1) * 1000 / (w->weight > 0 ? w->weight : 1);
+        if (pk.n == 0 || score < pk.best_score) {
+            pk.best[0] = w->index;
+            pk.n = 1;
+            pk.best_score = score;
+        } else if (score == pk.best_score && pk.n < MAX_CANDIDATES) {
+            pk.best[pk.n++] = w->index;
+        }
+    }
+    if (pk.n == 0)
+        return -1;
+    return pk.best[(*rr)++ % (unsigned)pk.n];
+}
+
 int mx_route_read_host(const mx_datahost_t *dh, size_t di, mx_health_t *h, mx_route_load_fn load,
                        void *arg, unsigned *rr)
 {

@@ -18,6 +18,12 @@ typedef int (*mx_route_load_fn)(void *arg, int index);
 int mx_route_read_host(const mx_datahost_t *dh, size_t di, mx_health_t *h, mx_route_load_fn load,
                        void *arg, unsigned *rr);
 
+/* write_type = 1: the writeHost for a write, spread over the writeHosts
+ * that are up (least outstanding first, weighted).  Returns -1 when none is
+ * up (the caller then uses the active writeHost and gets its error). */
+int mx_route_write_host(const mx_datahost_t *dh, mx_health_t *h, mx_route_load_fn load, void *arg,
+                        unsigned *rr);
+
 /* Whether host `index` may serve reads right now (up, not suspect, and
  * under switch_type = 2 replicating within slave_threshold). */
 bool mx_route_readable(const mx_datahost_t *dh, mx_health_t *h, int index);

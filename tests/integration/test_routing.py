@@ -206,3 +206,24 @@ def test_down_reader_is_skipped(manx):
         assert run(m, ["SELECT 1"]) == [((1,),)]
     hosts = {h for cls, h in routes(m, mark) if cls == "READ"}
     assert "hostS1" not in hosts and hosts, hosts
+
+
+def test_write_type_1_spreads_writes_over_write_hosts(manx, backend, table):
+    m = manx(datahost_extra={"balance": 0, "write_type": 1})
+    wait_up(m, ALL)
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{table}` (id INT AUTO_INCREMENT PRIMARY KEY, sid INT)")
+    time.sleep(0.5)
+    conns = [m.connect() for _ in range(3)]
+    for _ in range(10):
+        for c in conns:
+            with c.cursor() as cur:
+                cur.execute(f"INSERT INTO `{table}`(sid) VALUES (@@server_id)")
+    for c in conns:
+        c.close()
+    time.sleep(1)  # both masters' rows replicate to hostM1
+    with backend.cursor() as cur:
+        cur.execute(f"SELECT sid, COUNT(*) FROM `{table}` GROUP BY sid ORDER BY sid")
+        got = dict(cur.fetchall())
+    assert set(got) == {88, 89}, got
+    assert sum(got.values()) == 30
