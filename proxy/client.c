@@ -50,6 +50,7 @@ static const uint32_t server_caps =
 
 static void client_work(mx_client_t *cl);
 static void client_close(mx_client_t *cl, const char *why);
+static bool handle_kill(mx_client_t *cl, const mx_sql_info_t *info);
 static void forward_command(mx_client_t *cl);
 static void replay_next(mx_client_t *cl);
 
@@ -1461,11 +1462,16 @@ static bool dispatch(mx_client_t *cl)
     bool prepare = cl->cmd == MX_COM_STMT_PREPARE;
     bool hinted = have > 2 && p[1] == '/' && p[2] == '*';
     bool limit = es && es->sql_max_limit > 0 && cl->cmd == MX_COM_QUERY;
+    bool kill = cl->cmd == MX_COM_QUERY && have > 4 && (p[1] | 0x20) == 'k';
     if ((cl->cmd == MX_COM_QUERY || prepare) &&
-        (cl->user->readonly || hinted || limit || (es && es->datanode->datahost->balance != 0))) {
+        (cl->user->readonly || hinted || limit || kill || (es && es->datanode->datahost->balance != 0))) {
         mx_sql_classify(p + 1, have - 1, &info);
         ip = &info;
         cl->cls = info.cls;
+        if (cl->cmd == MX_COM_QUERY && (info.flags & MX_SQLF_KILL) && info.n_stmts == 1) {
+            c->rpos += MX_PKT_HDR + len;
+            return handle_kill(cl, &info);
+        }
         if (cl->user->readonly && refused_for_readonly(&info)) {
             c->rpos += MX_PKT_HDR + len;
             CL_DEBUG(cl, "refused a write: user is read-only");
@@ -1657,6 +1663,50 @@ void mx__client_io(mx_client_t *cl, int ev)
     default:
         abort();
     }
+}
+
+void mx_client_kill(mx_worker_t *w, uint32_t id, bool query_only)
+{
+    for (mx_list_t *l = w->clients.next; l != &w->clients; l = l->next) {
+        mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, link);
+        if (cl->id != id)
+            continue;
+        mx_server_t *sv = cl->server;
+        if (sv && (cl->state == CL_ACTIVE || cl->state == CL_INFILE)) {
+            /* The statement runs on backend thread backend_thread_id:
+             * kill it there, over another connection to that host, so
+             * the client gets the server's own "interrupted" error. */
+            CL_LOG(cl, MX_LOG_INFO, "KILL %s: killing backend thread %u on %s", query_only ? "QUERY" : "CONNECTION",
+                   sv->backend_thread_id, sv->pool->host->name);
+            if (!mx_server_kill_query(sv->pool, sv->backend_thread_id))
+                mx_server_close(sv, "statement killed (no spare connection for KILL QUERY)");
+        }
+        if (!query_only)
+            client_close(cl, "killed by KILL CONNECTION");
+        return;
+    }
+}
+
+/* KILL [CONNECTION|QUERY] id: ids are manx session ids (what the
+ * handshake and CONNECTION_ID() give), whichever worker holds them. */
+static bool handle_kill(mx_client_t *cl, const mx_sql_info_t *info)
+{
+    if (!info->kill_id || info->kill_id > UINT32_MAX)
+        return send_err(cl, 1, 1094, "HY000", "Unknown thread id: %llu", (unsigned long long)info->kill_id);
+    uint32_t id = (uint32_t)info->kill_id;
+    if (id > atomic_load(&mx_proc.next_client_id))
+        return send_err(cl, 1, 1094, "HY000", "Unknown thread id: %u", id);
+    bool query_only = (info->flags & MX_SQLF_KILL_QUERY) != 0;
+    if (id == cl->id && !query_only) {
+        client_close(cl, "KILL of its own connection");
+        return false;
+    }
+    mx_worker_t *self = cl->conn.w;
+    for (int i = 0; i < mx_proc.n_workers; i++)
+        if (&mx_proc.workers[i] != self)
+            mx_worker_post_kill(&mx_proc.workers[i], id, query_only);
+    mx_client_kill(self, id, query_only);
+    return send_ok(cl, 1);
 }
 
 void mx_client_shutdown_step(mx_worker_t *w, bool force)

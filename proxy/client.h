@@ -12,6 +12,8 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener);
  * ends; force closes everything. */
 void mx_client_shutdown_step(mx_worker_t *w, bool force);
 uint8_t mx_client_flavor(const mx_client_t *cl);
+/* KILL [QUERY] id for a session of this worker (no-op if it is not here). */
+void mx_client_kill(mx_worker_t *w, uint32_t id, bool query_only);
 
 /* Called by the pool and backend connections. */
 void mx_client_got_server(mx_client_t *cl, mx_server_t *sv);

@@ -136,10 +136,17 @@ void mx_pool_cancel_wait(mx_pool_t *p, mx_client_t *cl)
 void mx_pool_offer(mx_server_t *sv)
 {
     mx_pool_t *p = sv->pool;
-    if (sv->state == SV_ACTIVE || sv->state == SV_RESET)
+    if (sv->state == SV_ACTIVE || sv->state == SV_RESET || sv->state == SV_KILL)
         p->n_busy--;
     mx_list_del(&sv->link);
     sv->client = NULL;
+    if (p->n_kill) {
+        /* A KILL QUERY waited for this connection. */
+        mx_list_append(&p->active, &sv->link);
+        p->n_busy++;
+        mx_server_start_kill(sv, p->kill_tids[--p->n_kill]);
+        return;
+    }
     for (mx_list_t *l = p->waiters.next; l != &p->waiters; l = l->next) {
         mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, wait_link);
         if (mx_client_flavor(cl) != sv->flavor)

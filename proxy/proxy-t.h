@@ -79,6 +79,7 @@ typedef enum {
     SV_IDLE,        /* on pool->idle[flavor]; client NULL */
     SV_ACTIVE,      /* on pool->active; client set (linked both ways) */
     SV_RESET,       /* on pool->active; COM_RESET_CONNECTION + setup after a dirty release; client NULL */
+    SV_KILL,        /* on pool->active; running KILL QUERY for another session; client NULL */
     SV_CLOSED,      /* on no list; uv_close pending, freed in close callback */
 } mx_sv_state_t;
 
@@ -125,6 +126,8 @@ struct mx_pool_s {
     uint64_t connect_failures;
     char last_error[160];
     uint32_t down_gen;           /* health down_gen last acted upon */
+    uint32_t kill_tids[8];       /* KILL QUERY waiting for a connection */
+    int n_kill;
 };
 
 /* ---- client sessions ---------------------------------------------------- */
@@ -213,6 +216,10 @@ struct mx_worker_s {
     uint64_t stop_deadline;
     bool *sha2_cached;           /* per config user: full auth done once */
     unsigned rr;                 /* round-robin cursor for equal read hosts */
+    uv_async_t kill_async;       /* other workers -> this one: KILL requests */
+    uv_mutex_t kill_lock;        /* guards kills[] */
+    struct { uint32_t id; bool query_only; } kills[64];
+    int n_kills;
     uint32_t n_clients;
 };
 

@@ -137,7 +137,7 @@ void mx_server_close(mx_server_t *sv, const char *why)
     SV_DEBUG(sv, "closing: %s", why);
     sv->state = SV_CLOSED;
     mx_list_del(&sv->link);
-    if (old == SV_ACTIVE || old == SV_RESET)
+    if (old == SV_ACTIVE || old == SV_RESET || old == SV_KILL)
         p->n_busy--;
     p->n_total--;
     mx_pool_unreserve(p);
@@ -455,6 +455,41 @@ static void send_reset(mx_server_t *sv)
     send_out(sv);
 }
 
+bool mx_server_kill_query(mx_pool_t *p, uint32_t thread_id)
+{
+    mx_server_t *sv = NULL;
+    for (int f = 0; f < 2 && !sv; f++)
+        if (!mx_list_empty(&p->idle[f]))
+            sv = MX_CONTAINER_OF(p->idle[f].next, mx_server_t, link);
+    if (!sv) {
+        /* Nothing idle: open a connection; the pool sends the KILL on it
+         * as soon as it is ready. */
+        if (p->n_kill >= (int)(sizeof(p->kill_tids) / sizeof(p->kill_tids[0])) || !mx_server_connect(p, 0))
+            return false;
+        p->kill_tids[p->n_kill++] = thread_id;
+        return true;
+    }
+    mx_list_del(&sv->link);
+    mx_list_append(&p->active, &sv->link);
+    p->n_busy++;
+    return mx_server_start_kill(sv, thread_id);
+}
+
+bool mx_server_start_kill(mx_server_t *sv, uint32_t thread_id)
+{
+    sv->state = SV_KILL;
+    char q[48];
+    int n = snprintf(q, sizeof(q), "KILL QUERY %u", thread_id);
+    mx_pkt_begin(&sv->out, 0);
+    mx_put_u8(&sv->out, MX_COM_QUERY);
+    mx_put_bytes(&sv->out, q, (size_t)n);
+    mx_pkt_end(&sv->out);
+    uint8_t req = MX_COM_QUERY;
+    mx_resp_begin(&sv->resp, sv->caps, &req, 1);
+    SV_DEBUG(sv, "%s", q);
+    return send_out(sv);
+}
+
 void mx_server_release(mx_server_t *sv, bool dirty)
 {
     sv->client = NULL;
@@ -524,6 +559,11 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         sv->internal = false;
         if (sv->client)
             mx__client_internal_done(sv->client, ok, ok ? NULL : &e);
+        return;
+    case SV_KILL:
+        if (!ok)
+            SV_LOG(sv, MX_LOG_WARNING, "KILL QUERY failed: %u %.*s", e.code, (int)e.message.len, e.message.p);
+        mx_pool_offer(sv);
         return;
     default:
         fail(sv, "unexpected response in state %d", sv->state);

@@ -15,6 +15,12 @@ bool mx_server_internal(mx_server_t *sv) __attribute__((warn_unused_result));
  * temp tables, locks, user variables): reset the backend first. */
 void mx_server_release(mx_server_t *sv, bool dirty);
 void mx_server_close(mx_server_t *sv, const char *why);
+/* Send KILL QUERY <thread_id> over an idle connection of pool p; false
+ * when none is idle. */
+bool mx_server_kill_query(mx_pool_t *p, uint32_t thread_id);
+/* Run KILL QUERY on sv, which the caller took off the idle list (on
+ * p->active, counted busy). */
+bool mx_server_start_kill(mx_server_t *sv, uint32_t thread_id);
 void mx_sstate_clear(mx_sstate_t *st);
 bool mx_sstate_copy(mx_sstate_t *dst, const mx_sstate_t *src);
 bool mx_sstate_set_var(mx_sstate_t *st, const uint8_t *name, size_t nl, const uint8_t *val, size_t vl);

@@ -151,6 +151,31 @@ static void on_wakeup(uv_async_t *a)
     mx_client_shutdown_step(w, false);
 }
 
+static void on_kill(uv_async_t *a)
+{
+    mx_worker_t *w = a->data;
+    struct { uint32_t id; bool query_only; } todo[64];
+    uv_mutex_lock(&w->kill_lock);
+    int n = w->n_kills;
+    memcpy(todo, w->kills, (size_t)n * sizeof(todo[0]));
+    w->n_kills = 0;
+    uv_mutex_unlock(&w->kill_lock);
+    for (int i = 0; i < n; i++)
+        mx_client_kill(w, todo[i].id, todo[i].query_only);
+}
+
+void mx_worker_post_kill(mx_worker_t *w, uint32_t id, bool query_only)
+{
+    uv_mutex_lock(&w->kill_lock);
+    if (w->n_kills < (int)(sizeof(w->kills) / sizeof(w->kills[0]))) {
+        w->kills[w->n_kills].id = id;
+        w->kills[w->n_kills].query_only = query_only;
+        w->n_kills++;
+    }
+    uv_mutex_unlock(&w->kill_lock);
+    uv_async_send(&w->kill_async);
+}
+
 static void worker_main(void *arg)
 {
     mx_worker_t *w = arg;
@@ -198,6 +223,9 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd)
     if ((rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup)) < 0)
         return rc;
     w->wakeup.data = w;
+    if ((rc = uv_mutex_init(&w->kill_lock)) < 0 || (rc = uv_async_init(&w->loop, &w->kill_async, on_kill)) < 0)
+        return rc;
+    w->kill_async.data = w;
     uv_timer_init(&w->loop, &w->janitor);
     w->janitor.data = w;
     uv_timer_start(&w->janitor, on_janitor, 100, 100);
@@ -218,6 +246,7 @@ void mx_worker_join(mx_worker_t *w)
 {
     uv_thread_join(&w->thread);
     uv_loop_close(&w->loop);
+    uv_mutex_destroy(&w->kill_lock);
     for (size_t i = 0; i < w->n_buf_free; i++)
         free(w->buf_free[i]);
     free(w->buf_free);
@@ -235,4 +264,5 @@ void mx_worker_finish(mx_worker_t *w)
     uv_timer_stop(&w->janitor);
     uv_close((uv_handle_t *)&w->janitor, NULL);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
+    uv_close((uv_handle_t *)&w->kill_async, NULL);
 }

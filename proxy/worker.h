@@ -42,6 +42,10 @@ void mx_worker_join(mx_worker_t *w);
  * close pools and timers so the loop can end. */
 void mx_worker_finish(mx_worker_t *w);
 
+/* From any thread: ask worker w to kill session `id` (its running
+ * statement only, or the whole connection). */
+void mx_worker_post_kill(mx_worker_t *w, uint32_t id, bool query_only);
+
 uint8_t *mx_worker_buf_get(mx_worker_t *w);
 void mx_worker_buf_put(mx_worker_t *w, uint8_t *buf);
 

@@ -53,3 +53,48 @@ def test_connection_id_is_the_sessions(manx):
     assert ids[0] != ids[1]
     c1.close()
     c2.close()
+
+
+def test_kill_query_and_connection_by_manx_id(manx):
+    """What the mariadb CLI sends on Ctrl-C: KILL QUERY <the session's id>,
+    from another connection (possibly on another worker)."""
+    import threading
+    import time
+    import pymysql
+    m = manx()
+    a = m.connect(read_timeout=30)
+    cur = a.cursor()
+    cur.execute("SELECT CONNECTION_ID()")
+    (aid,) = cur.fetchone()
+    res = {}
+
+    def long():
+        t0 = time.monotonic()
+        try:
+            cur.execute("SELECT SLEEP(20)")
+            res["r"] = cur.fetchall()
+        except pymysql.err.OperationalError as e:
+            res["r"] = e.args[0]
+        res["t"] = time.monotonic() - t0
+
+    th = threading.Thread(target=long, daemon=True)
+    th.start()
+    time.sleep(0.5)
+    for _ in range(4):  # new connections land on either worker
+        b = m.connect()
+        b.cursor().execute(f"KILL QUERY {aid}")
+        b.close()
+    th.join(25)
+    assert res.get("r") == 1317, res       # ER_QUERY_INTERRUPTED, from the server
+    assert res["t"] < 10
+    cur.execute("SELECT 42")                # the session survives KILL QUERY
+    assert cur.fetchone() == (42,)
+    b = m.connect()
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        b.cursor().execute("KILL 4000000000")
+    assert ei.value.args[0] == 1094
+    b.cursor().execute(f"KILL {aid}")
+    b.close()
+    time.sleep(0.3)
+    with pytest.raises(pymysql.err.OperationalError):
+        cur.execute("SELECT 1")
