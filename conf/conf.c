@@ -148,6 +148,8 @@ static const mx_param_t mx_params[] = {
      .help = "most pooled connections per host"},
     {S_DATAHOST, "min_con", T_INT, DF(min_con), true, "10", 0, 100000,
      .help = "idle connections kept open per host (<= max_con)"},
+    {S_DATAHOST, "drop_reads_of_dead_writer", T_BOOL, DF(drop_reads_of_dead_writer), true, "false",
+     .help = "Mycat's behaviour: readHosts of a writeHost that is down serve no reads, even when healthy"},
     {S_DATAHOST, "consistency", T_STR, DF(consistency), true, "eventual", .choices = "eventual|session",
      .help = "session: a read after a write in the same session sees it (replica waits for the GTID, else the writer)"},
     {S_DATAHOST, "consistency_timeout", T_MS, DF(consistency_timeout_ms), true, "1000", 1, 60000,

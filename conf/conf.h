@@ -43,6 +43,7 @@ typedef struct mx_datahost_s {
     char heartbeat[256];
     char consistency[16];        /* "eventual" or "session" */
     bool consistency_session;    /* consistency == "session", derived */
+    bool drop_reads_of_dead_writer; /* Mycat's behaviour: a DOWN writeHost's readHosts serve no reads */
     int consistency_timeout_ms;  /* how long a read waits for a replica to catch up */
     mx_host_t *write_hosts[MX_MAX_HOSTS_PER_LIST];
     size_t n_write_hosts;

@@ -52,6 +52,14 @@ static void consider(pick_t *pk, const mx_datahost_t *dh, mx_health_t *h, const 
     }
 }
 
+/* Whether the readHosts of writeHost w may be used: always, unless the
+ * dataHost asks for Mycat's behaviour and w is down. */
+static bool reads_of(const mx_datahost_t *dh, mx_health_t *h, const mx_host_t *w)
+{
+    return !dh->drop_reads_of_dead_writer ||
+           atomic_load_explicit(&h->hosts[w->index].status, memory_order_relaxed) != MX_HOST_DOWN;
+}
+
 int mx_route_write_host(const mx_datahost_t *dh, mx_health_t *h, mx_route_load_fn load, void *arg,
                         unsigned *rr)
 {
@@ -90,21 +98,24 @@ int mx_route_read_host(const mx_datahost_t *dh, size_t di, mx_health_t *h, mx_ro
             const mx_host_t *w = dh->write_hosts[i];
             if (w != writer)
                 consider(&pk, dh, h, w, load, arg);
-            for (size_t r = 0; r < w->n_read_hosts; r++)
-                consider(&pk, dh, h, w->read_hosts[r], load, arg);
+            if (reads_of(dh, h, w))
+                for (size_t r = 0; r < w->n_read_hosts; r++)
+                    consider(&pk, dh, h, w->read_hosts[r], load, arg);
         }
         break;
     case 2:
         for (size_t i = 0; i < dh->n_write_hosts; i++) {
             const mx_host_t *w = dh->write_hosts[i];
             consider(&pk, dh, h, w, load, arg);
-            for (size_t r = 0; r < w->n_read_hosts; r++)
-                consider(&pk, dh, h, w->read_hosts[r], load, arg);
+            if (reads_of(dh, h, w))
+                for (size_t r = 0; r < w->n_read_hosts; r++)
+                    consider(&pk, dh, h, w->read_hosts[r], load, arg);
         }
         break;
     case 3:
-        for (size_t r = 0; r < writer->n_read_hosts; r++)
-            consider(&pk, dh, h, writer->read_hosts[r], load, arg);
+        if (reads_of(dh, h, writer))
+            for (size_t r = 0; r < writer->n_read_hosts; r++)
+                consider(&pk, dh, h, writer->read_hosts[r], load, arg);
         break;
     default:
         return -1;

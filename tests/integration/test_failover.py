@@ -280,3 +280,28 @@ def test_manual_switch_with_sighup(fpair, fmanx):
     m.proc.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     assert writer_server_id(m) == 89
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_readhosts_of_a_dead_writer(fpair, fmanx, drop):
+    """Mycat's trap fixed: hostS1 (a healthy server) keeps serving reads when
+    its writeHost hostM1 dies, unless drop_reads_of_dead_writer asks for
+    Mycat's behaviour."""
+    import re
+    m = fmanx(datahost_extra={"balance": 1, "drop_reads_of_dead_writer": str(drop).lower()})
+    make_table(m)
+    os.kill(server_pid(fpair, 1), signal.SIGKILL)
+    assert wait_for(lambda: "writes switched from hostM1" in m.log(), 10)
+    assert wait_for(lambda: "host hostS2 127.0.0.1:%d is DOWN" % fpair.port1 in m.log(), 10)
+    mark = len(m.log())
+    c = m.connect()
+    with c.cursor() as cur:
+        for _ in range(12):
+            cur.execute("SELECT COUNT(*) FROM fo")
+    c.close()
+    hosts = set(re.findall(r"READ -> S-\d+ (\w+) ", m.log()[mark:]))
+    assert hosts and "hostM1" not in hosts and "hostS2" not in hosts, hosts
+    if drop:
+        assert hosts == {"hostM2"}, hosts
+    else:
+        assert "hostS1" in hosts, hosts
