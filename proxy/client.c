@@ -22,6 +22,7 @@
 #include "router/route.h"
 #include "router/sql.h"
 #include "server.h"
+#include "stmt.h"
 #include "worker.h"
 
 #define CL_LOG(cl, lvl, fmt, ...)                                                        \
@@ -38,7 +39,7 @@
 enum { AUTH_SWITCHED, AUTH_SHA2_FULL, AUTH_SHA2_PUBKEY };
 
 /* Replay steps, in order. */
-enum { RP_GTID, RP_DB, RP_SET, RP_LID, RP_OPTION, RP_END };
+enum { RP_GTID, RP_DB, RP_SET, RP_LID, RP_OPTION, RP_CLOSE, RP_PREPARE, RP_END };
 
 static const uint32_t server_caps =
     MX_CLIENT_LONG_PASSWORD | MX_CLIENT_FOUND_ROWS | MX_CLIENT_LONG_FLAG |
@@ -123,6 +124,8 @@ static void on_close_timer(uv_handle_t *h)
     mx_worker_t *w = cl->conn.w;
     mx_sstate_clear(&cl->st);
     mx_pktbuf_free(&cl->rewrite);
+    mx_stmt_clear_all(cl);
+    free(cl->prep_sql);
     free(cl);
     atomic_fetch_sub(&mx_proc.n_clients, 1);
     w->n_clients--;
@@ -143,7 +146,8 @@ static bool must_keep_server(const mx_client_t *cl)
     /* autocommit=0 alone does not pin: the server sets IN_TRANS as soon as
      * a statement opens the implicit transaction, and the autocommit
      * variable itself is replayed like any other. */
-    return (cl->status & MX_STATUS_IN_TRANS) || cl->n_stmts > 0 || cl->sticky || cl->pin_next || (cl->status & MX_STATUS_CURSOR_EXISTS);
+    return (cl->status & MX_STATUS_IN_TRANS) || cl->long_data_pin || cl->sticky || cl->pin_next ||
+           cl->cursor_open;
 }
 
 static void unlink_server(mx_client_t *cl, bool dirty)
@@ -619,7 +623,8 @@ void mx_client_got_server(mx_client_t *cl, mx_server_t *sv)
     sv->client = cl;
     cl->state = CL_REPLAY;
     cl->replay_step = RP_GTID;
-    if (sv->synced_id == cl->id && sv->synced_version == cl->st_version && !cl->need_gtid_wait) {
+    if (sv->synced_id == cl->id && sv->synced_version == cl->st_version && !cl->need_gtid_wait && !sv->n_close &&
+        (!cl->cur_stmt || mx_sstmt_find(sv, cl->cur_stmt))) {
         forward_command(cl);
         return;
     }
@@ -799,6 +804,34 @@ static void replay_next(mx_client_t *cl)
                 break;
             }
             continue;
+        case RP_CLOSE:
+            cl->replay_step++;
+            /* Statements evicted from this backend's table: COM_STMT_CLOSE
+             * has no response, so they just go ahead of the command. */
+            if (sv->n_close) {
+                for (uint32_t i = 0; i < sv->n_close; i++) {
+                    mx_pkt_begin(b, 0);
+                    mx_put_u8(b, MX_COM_STMT_CLOSE);
+                    mx_put_u32(b, sv->close_ids[i]);
+                    mx_pkt_end(b);
+                }
+                sv->n_close = 0;
+                if (!mx_conn_write_pkt(&sv->conn, b)) {
+                    mx_server_close(sv, "write failed");
+                    return;
+                }
+            }
+            continue;
+        case RP_PREPARE:
+            cl->replay_step++;
+            if (cl->cur_stmt && !mx_sstmt_find(sv, cl->cur_stmt)) {
+                mx_pkt_begin(b, 0);
+                mx_put_u8(b, MX_COM_STMT_PREPARE);
+                mx_put_bytes(b, cl->cur_stmt->sql, cl->cur_stmt->sql_len);
+                mx_pkt_end(b);
+                break;
+            }
+            continue;
         default:
             /* Everything replayed: the backend now holds the session's state. */
             if (!mx_sstate_copy(&sv->st, &cl->st)) {
@@ -835,6 +868,15 @@ void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err)
 {
     if (cl->state != CL_REPLAY)
         return;
+    if (cl->replay_step - 1 == RP_PREPARE && ok) {
+        mx_server_t *sv = cl->server;
+        if (!mx_sstmt_add(sv, cl->cur_stmt, sv->resp.prepare.stmt_id)) {
+            client_close(cl, "out of memory");
+            return;
+        }
+        replay_next(cl);
+        return;
+    }
     if (cl->replay_step - 1 == RP_GTID) {
         mx_server_t *sv = cl->server;
         if (!ok) {
@@ -921,9 +963,69 @@ static void resume_reading(mx_client_t *cl)
     mx_conn_read_start(c);
 }
 
+/* A statement command is about to go to the backend: put the backend's
+ * statement id in place of manx's, and for an EXECUTE that relies on types
+ * bound earlier (new_params_bound_flag = 0) send the types again when this
+ * backend statement has not seen them.  Returns false on failure (the
+ * client is closed). */
+static bool map_statement(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    uint8_t *h = c->buf + c->rpos;
+    uint32_t len = mx_pkt_len(h);
+    uint32_t have = mx_conn_avail(c) - MX_PKT_HDR;
+    if (have > len)
+        have = len;
+    uint8_t *p = h + MX_PKT_HDR;
+    mx_stmt_t *st = cl->cur_stmt;
+    mx_sstmt_t *ss = mx_sstmt_find(cl->server, st);
+    if (!ss) {
+        client_close(cl, "statement not prepared on its backend");
+        return false;
+    }
+    mx_wr_u32(p + 1, ss->backend_id);
+    if (cl->cmd != MX_COM_STMT_EXECUTE || st->n_params == 0)
+        return true;
+    size_t flag_at = 10 + ((size_t)st->n_params + 7) / 8;
+    size_t tlen = 2u * st->n_params;
+    if (have <= flag_at)
+        return true; /* malformed: the server will say so */
+    if (p[flag_at] == 1) {
+        if (have >= flag_at + 1 + tlen) {
+            if (!mx_stmt_set_types(st, p + flag_at + 1) || !mx_sstmt_set_types(ss, p + flag_at + 1)) {
+                client_close(cl, "out of memory");
+                return false;
+            }
+        }
+        return true;
+    }
+    if (!st->has_types || (ss->has_types && memcmp(ss->types, st->types, tlen) == 0))
+        return true;
+    /* This backend statement never saw the types the client bound on
+     * another one: rebuild the packet with them. */
+    if (have != len || len + tlen >= MX_PKT_MAX) {
+        client_close(cl, "cannot re-send parameter types of a large EXECUTE");
+        return false;
+    }
+    mx_pktbuf_reset(&cl->rewrite);
+    mx_pkt_begin(&cl->rewrite, 0);
+    mx_put_bytes(&cl->rewrite, p, flag_at);
+    mx_put_u8(&cl->rewrite, 1);
+    mx_put_bytes(&cl->rewrite, st->types, tlen);
+    mx_put_bytes(&cl->rewrite, p + flag_at + 1, len - flag_at - 1);
+    mx_pkt_end(&cl->rewrite);
+    if (cl->rewrite.failed || !mx_sstmt_set_types(ss, st->types)) {
+        client_close(cl, "out of memory");
+        return false;
+    }
+    return true;
+}
+
 static void forward_command(mx_client_t *cl)
 {
     mx_conn_t *c = &cl->conn;
+    if (cl->cur_stmt && !map_statement(cl))
+        return;
     const uint8_t *h = c->buf + c->rpos;
     uint32_t len = mx_pkt_len(h);
     uint32_t avail = mx_conn_avail(c) - MX_PKT_HDR;
@@ -957,7 +1059,9 @@ static void forward_command(mx_client_t *cl)
                      sp->host->name, sp->host->address, sp->dh ? sp->dh->balance : 0, text,
                      len - 1 > n ? "..." : "");
         } else
-            CL_DEBUG(cl, "-> S-%u %s: command 0x%02x", cl->server->id, cl->server->pool->host->name, cl->cmd);
+            CL_DEBUG(cl, "%s -> S-%u %s %s: command 0x%02x%s", cl->cls == MX_CLS_NONE ? "-" : mx_sql_class_name(cl->cls),
+                     cl->server->id, cl->server->pool->host->name, cl->server->pool->host->address, cl->cmd,
+                     cl->cur_stmt ? " (prepared statement)" : "");
     }
     if (cl->rewrite.len) {
         /* The statement was rewritten (sql_max_limit): send that instead
@@ -1101,6 +1205,19 @@ static void server_data_once(mx_client_t *cl)
             return;
         }
         cl->next_seq = (uint8_t)(mx_pkt_seq(h) + 1);
+        if (cl->cmd == MX_COM_STMT_PREPARE && cl->resp.packets == 1 && !cl->resp.is_error && have >= 5 &&
+            cl->prep_sql) {
+            /* PREPARE_OK: the client gets manx's id for the statement;
+             * the backend's is remembered on this connection. */
+            uint8_t cls = cl->cls == MX_CLS_NONE ? MX_SQL_WRITE : cl->cls;
+            mx_stmt_t *st = mx_stmt_add(cl, cl->prep_sql, cl->prep_len, cls, cl->resp.prepare.num_params);
+            if (!st || !mx_sstmt_add(sv, st, cl->resp.prepare.stmt_id)) {
+                client_close(cl, "out of memory");
+                return;
+            }
+            cl->prep_sql = NULL;
+            mx_wr_u32((uint8_t *)h + MX_PKT_HDR + 1, st->vid);
+        }
         if (cl->resp.last_ok && have == len) {
             track_ok(cl, h + MX_PKT_HDR, len);
             if (cl->rewrite_ok) {
@@ -1175,11 +1292,20 @@ static void response_finished(mx_client_t *cl)
     const mx_resp_t *r = &cl->resp;
     if (r->is_error && cl->server)
         cl->server->pool->n_errors++;
+    if (cl->cmd == MX_COM_STMT_EXECUTE) {
+        cl->long_data_pin = false;
+        /* A cursor lives on this backend until fetched to the end. */
+        if (!r->is_error && (r->status & MX_STATUS_CURSOR_EXISTS))
+            cl->cursor_open = true;
+    } else if (cl->cmd == MX_COM_STMT_FETCH) {
+        if (r->is_error || (r->status & MX_STATUS_LAST_ROW_SENT))
+            cl->cursor_open = false;
+    } else if (cl->cmd == MX_COM_STMT_RESET) {
+        cl->cursor_open = false;
+    }
     if (!r->is_error || r->got_ok)
         cl->status = r->status;
     if (!r->is_error) {
-        if (cl->cmd == MX_COM_STMT_PREPARE)
-            cl->n_stmts++;
         if (cl->cmd == MX_COM_QUERY) {
             if (cl->state_change &&
                 (!cl->state_known || (cl->marks & (MX_MARK_USERVAR | MX_MARK_TEMP | MX_MARK_PREPARE))))
@@ -1218,7 +1344,8 @@ void mx_client_server_lost(mx_client_t *cl, mx_server_t *sv, const char *why)
     bool in_trans = (cl->status & MX_STATUS_IN_TRANS) || !(cl->status & MX_STATUS_AUTOCOMMIT);
     mx_cl_state_t old = cl->state;
     cl->server = NULL;
-    cl->n_stmts = 0;
+    cl->long_data_pin = false; /* statements are re-prepared where they run next */
+    cl->cursor_open = false;
     cl->sticky = false;
     cl->pin_next = false;
     cl->status = MX_STATUS_AUTOCOMMIT;
@@ -1261,7 +1388,9 @@ static void reset_session(mx_client_t *cl)
     cl->st.collation = coll;
     cl->st.multi_stmt = multi;
     cl->st_version++;
-    cl->n_stmts = 0;
+    mx_stmt_clear_all(cl);
+    cl->long_data_pin = false;
+    cl->cursor_open = false;
     cl->sticky = false;
     cl->pin_next = false;
     cl->status = MX_STATUS_AUTOCOMMIT;
@@ -1343,8 +1472,11 @@ static bool dispatch(mx_client_t *cl)
         client_close(cl, "packet too large");
         return false;
     }
+    mx_sql_info_t info;
+    const mx_sql_info_t *ip = NULL;
     cl->cmd = p[0];
     cl->marks = 0;
+    cl->cur_stmt = NULL;
     cl->cls = MX_CLS_NONE;
     cl->routed_read = false;
     cl->need_gtid_wait = false;
@@ -1383,18 +1515,55 @@ static bool dispatch(mx_client_t *cl)
         return cl->state == CL_IDLE;
     case MX_COM_STMT_CLOSE:
     case MX_COM_STMT_SEND_LONG_DATA:
-        if (!cl->server) {
-            /* No backend holds statements for this session. */
+    case MX_COM_STMT_EXECUTE:
+    case MX_COM_STMT_FETCH:
+    case MX_COM_STMT_RESET: {
+        /* Statement ids are manx's: find the statement, and it is prepared
+         * on whichever backend the command runs (see stmt.h). */
+        if (have < 5) {
+            client_close(cl, "malformed statement command");
+            return false;
+        }
+        uint32_t vid = mx_rd_u32(p + 1);
+        mx_stmt_t *st = mx_stmt_find(cl, vid);
+        bool silent = cl->cmd == MX_COM_STMT_CLOSE || cl->cmd == MX_COM_STMT_SEND_LONG_DATA;
+        if (!st || cl->cmd == MX_COM_STMT_CLOSE) {
             if (!whole) {
-                client_close(cl, "oversized statement data without a statement");
+                client_close(cl, "oversized data for an unknown statement");
                 return false;
             }
             c->rpos += MX_PKT_HDR + len;
-            return true;
+            if (st) {
+                /* The backend keeps the statement for others; a cursor
+                 * left open on it closes at its next EXECUTE. */
+                mx_stmt_remove(cl, vid);
+                cl->cursor_open = false;
+            }
+            if (silent)
+                return true;
+            return send_err(cl, 1, MX_ER_UNKNOWN_STMT, "HY000",
+                            "Unknown prepared statement handler (%u) given to manx", vid);
         }
-        if (cl->cmd == MX_COM_STMT_CLOSE && cl->n_stmts)
-            cl->n_stmts--;
+        bool on_server = cl->server && mx_sstmt_find(cl->server, st);
+        if ((cl->cmd == MX_COM_STMT_RESET || cl->cmd == MX_COM_STMT_FETCH) && !on_server) {
+            /* No backend holds a cursor or long data for it: nothing to
+             * reset; nothing to fetch. */
+            c->rpos += MX_PKT_HDR + len;
+            if (cl->cmd == MX_COM_STMT_RESET)
+                return send_ok(cl, 1);
+            return send_err(cl, 1, 1421, "HY000", "The statement (%u) has no open cursor.", vid);
+        }
+        cl->cur_stmt = st;
+        cl->cls = st->cls;
+        if (cl->cmd == MX_COM_STMT_SEND_LONG_DATA)
+            cl->long_data_pin = true;
+        /* Route by the class of the prepared text. */
+        info.cls = st->cls;
+        info.hint = MX_HINT_NONE;
+        info.flags = 0;
+        ip = &info;
         break;
+    }
     case MX_COM_QUERY: {
         char db[MX_NAME_MAX + 1];
         int use = whole ? mx_sql_use(p + 1, len - 1, db, sizeof(db)) : 0;
@@ -1439,6 +1608,18 @@ static bool dispatch(mx_client_t *cl)
         break;
     }
     case MX_COM_STMT_PREPARE:
+        if (!whole || len - 1 > 1024 * 1024) {
+            c->rpos += MX_PKT_HDR + len;
+            return send_err(cl, 1, 1105, "HY000", "manx: statement text too long to prepare (%u bytes)", len - 1);
+        }
+        free(cl->prep_sql);
+        cl->prep_sql = malloc(len);
+        if (!cl->prep_sql) {
+            client_close(cl, "out of memory");
+            return false;
+        }
+        memcpy(cl->prep_sql, p + 1, len - 1);
+        cl->prep_len = len - 1;
         break;
     default:
         if (cl->cmd > MX_COM_RESET_CONNECTION || cl->cmd == MX_COM_SLEEP || cl->cmd == MX_COM_CONNECT ||
@@ -1456,8 +1637,6 @@ static bool dispatch(mx_client_t *cl)
     }
     /* Forwarded: classify statements when a routing decision depends on
      * it, and find a backend. */
-    mx_sql_info_t info;
-    const mx_sql_info_t *ip = NULL;
     const mx_schema_t *es = effective_schema(cl);
     bool prepare = cl->cmd == MX_COM_STMT_PREPARE;
     bool hinted = have > 2 && p[1] == '/' && p[2] == '*';
@@ -1510,18 +1689,12 @@ static bool dispatch(mx_client_t *cl)
             else
                 CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", es->sql_max_limit);
         }
-        /* Prepared statements stay on the connection that prepared them,
-         * which pins the session: they are prepared on the writer until
-         * statement ids are mapped per backend. */
-        if (prepare)
-            ip = NULL;
     }
     if (cl->server) {
         /* A weak pin (the statement after SQL_CALC_FOUND_ROWS or one that
          * left warnings) yields when this statement belongs elsewhere,
          * unless it is the FOUND_ROWS()/SHOW WARNINGS it was kept for. */
-        bool strong = (cl->status & MX_STATUS_IN_TRANS) || cl->n_stmts || cl->sticky ||
-                      (cl->status & MX_STATUS_CURSOR_EXISTS);
+        bool strong = (cl->status & MX_STATUS_IN_TRANS) || cl->long_data_pin || cl->sticky || cl->cursor_open;
         bool wanted = ip && (ip->flags & (MX_SQLF_FOUND_ROWS | MX_SQLF_DIAGNOSTICS));
         if (strong || wanted || !ip) {
             mx_client_got_server(cl, cl->server);

@@ -70,6 +70,32 @@ typedef struct mx_sstate_s {
     uint32_t n_vars, cap_vars;
 } mx_sstate_t;
 
+/* ---- prepared statements -------------------------------------------------- */
+
+/* A statement as the client knows it. */
+typedef struct mx_stmt_s {
+    uint32_t vid;                /* the id manx gave the client */
+    uint32_t hash;               /* of sql */
+    char *sql;                   /* the prepared text, heap */
+    uint32_t sql_len;
+    uint16_t n_params;
+    uint8_t cls;                 /* mx_sql_class_t: where EXECUTE may run */
+    bool has_types;              /* types holds what the last EXECUTE bound */
+    uint8_t *types;              /* 2 bytes per parameter, heap */
+} mx_stmt_t;
+
+/* A statement prepared on one backend connection. */
+typedef struct mx_sstmt_s {
+    uint32_t hash;
+    char *sql;                   /* heap copy */
+    uint32_t sql_len;
+    uint32_t backend_id;         /* the server's statement id */
+    uint16_t n_params;
+    bool has_types;              /* types: what the server last received */
+    uint8_t *types;
+    uint64_t last_used;
+} mx_sstmt_t;
+
 /* ---- backend connections ------------------------------------------------ */
 
 typedef enum {
@@ -106,6 +132,11 @@ struct mx_server_s {
     uint64_t used_at;            /* uv_now of last release */
     uv_timer_t timer;            /* connect timeout */
     mx_pktbuf_t out;             /* packets manx builds for this backend */
+    mx_sstmt_t *sstmts;          /* statements prepared on this connection */
+    uint32_t n_sstmts, cap_sstmts;
+    uint64_t stmt_clock;         /* LRU clock for sstmts */
+    uint32_t close_ids[16];      /* evicted statements to COM_STMT_CLOSE */
+    uint32_t n_close;
 };
 
 /* Pool of one host on one worker.  Shared-nothing: only its worker touches it. */
@@ -163,7 +194,13 @@ struct mx_client_s {
     mx_sstate_t st;              /* state to replay on any backend */
     uint32_t st_version;         /* bumped whenever st changes */
     uint16_t status;             /* server status flags last seen */
-    uint32_t n_stmts;            /* prepared statements open */
+    mx_stmt_t *vstmts;           /* prepared statements, ids given by manx */
+    uint32_t n_vstmts, cap_vstmts, next_vid;
+    mx_stmt_t *cur_stmt;         /* statement of the command in flight (valid during it) */
+    char *prep_sql;              /* text of the COM_STMT_PREPARE in flight, heap */
+    uint32_t prep_len;
+    bool long_data_pin;          /* long data sent: the EXECUTE must run on the same backend */
+    bool cursor_open;            /* an EXECUTE opened a cursor not yet fetched to its end */
     bool sticky;                 /* user vars / temp tables / locks: keep backend */
     bool pin_next;               /* keep the backend for one more statement */
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pool.h"
 #include "protocol/auth.h"
+#include "stmt.h"
 #include "worker.h"
 
 #define SV_LOG(sv, lvl, fmt, ...) \
@@ -118,6 +119,7 @@ static void on_close_timer(uv_handle_t *h)
     mx_server_t *sv = h->data;
     mx_sstate_clear(&sv->st);
     mx_pktbuf_free(&sv->out);
+    mx_sstmt_clear_all(sv);
     free(sv);
 }
 
@@ -550,6 +552,7 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
             return;
         }
         sv->reset_step = RESET_NONE;
+        mx_sstmt_clear_all(sv); /* COM_RESET_CONNECTION closed them all */
         mx_sstate_clear(&sv->st);
         sv->st.collation = MX_DEFAULT_COLLATION;
         sv->st.multi_stmt = true;

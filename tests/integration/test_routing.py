@@ -227,3 +227,76 @@ def test_write_type_1_spreads_writes_over_write_hosts(manx, backend, table):
         got = dict(cur.fetchall())
     assert set(got) == {88, 89}, got
     assert sum(got.values()) == 30
+
+
+def test_prepared_statements_follow_balance(manx, backend, table):
+    """Statement ids are manx's: a prepared SELECT executes on replicas (and
+    is prepared there on first use), a prepared INSERT on the writer, and
+    parameter types bound once travel to every backend the statement runs
+    on."""
+    m = manx(datahost_extra={"balance": 1})
+    wait_up(m, ALL)
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, v VARCHAR(20))")
+        cur.execute(f"INSERT INTO `{table}` VALUES (1, 'one'), (2, 'two'), (3, 'three')")
+    time.sleep(1)  # replicated to the other master
+    mark = len(m.log())
+    conns = [m.capi() for _ in range(3)]
+    try:
+        sel = [c.stmt(f"SELECT v FROM `{table}` WHERE id = ?") for c in conns]
+        for st in sel:
+            st.bind([2])
+        for _ in range(6):
+            for st in sel:
+                st.execute()
+                assert st.fetch_all() == [(b"two",)]
+        ins = conns[0].stmt(f"INSERT INTO `{table}` VALUES (?, ?)")
+        ins.bind([10, "ten"])
+        ins.execute()
+        ins.bind([11, "eleven"])
+        ins.execute()
+        for st in sel + [ins]:
+            st.close()
+    finally:
+        for c in conns:
+            c.close()
+    lines = re.findall(r"(READ|WRITE) -> S-\d+ (\w+) \S+: command 0x17", m.log()[mark:])
+    reads = {h for cls, h in lines if cls == "READ"}
+    writes = {h for cls, h in lines if cls == "WRITE"}
+    assert reads and "hostM1" not in reads and len(reads) >= 2, lines
+    assert writes == {"hostM1"}, lines
+    with backend.cursor() as cur:
+        cur.execute(f"SELECT id, v FROM `{table}` WHERE id >= 10 ORDER BY id")
+        assert cur.fetchall() == ((10, "ten"), (11, "eleven"))
+
+
+def test_sysbench_prepared_reads_are_split(manx, pair):
+    import subprocess
+    m = manx(datahost_extra={"balance": 1}, max_con=40)
+    wait_up(m, ALL)
+    base = ["sysbench", "--db-driver=mysql", "--mysql-host=127.0.0.1", f"--mysql-port={m.port}",
+            "--mysql-user=root", "--mysql-password=123456", "--mysql-db=aiurt-platform",
+            "--tables=1", "--table-size=500", "oltp_read_only"]
+    subprocess.run(base + ["cleanup"], capture_output=True, timeout=60)
+    r = subprocess.run(base + ["prepare"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    time.sleep(1)
+
+    def executes(port):
+        c = pair.connect(port=port)
+        with c.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'")
+            n = int(cur.fetchone()[1])
+        c.close()
+        return n
+
+    before = (executes(pair.port1), executes(pair.port2))
+    r = subprocess.run(base + ["--threads=4", "--time=5", "--skip_trx=on", "run"],
+                       capture_output=True, text=True, timeout=120)
+    after = (executes(pair.port1), executes(pair.port2))
+    subprocess.run(base + ["cleanup"], capture_output=True, timeout=60)
+    assert r.returncode == 0 and "FATAL" not in r.stdout + r.stderr, r.stdout[-2000:] + r.stderr[-2000:]
+    assert re.search(r"ignored errors:\s+0 ", r.stdout), r.stdout
+    d1, d2 = after[0] - before[0], after[1] - before[1]
+    print(f"prepared executes: writer's server {d1}, other server {d2}")
+    assert d2 > 0.3 * (d1 + d2), (d1, d2)

@@ -1,0 +1,152 @@
+/* Prepared statement tables: the client's (ids manx gives out) and each
+ * backend connection's (what is prepared there, by SQL text). */
+#include "stmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MX_SSTMT_MAX 256 /* statements kept prepared per backend connection */
+
+uint32_t mx_stmt_hash(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+mx_stmt_t *mx_stmt_find(mx_client_t *cl, uint32_t vid)
+{
+    for (uint32_t i = 0; i < cl->n_vstmts; i++)
+        if (cl->vstmts[i].vid == vid)
+            return &cl->vstmts[i];
+    return NULL;
+}
+
+mx_stmt_t *mx_stmt_add(mx_client_t *cl, char *sql, uint32_t len, uint8_t cls, uint16_t n_params)
+{
+    if (cl->n_vstmts == cl->cap_vstmts) {
+        uint32_t cap = cl->cap_vstmts ? cl->cap_vstmts * 2 : 8;
+        mx_stmt_t *nv = realloc(cl->vstmts, cap * sizeof(*nv));
+        if (!nv)
+            return NULL;
+        cl->vstmts = nv;
+        cl->cap_vstmts = cap;
+    }
+    mx_stmt_t *st = &cl->vstmts[cl->n_vstmts++];
+    memset(st, 0, sizeof(*st));
+    st->vid = ++cl->next_vid;
+    st->sql = sql;
+    st->sql_len = len;
+    st->hash = mx_stmt_hash((const uint8_t *)sql, len);
+    st->cls = cls;
+    st->n_params = n_params;
+    return st;
+}
+
+static void stmt_free(mx_stmt_t *st)
+{
+    free(st->sql);
+    free(st->types);
+}
+
+void mx_stmt_remove(mx_client_t *cl, uint32_t vid)
+{
+    for (uint32_t i = 0; i < cl->n_vstmts; i++) {
+        if (cl->vstmts[i].vid != vid)
+            continue;
+        stmt_free(&cl->vstmts[i]);
+        cl->vstmts[i] = cl->vstmts[--cl->n_vstmts];
+        return;
+    }
+}
+
+void mx_stmt_clear_all(mx_client_t *cl)
+{
+    for (uint32_t i = 0; i < cl->n_vstmts; i++)
+        stmt_free(&cl->vstmts[i]);
+    free(cl->vstmts);
+    cl->vstmts = NULL;
+    cl->n_vstmts = cl->cap_vstmts = 0;
+}
+
+bool mx_stmt_set_types(mx_stmt_t *st, const uint8_t *types)
+{
+    size_t n = 2u * st->n_params;
+    if (!st->types && !(st->types = malloc(n ? n : 1)))
+        return false;
+    memcpy(st->types, types, n);
+    st->has_types = true;
+    return true;
+}
+
+bool mx_sstmt_set_types(mx_sstmt_t *ss, const uint8_t *types)
+{
+    size_t n = 2u * ss->n_params;
+    if (!ss->types && !(ss->types = malloc(n ? n : 1)))
+        return false;
+    memcpy(ss->types, types, n);
+    ss->has_types = true;
+    return true;
+}
+
+mx_sstmt_t *mx_sstmt_find(mx_server_t *sv, const mx_stmt_t *st)
+{
+    for (uint32_t i = 0; i < sv->n_sstmts; i++) {
+        mx_sstmt_t *s = &sv->sstmts[i];
+        if (s->hash == st->hash && s->sql_len == st->sql_len && memcmp(s->sql, st->sql, st->sql_len) == 0) {
+            s->last_used = ++sv->stmt_clock;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+mx_sstmt_t *mx_sstmt_add(mx_server_t *sv, const mx_stmt_t *st, uint32_t backend_id)
+{
+    if (sv->n_sstmts == MX_SSTMT_MAX) {
+        /* Full: close the least recently used before the next command. */
+        uint32_t lru = 0;
+        for (uint32_t i = 1; i < sv->n_sstmts; i++)
+            if (sv->sstmts[i].last_used < sv->sstmts[lru].last_used)
+                lru = i;
+        if (sv->n_close < sizeof(sv->close_ids) / sizeof(sv->close_ids[0]))
+            sv->close_ids[sv->n_close++] = sv->sstmts[lru].backend_id;
+        free(sv->sstmts[lru].sql);
+        free(sv->sstmts[lru].types);
+        sv->sstmts[lru] = sv->sstmts[--sv->n_sstmts];
+    }
+    if (sv->n_sstmts == sv->cap_sstmts) {
+        uint32_t cap = sv->cap_sstmts ? sv->cap_sstmts * 2 : 8;
+        mx_sstmt_t *nv = realloc(sv->sstmts, cap * sizeof(*nv));
+        if (!nv)
+            return NULL;
+        sv->sstmts = nv;
+        sv->cap_sstmts = cap;
+    }
+    char *sql = malloc(st->sql_len ? st->sql_len : 1);
+    if (!sql)
+        return NULL;
+    memcpy(sql, st->sql, st->sql_len);
+    mx_sstmt_t *s = &sv->sstmts[sv->n_sstmts++];
+    memset(s, 0, sizeof(*s));
+    s->sql = sql;
+    s->sql_len = st->sql_len;
+    s->hash = st->hash;
+    s->backend_id = backend_id;
+    s->n_params = st->n_params;
+    s->last_used = ++sv->stmt_clock;
+    return s;
+}
+
+void mx_sstmt_clear_all(mx_server_t *sv)
+{
+    for (uint32_t i = 0; i < sv->n_sstmts; i++) {
+        free(sv->sstmts[i].sql);
+        free(sv->sstmts[i].types);
+    }
+    free(sv->sstmts);
+    sv->sstmts = NULL;
+    sv->n_sstmts = sv->cap_sstmts = 0;
+    sv->n_close = 0;
+}
