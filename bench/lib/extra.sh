@@ -11,35 +11,7 @@ rss_kb() { # VmRSS of a process, or empty
   awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-# A sleep that a trapped signal (Ctrl-C, TERM) ends at once: bash runs a trap
-# only after a foreground command returns, but interrupts `wait`.
-x_sleep() {
-  sleep "$1" &
-  x_sleep_pid=$!
-  wait "$x_sleep_pid" || true
-  x_sleep_pid=
-}
-
-# Waits for process $1 up to $2 seconds; TERM, then KILL, past that.
-# Returns its exit status (or 124 when it had to be killed).
-x_wait() {
-  local pid=$1 limit=$2 t rc=0
-  for t in $(seq 1 $((limit * 4))); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    sleep 1
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    x_pid=
-    return 124
-  fi
-  wait "$pid" || rc=$?
-  x_pid=
-  return "$rc"
-}
+# x_sleep and x_wait are defined in bench/run.
 
 x_alive_check() { # $1 target: 0 if its process is still there
   local pid=${t_pid[$1]:-}

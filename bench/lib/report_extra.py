@@ -380,3 +380,6 @@ def report(workdir, out, stamp, notes, summary, workers, scenarios):
             churn(workdir, out, stamp, notes, summary, workers)
         elif s == "stream":
             stream(workdir, out, stamp, notes, summary, workers)
+        elif s == "failover":
+            import report_failover
+            report_failover.failover(workdir, out, stamp, notes, summary)
