@@ -100,8 +100,11 @@ enum {
 #define MX_ER_OPTION_PREVENTS    1290
 #define MX_ER_SECURE_TRANSPORT   3159
 #define MX_ER_UNKNOWN_STMT       1243
-#define MX_CR_SERVER_LOST        2013
-#define MX_ER_PROXY_BACKEND      2003 /* can't connect to backend */
+/* Backend trouble is reported with server-range codes: libmariadb turns an
+ * ERR packet carrying a client-range code (2003, 2013) into 2027
+ * "malformed packet". */
+#define MX_ER_BACKEND_LOST       1927 /* ER_CONNECTION_KILLED, SQLSTATE 70100 */
+#define MX_ER_PROXY_BACKEND      1105 /* ER_UNKNOWN_ERROR: can't connect to backend */
 
 static inline uint32_t mx_rd_u16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static inline uint32_t mx_rd_u24(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16; }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin.h"
 #include "conn.h"
 #include "log.h"
 #include "pool.h"
@@ -105,6 +106,29 @@ static bool send_resultset(mx_client_t *cl, const char *const *cols, size_t ncol
     bool ok = send_pkt(cl, &b);
     mx_pktbuf_free(&b);
     return ok;
+}
+
+bool mx_client_send_resultset(mx_client_t *cl, const char *const *cols, size_t ncols, const char *const *vals,
+                              size_t nrows)
+{
+    return send_resultset(cl, cols, ncols, vals, nrows);
+}
+
+static bool send_ok(mx_client_t *cl, uint8_t seq);
+
+bool mx_client_send_ok(mx_client_t *cl)
+{
+    return send_ok(cl, 1);
+}
+
+bool mx_client_send_error(mx_client_t *cl, uint16_t code, const char *state, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return send_err(cl, 1, code, state, "%s", msg);
 }
 
 static bool send_ok(mx_client_t *cl, uint8_t seq)
@@ -205,7 +229,7 @@ static const char *announced_version(void)
     return "5.7.44-manx";
 }
 
-void mx_client_accept(mx_worker_t *w, uv_stream_t *listener)
+void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
 {
     mx_client_t *cl = calloc(1, sizeof(*cl));
     if (!cl)
@@ -221,6 +245,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener)
     w->n_clients++;
     int total = atomic_fetch_add(&mx_proc.n_clients, 1) + 1;
     cl->id = atomic_fetch_add(&mx_proc.next_client_id, 1) + 1;
+    cl->admin = admin;
     cl->gtid_ok_host = -1;
     mx_pktbuf_init(&cl->rewrite);
     cl->state = CL_LOGIN;
@@ -373,7 +398,16 @@ static void auth_start(mx_client_t *cl, uint8_t seq, const mx_str_t *user, const
                        const mx_str_t *resp, const mx_str_t *db)
 {
     snprintf(cl->user_name, sizeof(cl->user_name), "%.*s", (int)user->len, user->p);
-    cl->user = mx_conf_find_user(mx_proc.cfg, (const char *)user->p, user->len);
+    static const mx_str_t no_db = { NULL, 0 };
+    if (cl->admin) {
+        /* The console knows only [admin]; an empty password locks it. */
+        const mx_user_t *a = &mx_proc.admin_user;
+        cl->user = a->has_password && strlen(a->name) == user->len && memcmp(a->name, user->p, user->len) == 0
+                       ? a : NULL;
+        db = &no_db;
+    } else {
+        cl->user = mx_conf_find_user(mx_proc.cfg, (const char *)user->p, user->len);
+    }
     snprintf(cl->st.db, sizeof(cl->st.db), "%.*s", (int)(db->len < MX_NAME_MAX ? db->len : MX_NAME_MAX), db->p);
     if (!cl->user) {
         deny_login(cl, seq, resp->len > 0);
@@ -1363,7 +1397,7 @@ void mx_client_server_lost(mx_client_t *cl, mx_server_t *sv, const char *why)
             cl->conn.rpos += MX_PKT_HDR + len;
         }
         cl->state = CL_IDLE;
-        if (send_err(cl, old == CL_REPLAY ? 1 : cl->next_seq, MX_CR_SERVER_LOST, "HY000",
+        if (send_err(cl, old == CL_REPLAY ? 1 : cl->next_seq, MX_ER_BACKEND_LOST, "70100",
                      "Lost connection to backend %s (%s) during query%s", h->name, h->address,
                      in_trans ? "; the transaction was rolled back" : ""))
             client_work(cl);
@@ -1483,6 +1517,26 @@ static bool dispatch(mx_client_t *cl)
     if (cl->rewrite.len)
         mx_pktbuf_reset(&cl->rewrite);
     bool whole = have == len;
+    if (cl->admin) {
+        /* The console answers everything itself. */
+        if (!whole) {
+            client_close(cl, "oversized console command");
+            return false;
+        }
+        c->rpos += MX_PKT_HDR + len;
+        switch (cl->cmd) {
+        case MX_COM_QUIT:
+            client_close(cl, "client quit");
+            return false;
+        case MX_COM_QUERY:
+            return mx_admin_query(cl, p + 1, len - 1) && cl->state != CL_CLOSED;
+        case MX_COM_PING:
+        case MX_COM_INIT_DB:
+            return send_ok(cl, 1);
+        default:
+            return send_err(cl, 1, MX_ER_UNKNOWN_COM, "08S01", "manx admin console: only queries");
+        }
+    }
     switch (cl->cmd) {
     case MX_COM_QUIT:
         client_close(cl, "client quit");

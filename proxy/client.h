@@ -7,7 +7,7 @@
 
 #include "proxy-t.h"
 
-void mx_client_accept(mx_worker_t *w, uv_stream_t *listener);
+void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin);
 /* Stopping: close idle sessions now, the others when their statement
  * ends; force closes everything. */
 void mx_client_shutdown_step(mx_worker_t *w, bool force);

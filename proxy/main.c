@@ -14,6 +14,7 @@
 #include <openssl/rsa.h>
 
 #include "log.h"
+#include "protocol/auth.h"
 #include "mx_version.h"
 #include "proxy-t.h"
 #include "worker.h"
@@ -180,6 +181,23 @@ int main(int argc, char **argv)
     if (!mx_proc.workers || !mx_proc.host_conns || !mx_proc.host_waiters)
         goto out_health;
     int started = 0;
+    mx_proc.admin_fd = -1;
+    mx_proc.started_ms = uv_hrtime() / 1000000;
+    {
+        mx_user_t *a = &mx_proc.admin_user;
+        snprintf(a->name, sizeof(a->name), "%s", cfg->admin_user);
+        snprintf(a->password, sizeof(a->password), "%s", cfg->admin_password);
+        a->has_password = cfg->admin_password[0] != 0;
+        mx_native_stage2(a->password, strlen(a->password), a->stage2);
+        strcpy(a->auth_plugin, "mysql_native_password");
+    }
+    if (cfg->admin_listen[0]) {
+        mx_proc.admin_fd = mx_listen_socket(cfg->admin_listen);
+        if (mx_proc.admin_fd < 0) {
+            mx_error("%s: admin_listen = %s: %s", cfg->path, cfg->admin_listen, strerror(-mx_proc.admin_fd));
+            goto out_workers;
+        }
+    }
     int lfd = mx_listen_socket(cfg->listen);
     if (lfd < 0) {
         mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-lfd));
@@ -190,6 +208,8 @@ int main(int argc, char **argv)
         if (e < 0) {
             mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-e));
             close(lfd);
+    if (mx_proc.admin_fd >= 0)
+        close(mx_proc.admin_fd);
             goto out_workers;
         }
     }

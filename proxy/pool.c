@@ -188,8 +188,23 @@ void mx_pool_connect_failed(mx_pool_t *p, const char *reason)
     }
 }
 
+static int list_len(const mx_list_t *head)
+{
+    int n = 0;
+    for (const mx_list_t *l = head->next; l != head; l = l->next)
+        n++;
+    return n;
+}
+
 void mx_pool_janitor(mx_pool_t *p)
 {
+    atomic_store_explicit(&p->pub_busy, p->n_busy, memory_order_relaxed);
+    atomic_store_explicit(&p->pub_idle, list_len(&p->idle[0]) + list_len(&p->idle[1]), memory_order_relaxed);
+    atomic_store_explicit(&p->pub_total, p->n_total, memory_order_relaxed);
+    atomic_store_explicit(&p->pub_waiting, p->n_waiting, memory_order_relaxed);
+    atomic_store_explicit(&p->pub_reads, p->n_reads, memory_order_relaxed);
+    atomic_store_explicit(&p->pub_writes, p->n_writes, memory_order_relaxed);
+    atomic_store_explicit(&p->pub_errors, p->n_errors, memory_order_relaxed);
     uint32_t gen = atomic_load(&mx_proc.health.hosts[p->host->index].down_gen);
     if (gen != p->down_gen) {
         /* The heartbeat marked the host down: statements running there get

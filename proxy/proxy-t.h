@@ -159,6 +159,10 @@ struct mx_pool_s {
     uint32_t down_gen;           /* health down_gen last acted upon */
     uint32_t kill_tids[8];       /* KILL QUERY waiting for a connection */
     int n_kill;
+    /* Published by the owning worker every janitor tick for the admin
+     * console (other threads read only these). */
+    _Atomic int pub_busy, pub_idle, pub_total, pub_waiting;
+    _Atomic uint64_t pub_reads, pub_writes, pub_errors;
 };
 
 /* ---- client sessions ---------------------------------------------------- */
@@ -190,6 +194,7 @@ struct mx_client_s {
     uint8_t auth_step;
     bool auth_sha2;
     bool tls;
+    bool admin;                  /* a session of the admin console */
 
     mx_sstate_t st;              /* state to replay on any backend */
     uint32_t st_version;         /* bumped whenever st changes */
@@ -240,6 +245,8 @@ struct mx_worker_s {
     uv_thread_t thread;
     uv_async_t wakeup;           /* main -> worker: stop */
     uv_tcp_t listener;
+    uv_tcp_t admin_listener;     /* worker 0 only, when admin_listen is set */
+    bool has_admin;
     uv_os_sock_t listen_fd;
     uv_timer_t janitor;          /* pool upkeep, shutdown deadline */
     mx_list_t clients;
@@ -258,6 +265,7 @@ struct mx_worker_s {
     struct { uint32_t id; bool query_only; } kills[64];
     int n_kills;
     uint32_t n_clients;
+    _Atomic uint32_t pub_clients;  /* n_clients, published for the console */
 };
 
 /* The one struct that holds the process's mutable state. */
@@ -276,6 +284,9 @@ typedef struct mx_proc_s {
     _Atomic int n_clients;       /* all workers, for max_connections */
     _Atomic int *host_conns;     /* per host: backend connections, all workers */
     _Atomic int *host_waiters;   /* per host: clients waiting, all workers */
+    mx_user_t admin_user;        /* [admin] as a user the login code understands */
+    int admin_fd;                /* listening socket of the console, -1 none */
+    uint64_t started_ms;         /* uv_hrtime() / 1e6 at start-up */
     char server_version[96];     /* announced to clients */
     _Atomic bool version_known;
 } mx_proc_t;

@@ -120,7 +120,17 @@ static void on_connection(uv_stream_t *server, int status)
         mx_warn("accept failed: %s", uv_strerror(status));
         return;
     }
-    mx_client_accept(w, server);
+    mx_client_accept(w, server, false);
+}
+
+static void on_admin_connection(uv_stream_t *server, int status)
+{
+    mx_worker_t *w = server->data;
+    if (status < 0) {
+        mx_warn("admin accept failed: %s", uv_strerror(status));
+        return;
+    }
+    mx_client_accept(w, server, true);
 }
 
 static void on_janitor(uv_timer_t *t)
@@ -128,6 +138,7 @@ static void on_janitor(uv_timer_t *t)
     mx_worker_t *w = t->data;
     for (size_t i = 0; i < w->n_pools; i++)
         mx_pool_janitor(&w->pools[i]);
+    atomic_store_explicit(&w->pub_clients, w->n_clients, memory_order_relaxed);
     if (w->stopping)
         mx_client_shutdown_step(w, uv_now(&w->loop) >= w->stop_deadline);
 }
@@ -148,6 +159,8 @@ static void on_wakeup(uv_async_t *a)
     w->stop_deadline = uv_now(&w->loop) + (uint64_t)mx_proc.cfg->shutdown_timeout_ms;
     if (!uv_is_closing((uv_handle_t *)&w->listener))
         uv_close((uv_handle_t *)&w->listener, NULL);
+    if (w->has_admin && !uv_is_closing((uv_handle_t *)&w->admin_listener))
+        uv_close((uv_handle_t *)&w->admin_listener, NULL);
     mx_client_shutdown_step(w, false);
 }
 
@@ -220,6 +233,19 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd)
         return rc;
     if ((rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection)) < 0)
         return rc;
+    if (index == 0 && mx_proc.admin_fd >= 0) {
+        /* The console is served by the first worker. */
+        int afd = fcntl(mx_proc.admin_fd, F_DUPFD_CLOEXEC, 0);
+        if (afd < 0)
+            return -errno;
+        if ((rc = uv_tcp_init(&w->loop, &w->admin_listener)) < 0)
+            return rc;
+        w->admin_listener.data = w;
+        w->has_admin = true;
+        if ((rc = uv_tcp_open(&w->admin_listener, afd)) < 0 ||
+            (rc = uv_listen((uv_stream_t *)&w->admin_listener, 64, on_admin_connection)) < 0)
+            return rc;
+    }
     if ((rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup)) < 0)
         return rc;
     w->wakeup.data = w;

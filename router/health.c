@@ -184,6 +184,7 @@ static void host_up(mx_hhost_t *hh)
 {
     mx_health_t *h = hh->h;
     int old = atomic_load(&hh->status);
+    hh->changed_ms = now_ms(h);
     atomic_store(&hh->status, MX_HOST_UP);
     hh->up_since_ms = old == MX_HOST_UNKNOWN ? 0 : now_ms(h);
     if (old == MX_HOST_DOWN)
@@ -204,6 +205,7 @@ static void host_up(mx_hhost_t *hh)
 static void host_down(mx_hhost_t *hh)
 {
     mx_health_t *h = hh->h;
+    hh->changed_ms = now_ms(h);
     atomic_store(&hh->status, MX_HOST_DOWN);
     atomic_fetch_add(&hh->down_gen, 1);
     h->log(LOG_WARNING, "host %s %s is DOWN: %s (%s) on %d heartbeats in a row, %.2f s after the first failure",
@@ -222,8 +224,10 @@ static void beat_ok(mx_hhost_t *hh)
     mx_health_t *h = hh->h;
     uv_timer_stop(&hh->tmo);
     hh->phase = PH_IDLE;
+    uv_mutex_lock(&h->lock);
     hh->rtt_ms = (double)(now_ms(h) - hh->beat_start_ms);
     hh->fails = 0;
+    uv_mutex_unlock(&h->lock);
     hh->oks++;
     atomic_store(&hh->suspect, false);
     int st = atomic_load(&hh->status);
@@ -239,11 +243,13 @@ static void beat_failed(mx_hhost_t *hh, int kind, const char *msg)
     drop_connection(hh);
     hh->phase = PH_IDLE;
     hh->oks = 0;
+    uv_mutex_lock(&h->lock);
     if (hh->fails++ == 0)
         hh->first_fail_ms = hh->beat_start_ms;
     hh->failures++;
     atomic_store(&hh->last_fail, kind);
     snprintf(hh->last_error, sizeof(hh->last_error), "%s", msg);
+    uv_mutex_unlock(&h->lock);
     int st = atomic_load(&hh->status);
     if (st != MX_HOST_DOWN) {
         h->log(LOG_WARNING, "host %s %s: heartbeat failed (%d/%d): %s: %s", hh->host->name, hh->host->address,
@@ -252,8 +258,15 @@ static void beat_failed(mx_hhost_t *hh, int kind, const char *msg)
             host_down(hh);
     }
     /* Remaining beats of a failing host run at the short interval, so a
-     * crashed writer is confirmed within about retries x interval. */
-    schedule(hh, (uint64_t)(st == MX_HOST_DOWN ? hh->dh->heartbeat_period_ms : hh->dh->heartbeat_retry_interval_ms));
+     * crashed writer is confirmed within about retries x interval; after a
+     * timeout the wait already happened, so the next beat starts at once
+     * (a frozen writer: at most period + retries x timeout). */
+    uint64_t next = (uint64_t)hh->dh->heartbeat_retry_interval_ms;
+    if (st == MX_HOST_DOWN)
+        next = (uint64_t)hh->dh->heartbeat_period_ms;
+    else if (kind == MX_FAIL_TIMEOUT)
+        next = 0;
+    schedule(hh, next);
 }
 
 static int classify_errno(unsigned int e)
@@ -476,7 +489,9 @@ static void start_beat(mx_hhost_t *hh)
     mx_health_t *h = hh->h;
     if (hh->phase != PH_IDLE || atomic_load(&h->stop))
         return;
+    uv_mutex_lock(&h->lock);
     hh->beats++;
+    uv_mutex_unlock(&h->lock);
     hh->beat_start_ms = now_ms(h);
     uv_timer_start(&hh->tmo, on_tmo, (uint64_t)hh->dh->heartbeat_timeout_ms, 0);
     if (!hh->my) {
@@ -578,6 +593,17 @@ static void on_async(uv_async_t *a)
     }
     if (atomic_exchange(&h->reload, false))
         load_dnindex(h);
+    int sdh = atomic_exchange(&h->switch_dh, -1);
+    if (sdh >= 0) {
+        const mx_datahost_t *dh = &h->cfg->datahosts[sdh];
+        int to = atomic_load(&h->switch_idx);
+        int from = atomic_exchange(&h->write_index[sdh], to);
+        h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
+               dh->name, dh->write_hosts[from]->name, from, dh->write_hosts[to]->name, to);
+        int rc = persist(h);
+        if (rc < 0)
+            h->log(LOG_ERROR, "%s: cannot write: %s (the switch holds until restart)", h->path, strerror(-rc));
+    }
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[i];
         if (!atomic_exchange(&hh->kick, false))
@@ -634,6 +660,8 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     }
     uv_async_init(&h->loop, &h->async, on_async);
     h->async.data = h;
+    uv_mutex_init(&h->lock);
+    atomic_store(&h->switch_dh, -1);
     load_dnindex(h);
     return 0;
 }
@@ -666,10 +694,42 @@ void mx_health_stop(mx_health_t *h)
     }
     uv_run(&h->loop, UV_RUN_NOWAIT);
     uv_loop_close(&h->loop);
+    uv_mutex_destroy(&h->lock);
     free(h->hosts);
     free(h->write_index);
     h->hosts = NULL;
     h->write_index = NULL;
+}
+
+void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out)
+{
+    mx_hhost_t *hh = &h->hosts[index];
+    memset(out, 0, sizeof(*out));
+    out->status = atomic_load(&hh->status);
+    out->last_fail = atomic_load(&hh->last_fail);
+    out->repl = atomic_load(&hh->repl);
+    out->lag = atomic_load(&hh->lag);
+    out->suspect = atomic_load(&hh->suspect);
+    uv_mutex_lock(&h->lock);
+    out->fails = hh->fails;
+    out->beats = hh->beats;
+    out->failures = hh->failures;
+    out->rtt_ms = hh->rtt_ms;
+    memcpy(out->last_error, hh->last_error, sizeof(out->last_error));
+    uint64_t changed = hh->changed_ms;
+    uv_mutex_unlock(&h->lock);
+    out->since_ms = changed ? uv_hrtime() / 1000000 - changed : 0;
+}
+
+bool mx_health_switch(mx_health_t *h, int di, int idx)
+{
+    if (di < 0 || (size_t)di >= h->cfg->n_datahosts || idx < 0 ||
+        (size_t)idx >= h->cfg->datahosts[di].n_write_hosts)
+        return false;
+    atomic_store(&h->switch_idx, idx);
+    atomic_store(&h->switch_dh, di);
+    uv_async_send(&h->async);
+    return true;
 }
 
 void mx_health_reload(mx_health_t *h)

@@ -49,7 +49,7 @@ typedef struct mx_hhost_s {
     int phase;                   /* beat phase, 0 = idle */
     int fails, oks;              /* consecutive */
     char last_error[200];
-    uint64_t beat_start_ms, first_fail_ms, up_since_ms;
+    uint64_t beat_start_ms, first_fail_ms, up_since_ms, changed_ms;
     uint64_t beats, failures;
     double rtt_ms;
 } mx_hhost_t;
@@ -65,6 +65,9 @@ typedef struct mx_health_s {
     uv_async_t async;            /* kick or stop */
     _Atomic bool stop;
     _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
+    _Atomic int switch_dh;       /* admin switch request: dataHost index, -1 none */
+    _Atomic int switch_idx;      /* ... and the writeHost index to switch to */
+    uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
     bool started;
 } mx_health_t;
 
@@ -73,6 +76,22 @@ typedef struct mx_health_s {
 int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log);
 int mx_health_start(mx_health_t *h);
 void mx_health_stop(mx_health_t *h);
+/* What the admin console shows of one host (a consistent copy). */
+typedef struct mx_host_snapshot_s {
+    int status, last_fail, repl, lag;
+    bool suspect;
+    int fails;
+    uint64_t beats, failures;
+    double rtt_ms;
+    uint64_t since_ms;           /* ms since the last UP/DOWN change, 0 unknown */
+    char last_error[200];
+} mx_host_snapshot_t;
+
+void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out);
+/* From any thread: make writeHost `idx` of dataHost `di` the active one
+ * (persisted like an automatic switch).  Returns false if out of range. */
+bool mx_health_switch(mx_health_t *h, int di, int idx);
+
 /* From any thread: re-read dnindex.properties and move writes where it
  * says (the operator's way to switch back by hand). */
 void mx_health_reload(mx_health_t *h);
