@@ -604,6 +604,63 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     return &w->pools[hi];
 }
 
+static const char *logical_to_real(void *arg, const char *name, size_t len)
+{
+    mx_client_t *cl = arg;
+    const mx_user_t *u = cl->user;
+    for (size_t i = 0; i < u->n_schemas; i++) {
+        const mx_schema_t *s = u->schemas[i];
+        if (strlen(s->name) == len && memcmp(s->name, name, len) == 0 &&
+            strcmp(s->name, s->datanode->database) != 0)
+            return s->datanode->database;
+    }
+    return NULL;
+}
+
+/* Mycat's checkSQLschema: `logical`.table becomes `real`.table in the text
+ * the backend sees (and in a statement's prepared text).  Works on the
+ * rewritten command when sql_max_limit already rewrote it.  Returns false
+ * when the session was closed. */
+static bool map_schema_names(mx_client_t *cl, const uint8_t *p, uint32_t len)
+{
+    const uint8_t *src = cl->rewrite.len ? cl->rewrite.data + MX_PKT_HDR : p;
+    size_t slen = cl->rewrite.len ? cl->rewrite.len - MX_PKT_HDR : len;
+    bool mentioned = false;
+    for (size_t i = 0; i < cl->user->n_schemas && !mentioned; i++) {
+        const mx_schema_t *s = cl->user->schemas[i];
+        mentioned = strcmp(s->name, s->datanode->database) != 0 &&
+                    memmem(src + 1, slen - 1, s->name, strlen(s->name)) != NULL;
+    }
+    if (!mentioned)
+        return true;
+    mx_pktbuf_t out;
+    mx_pktbuf_init(&out);
+    mx_pkt_begin(&out, 0);
+    mx_put_u8(&out, src[0]);
+    size_t n = mx_sql_map_schemas(src + 1, slen - 1, logical_to_real, cl, &out);
+    mx_pkt_end(&out);
+    if (n == 0 || out.failed) {
+        mx_pktbuf_free(&out);
+        return true;
+    }
+    CL_DEBUG(cl, "mapped %zu logical schema qualifier%s to the real database", n, n == 1 ? "" : "s");
+    if (cl->cmd == MX_COM_STMT_PREPARE) {
+        char *sql = malloc(out.len - MX_PKT_HDR - 1 + 1);
+        if (!sql) {
+            mx_pktbuf_free(&out);
+            client_close(cl, "out of memory");
+            return false;
+        }
+        memcpy(sql, out.data + MX_PKT_HDR + 1, out.len - MX_PKT_HDR - 1);
+        free(cl->prep_sql);
+        cl->prep_sql = sql;
+        cl->prep_len = (uint32_t)(out.len - MX_PKT_HDR - 1);
+    }
+    mx_pktbuf_free(&cl->rewrite);
+    cl->rewrite = out;
+    return true;
+}
+
 /* A statement that writes, for a user with readonly = true. */
 static bool refused_for_readonly(const mx_sql_info_t *info)
 {
@@ -1744,6 +1801,8 @@ static bool dispatch(mx_client_t *cl)
                 CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", es->sql_max_limit);
         }
     }
+    if (whole && mx_proc.schemas_renamed && (cl->cmd == MX_COM_QUERY || prepare) && !map_schema_names(cl, p, len))
+        return false;
     if (cl->server) {
         /* A weak pin (the statement after SQL_CALC_FOUND_ROWS or one that
          * left warnings) yields when this statement belongs elsewhere,

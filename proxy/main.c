@@ -182,6 +182,9 @@ int main(int argc, char **argv)
         goto out_health;
     int started = 0;
     mx_proc.admin_fd = -1;
+    for (size_t i = 0; i < cfg->n_schemas; i++)
+        if (strcmp(cfg->schemas[i].name, cfg->schemas[i].datanode->database) != 0)
+            mx_proc.schemas_renamed = true;
     mx_proc.started_ms = uv_hrtime() / 1000000;
     {
         mx_user_t *a = &mx_proc.admin_user;

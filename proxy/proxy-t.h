@@ -287,6 +287,7 @@ typedef struct mx_proc_s {
     mx_user_t admin_user;        /* [admin] as a user the login code understands */
     int admin_fd;                /* listening socket of the console, -1 none */
     uint64_t started_ms;         /* uv_hrtime() / 1e6 at start-up */
+    bool schemas_renamed;        /* some schema's name differs from its database */
     char server_version[96];     /* announced to clients */
     _Atomic bool version_known;
 } mx_proc_t;

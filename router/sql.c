@@ -2,6 +2,8 @@
  * markers the proxy needs before routing arrives, and `USE db`. */
 #include "sql.h"
 
+#include "protocol/packet.h"
+
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -280,4 +282,64 @@ bool mx_sql_like(const char *p, const char *s)
             return false;
     }
     return *s == 0;
+}
+
+size_t mx_sql_map_schemas(const uint8_t *q, size_t n, mx_sql_schema_map_fn map, void *arg,
+                          struct mx_pktbuf_s *out)
+{
+    size_t done = 0, last = 0, i = 0;
+    while (i < n) {
+        uint8_t c = q[i];
+        if (c != '`') {
+            size_t j = skip_noise(q, n, i);
+            if (j != i) {
+                i = j;
+                continue;
+            }
+        }
+        size_t s = i, e, ns, ne;
+        if (c == '`') {
+            e = i + 1;
+            while (e < n && q[e] != '`')
+                e++;
+            if (e >= n)
+                break;
+            ns = s + 1;
+            ne = e;
+            e++;
+        } else if (is_ident(c) && !(c >= '0' && c <= '9')) {
+            e = i;
+            while (e < n && (is_ident(q[e]) || q[e] == '-'))
+                e++;
+            /* A bare name cannot hold '-': only a backticked one can. */
+            size_t k = s;
+            while (k < e && q[k] != '-')
+                k++;
+            e = k;
+            ns = s;
+            ne = e;
+        } else {
+            i++;
+            continue;
+        }
+        /* Qualifier: the identifier is followed by '.', and not preceded
+         * by '.' (that would be table.column). */
+        size_t dot = e;
+        while (dot < n && (q[dot] == ' ' || q[dot] == '\t' || q[dot] == '\n' || q[dot] == '\r'))
+            dot++;
+        bool qualifier = dot < n && q[dot] == '.' && !(s > 0 && q[s - 1] == '.');
+        const char *real = qualifier ? map(arg, (const char *)q + ns, ne - ns) : NULL;
+        if (real) {
+            mx_put_bytes(out, q + last, s - last);
+            mx_put_u8(out, '`');
+            mx_put_bytes(out, real, strlen(real));
+            mx_put_u8(out, '`');
+            last = e;
+            done++;
+        }
+        i = e > i ? e : i + 1;
+    }
+    if (done)
+        mx_put_bytes(out, q + last, n - last);
+    return done;
 }

@@ -40,3 +40,14 @@ int mx_sql_show_databases(const uint8_t *q, size_t n, char *like, size_t cap);
 
 /* SQL LIKE match with % and _, case-insensitive for ASCII, no escapes. */
 bool mx_sql_like(const char *pattern, const char *s);
+
+/* Logical schema qualifiers: `aiurt-platform`.t -> `aiurt_platform`.t.
+ * `map` returns the real database name for a logical schema name the
+ * session may use, or NULL.  Identifiers (bare or backticked) directly
+ * followed by '.' outside strings and comments are looked up; the text
+ * with replacements is appended to out.  Returns the number replaced (0:
+ * out untouched, use the original). */
+typedef const char *(*mx_sql_schema_map_fn)(void *arg, const char *name, size_t len);
+struct mx_pktbuf_s;
+size_t mx_sql_map_schemas(const uint8_t *q, size_t n, mx_sql_schema_map_fn map, void *arg,
+                          struct mx_pktbuf_s *out);

@@ -32,3 +32,24 @@ def test_select_database_gives_the_logical_name(manx):
     r = m.cli("select database(); use aiurt-platform; select database()", db="")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["database()", "NULL", "database()", "aiurt-platform"]
+
+
+def test_logical_schema_qualifiers_are_mapped(manx, backend, table):
+    """Mycat's checkSQLschema: `aiurt-platform`.t means aiurt_platform.t;
+    text inside strings and comments is left alone."""
+    m = manx(datahost_extra={"balance": 1})
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, v VARCHAR(40))")
+    c = m.connect()
+    with c.cursor() as cur:
+        cur.execute(f"INSERT INTO `aiurt-platform`.`{table}` VALUES (1, '`aiurt-platform`.x')")
+        cur.execute(f"SELECT v FROM `aiurt-platform`.`{table}` /* `aiurt-platform`.y */ WHERE id = 1")
+        assert cur.fetchone() == ("`aiurt-platform`.x",)
+        cur.execute(f"SELECT t.v FROM `aiurt-platform`.`{table}` t JOIN `aiurt-platform`.`{table}` u USING (id)")
+        assert cur.fetchone() == ("`aiurt-platform`.x",)
+    c.close()
+    with m.capi() as cc, cc.stmt(f"SELECT COUNT(*) FROM `aiurt-platform`.`{table}` WHERE id = ?") as st:
+        st.bind([1])
+        for _ in range(4):  # prepared again wherever it runs, with the mapped text
+            st.execute()
+            assert st.fetch_all() == [(b"1",)]

@@ -3,8 +3,34 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "protocol/packet.h"
 #include "router/sql.h"
 #include "test.h"
+
+static const char *map(void *arg, const char *name, size_t len)
+{
+    (void)arg;
+    if (len == 14 && memcmp(name, "aiurt-platform", 14) == 0)
+        return "aiurt_platform";
+    if (len == 4 && memcmp(name, "shop", 4) == 0)
+        return "shop_real";
+    return NULL;
+}
+
+static void check_map(const char *in, const char *want, size_t n_want)
+{
+    mx_pktbuf_t b;
+    mx_pktbuf_init(&b);
+    size_t n = mx_sql_map_schemas((const uint8_t *)in, strlen(in), map, NULL, &b);
+    ASSERT_EQ(n, n_want);
+    if (n) {
+        mx_put_u8(&b, 0);
+        ASSERT_STR_EQ((const char *)b.data, want);
+    } else {
+        ASSERT_EQ(b.len, 0);
+    }
+    mx_pktbuf_free(&b);
+}
 
 #define S(x) (const uint8_t *)(x), strlen(x)
 
@@ -50,6 +76,13 @@ int main(void)
     ASSERT_STR_EQ(buf, "a%");
     ASSERT_EQ(mx_sql_show_databases(S("show databases where 1"), buf, sizeof(buf)), 0);
     ASSERT_EQ(mx_sql_show_databases(S("show databases like 'x"), buf, sizeof(buf)), 0);
+
+    check_map("select * from `aiurt-platform`.t", "select * from `aiurt_platform`.t", 1);
+    check_map("select shop.t.c from shop.t join `shop` . u", "select `shop_real`.t.c from `shop_real`.t join `shop_real` . u", 3);
+    check_map("select 'shop.t', \"`aiurt-platform`.x\" /* shop.y */ # shop.z", "", 0);
+    check_map("select t.shop.x, shopping.t, myshop.t from t", "", 0);
+    check_map("select `unterminated", "", 0);
+    check_map("", "", 0);
 
     ASSERT_TRUE(mx_sql_like("aiurt%", "aiurt-platform"));
     ASSERT_TRUE(mx_sql_like("%PLAT%", "aiurt-platform"));
