@@ -149,6 +149,7 @@ static void on_close_timer(uv_handle_t *h)
     mx_sstate_clear(&cl->st);
     mx_pktbuf_free(&cl->rewrite);
     mx_stmt_clear_all(cl);
+    mx_sstate_clear(&cl->pending_uv);
     free(cl->prep_sql);
     free(cl);
     atomic_fetch_sub(&mx_proc.n_clients, 1);
@@ -661,6 +662,20 @@ static bool map_schema_names(mx_client_t *cl, const uint8_t *p, uint32_t len)
     return true;
 }
 
+static void collect_uservar(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
+{
+    mx_client_t *cl = arg;
+    char n[MX_NAME_MAX + 2];
+    if (nlen > MX_NAME_MAX) {
+        cl->uv_ok = false;
+        return;
+    }
+    n[0] = '@';
+    memcpy(n + 1, name, nlen);
+    if (!mx_sstate_set_var(&cl->pending_uv, (const uint8_t *)n, nlen + 1, val, vlen))
+        cl->uv_ok = false;
+}
+
 /* A statement that writes, for a user with readonly = true. */
 static bool refused_for_readonly(const mx_sql_info_t *info)
 {
@@ -815,10 +830,17 @@ static bool build_set(mx_client_t *cl, mx_server_t *sv)
             continue;
         if (any)
             mx_put_u8(b, ',');
-        mx_put_bytes(b, "@@SESSION.", 10);
-        mx_put_bytes(b, v->name, strlen(v->name));
-        mx_put_u8(b, '=');
-        put_value(b, v->name, v->value);
+        if (v->name[0] == '@') {
+            /* A user variable: its literal, as the client wrote it. */
+            mx_put_bytes(b, v->name, strlen(v->name));
+            mx_put_u8(b, '=');
+            mx_put_bytes(b, v->value, strlen(v->value));
+        } else {
+            mx_put_bytes(b, "@@SESSION.", 10);
+            mx_put_bytes(b, v->name, strlen(v->name));
+            mx_put_u8(b, '=');
+            put_value(b, v->name, v->value);
+        }
         any = true;
     }
     for (uint32_t i = 0; i < sv->st.n_vars; i++) {
@@ -827,9 +849,14 @@ static bool build_set(mx_client_t *cl, mx_server_t *sv)
             continue;
         if (any)
             mx_put_u8(b, ',');
-        mx_put_bytes(b, "@@SESSION.", 10);
-        mx_put_bytes(b, v->name, strlen(v->name));
-        mx_put_bytes(b, "=DEFAULT", 8);
+        if (v->name[0] == '@') {
+            mx_put_bytes(b, v->name, strlen(v->name));
+            mx_put_bytes(b, "=NULL", 5);
+        } else {
+            mx_put_bytes(b, "@@SESSION.", 10);
+            mx_put_bytes(b, v->name, strlen(v->name));
+            mx_put_bytes(b, "=DEFAULT", 8);
+        }
         any = true;
     }
     mx_pkt_end(b);
@@ -1398,9 +1425,27 @@ static void response_finished(mx_client_t *cl)
         cl->status = r->status;
     if (!r->is_error) {
         if (cl->cmd == MX_COM_QUERY) {
-            if (cl->state_change &&
-                (!cl->state_known || (cl->marks & (MX_MARK_USERVAR | MX_MARK_TEMP | MX_MARK_PREPARE))))
+            bool uv = (cl->marks & MX_MARK_USERVAR) != 0;
+            bool uv_replay = uv && cl->uv_ok && cl->pending_uv.n_vars > 0;
+            if (cl->state_change && ((!cl->state_known && !uv_replay) || (uv && !uv_replay) ||
+                                     (cl->marks & (MX_MARK_TEMP | MX_MARK_PREPARE))))
                 cl->sticky = true;
+            else if (uv_replay && cl->server) {
+                /* Both the session and this backend now hold the values. */
+                mx_server_t *sv = cl->server;
+                for (uint32_t i = 0; i < cl->pending_uv.n_vars; i++) {
+                    const mx_var_t *v = &cl->pending_uv.vars[i];
+                    if (!mx_sstate_set_var(&cl->st, (const uint8_t *)v->name, strlen(v->name),
+                                           (const uint8_t *)v->value, strlen(v->value)) ||
+                        !mx_sstate_set_var(&sv->st, (const uint8_t *)v->name, strlen(v->name),
+                                           (const uint8_t *)v->value, strlen(v->value)))
+                        cl->sticky = true;
+                }
+                cl->st_version++;
+                if (sv->synced_id == cl->id)
+                    sv->synced_version = cl->st_version;
+            }
+            mx_sstate_clear(&cl->pending_uv);
             if (cl->marks & MX_MARK_LOCK)
                 cl->sticky = true;
         }
@@ -1716,6 +1761,13 @@ static bool dispatch(mx_client_t *cl)
             }
         }
         cl->marks = mx_sql_marks(p + 1, have - 1);
+        cl->uv_ok = false;
+        if ((cl->marks & MX_MARK_USERVAR) && whole) {
+            /* SET @a = <literal>: remember the values to replay them on
+             * other backends instead of pinning the session. */
+            mx_sstate_clear(&cl->pending_uv);
+            cl->uv_ok = mx_sql_set_uservars(p + 1, len - 1, collect_uservar, cl) == 1;
+        }
         break;
     }
     case MX_COM_STMT_PREPARE:

@@ -343,3 +343,118 @@ size_t mx_sql_map_schemas(const uint8_t *q, size_t n, mx_sql_schema_map_fn map, 
         mx_put_bytes(out, q + last, n - last);
     return done;
 }
+
+/* End of a literal at q[i] (number, string with optional introducer, hex,
+ * NULL/TRUE/FALSE), or i when there is none. */
+static size_t literal_end(const uint8_t *q, size_t n, size_t i)
+{
+    size_t j = i;
+    if (j < n && (q[j] == '-' || q[j] == '+'))
+        j++;
+    if (j < n && q[j] >= '0' && q[j] <= '9') {
+        if (j + 1 < n && q[j] == '0' && (q[j + 1] == 'x' || q[j + 1] == 'X')) {
+            j += 2;
+            while (j < n && ((q[j] >= '0' && q[j] <= '9') || ((q[j] | 0x20) >= 'a' && (q[j] | 0x20) <= 'f')))
+                j++;
+            return j;
+        }
+        while (j < n && ((q[j] >= '0' && q[j] <= '9') || q[j] == '.' || q[j] == 'e' || q[j] == 'E' ||
+                         ((q[j] == '-' || q[j] == '+') && (q[j - 1] == 'e' || q[j - 1] == 'E'))))
+            j++;
+        return j;
+    }
+    if (j != i)
+        return i;
+    if (j < n && q[j] == '_') { /* _utf8mb4'...' */
+        while (j < n && is_ident(q[j]))
+            j++;
+    } else if (j + 1 < n && (q[j] | 0x20) == 'x' && q[j + 1] == '\'') {
+        j++;
+    } else if (j + 1 < n && (q[j] | 0x20) == 'n' && q[j + 1] == '\'') {
+        j++;
+    }
+    if (j < n && (q[j] == '\'' || q[j] == '"')) {
+        size_t e = skip_noise(q, n, j);
+        if (e > n || e == j || q[e - 1] != q[j])
+            return i;
+        return e;
+    }
+    if (j != i)
+        return i;
+    static const char *const words[] = { "null", "true", "false" };
+    for (size_t k = 0; k < 3; k++) {
+        size_t l = strlen(words[k]);
+        if (n - i >= l && strncasecmp((const char *)q + i, words[k], l) == 0 && (i + l == n || !is_ident(q[i + l])))
+            return i + l;
+    }
+    return i;
+}
+
+int mx_sql_set_uservars(const uint8_t *q, size_t n, mx_sql_uservar_fn cb, void *arg)
+{
+    size_t i = 0;
+    if (!take_word(q, n, &i, "set"))
+        return 0;
+    /* First pass checks, second reports: a statement is replayed whole or
+     * not at all. */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t k = i;
+        for (;;) {
+            k = skip_space(q, n, k);
+            if (k >= n)
+                return 0;
+            if (q[k] == '@' && k + 1 < n && q[k + 1] != '@') {
+                size_t ns = k + 1, ne = ns;
+                if (ne < n && (q[ne] == '`' || q[ne] == '\'' || q[ne] == '"')) {
+                    return 0; /* quoted user variable names: keep it simple */
+                }
+                while (ne < n && (is_ident(q[ne]) || q[ne] == '.'))
+                    ne++;
+                if (ne == ns)
+                    return 0;
+                size_t e = skip_space(q, n, ne);
+                if (e + 1 < n && q[e] == ':' && q[e + 1] == '=')
+                    e += 2;
+                else if (e < n && q[e] == '=')
+                    e++;
+                else
+                    return 0;
+                size_t vs = skip_space(q, n, e);
+                size_t ve = literal_end(q, n, vs);
+                if (ve == vs)
+                    return 0;
+                if (pass == 1)
+                    cb(arg, q + ns, ne - ns, q + vs, ve - vs);
+                k = skip_space(q, n, ve);
+            } else {
+                /* A system variable, NAMES or CHARACTER SET: session tracking
+                 * reports its effect; skip to the next top-level comma. */
+                int depth = 0;
+                while (k < n) {
+                    size_t j = skip_noise(q, n, k);
+                    if (j != k) {
+                        k = j;
+                        continue;
+                    }
+                    if (q[k] == '(')
+                        depth++;
+                    else if (q[k] == ')')
+                        depth--;
+                    else if ((q[k] == ',' || q[k] == ';') && depth == 0)
+                        break;
+                    else if (q[k] == '@' && k + 1 < n && q[k + 1] != '@' && (k == 0 || q[k - 1] != '@'))
+                        return 0; /* a user variable inside an expression */
+                    k++;
+                }
+            }
+            if (k < n && q[k] == ',') {
+                k++;
+                continue;
+            }
+            if (!at_end(q, n, k))
+                return 0;
+            break;
+        }
+    }
+    return 1;
+}

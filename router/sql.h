@@ -51,3 +51,12 @@ typedef const char *(*mx_sql_schema_map_fn)(void *arg, const char *name, size_t 
 struct mx_pktbuf_s;
 size_t mx_sql_map_schemas(const uint8_t *q, size_t n, mx_sql_schema_map_fn map, void *arg,
                           struct mx_pktbuf_s *out);
+
+/* User variables set by a plain SET with literal values, so they can be
+ * replayed on other backends: calls cb(name, value) for each `@name = lit`
+ * (value is the literal's text, verbatim).  Returns 1 when q is a SET whose
+ * user-variable assignments all have literal values (system variables may
+ * be mixed in), 0 otherwise (not a SET, or an expression that a replay
+ * might evaluate differently). */
+typedef void (*mx_sql_uservar_fn)(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen);
+int mx_sql_set_uservars(const uint8_t *q, size_t n, mx_sql_uservar_fn cb, void *arg);

@@ -306,3 +306,32 @@ def test_sysbench_prepared_reads_are_split(manx, pair):
     d1, d2 = after[0] - before[0], after[1] - before[1]
     print(f"prepared executes: writer's server {d1}, other server {d2}")
     assert d2 > 0.3 * (d1 + d2), (d1, d2)
+
+
+def test_user_variables_follow_the_session_to_replicas(manx):
+    """SET @a=1; SET NAMES ...; then reads on replicas see them (literal
+    values are replayed); a value computed by the server pins the session to
+    the writer instead."""
+    m = manx(datahost_extra={"balance": 1}, max_con=4)
+    wait_up(m, ALL)
+    conns = [m.connect() for _ in range(3)]
+    for i, c in enumerate(conns):
+        with c.cursor() as cur:
+            cur.execute(f"SET @a = {i}, @b := 'v{i}', @@session.sql_mode = 'ANSI_QUOTES'")
+            cur.execute("SET NAMES latin1")
+    mark = len(m.log())
+    for _ in range(4):
+        for i, c in enumerate(conns):
+            with c.cursor() as cur:
+                cur.execute("SELECT @a, @b, @@character_set_client, @@sql_mode")
+                assert cur.fetchone() == (i, f"v{i}", "latin1", "ANSI_QUOTES")
+    hosts = {h for cls, h in routes(m, mark) if cls == "READ"}
+    assert hosts - {"hostM1"}, hosts      # served by replicas
+    with conns[0].cursor() as cur:
+        cur.execute("SET @t = NOW(6)")   # not a literal: cannot be replayed
+        mark = len(m.log())
+        cur.execute("SELECT @t IS NOT NULL")
+        assert cur.fetchone() == (1,)
+    assert {h for _, h in routes(m, mark)} == {"hostM1"}
+    for c in conns:
+        c.close()

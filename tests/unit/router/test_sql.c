@@ -17,6 +17,21 @@ static const char *map(void *arg, const char *name, size_t len)
     return NULL;
 }
 
+static char uv[256];
+
+static void uv_cb(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
+{
+    (void)arg;
+    size_t n = strlen(uv);
+    snprintf(uv + n, sizeof(uv) - n, "%.*s=%.*s;", (int)nlen, name, (int)vlen, val);
+}
+
+static int uvars(const char *q)
+{
+    uv[0] = 0;
+    return mx_sql_set_uservars((const uint8_t *)q, strlen(q), uv_cb, NULL);
+}
+
 static void check_map(const char *in, const char *want, size_t n_want)
 {
     mx_pktbuf_t b;
@@ -83,6 +98,18 @@ int main(void)
     check_map("select t.shop.x, shopping.t, myshop.t from t", "", 0);
     check_map("select `unterminated", "", 0);
     check_map("", "", 0);
+
+    ASSERT_EQ(uvars("SET @a = 1, @b := 'x''y', @@session.sql_mode = 'ANSI', NAMES utf8mb4, @c=-2.5e3, @d=NULL, @e=_utf8mb4'z', @f=0xFF;"), 1);
+    ASSERT_STR_EQ(uv, "a=1;b='x''y';c=-2.5e3;d=NULL;e=_utf8mb4'z';f=0xFF;");
+    ASSERT_EQ(uvars("set @a = now()"), 0);
+    ASSERT_EQ(uvars("set @a = 1 + 1"), 0);
+    ASSERT_EQ(uvars("set @a = @b"), 0);
+    ASSERT_EQ(uvars("set sql_mode = concat(@@sql_mode, @x)"), 0);
+    ASSERT_EQ(uvars("select @a := 1"), 0);
+    ASSERT_EQ(uvars("set @`quoted` = 1"), 0);
+    ASSERT_EQ(uvars("set @a = 'unterminated"), 0);
+    ASSERT_EQ(uvars("set autocommit = 0"), 1);
+    ASSERT_STR_EQ(uv, "");
 
     ASSERT_TRUE(mx_sql_like("aiurt%", "aiurt-platform"));
     ASSERT_TRUE(mx_sql_like("%PLAT%", "aiurt-platform"));
