@@ -481,7 +481,9 @@ static uint8_t *reserve(mx_pktbuf_t *b, size_t n)
         b->failed = true;
         return NULL;
     }
-    if (b->len + n > b->cap) {
+    /* An empty buffer has no memory yet: reserve some even for 0 bytes, so
+     * callers never do pointer arithmetic on NULL. */
+    if (b->len + n > b->cap || !b->data) {
         if (b->fixed) {
             b->failed = true;
             return NULL;
