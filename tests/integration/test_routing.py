@@ -335,3 +335,21 @@ def test_user_variables_follow_the_session_to_replicas(manx):
     assert {h for _, h in routes(m, mark)} == {"hostM1"}
     for c in conns:
         c.close()
+
+
+def test_temporary_tables_and_locks_keep_the_session_on_the_writer(manx):
+    m = manx(datahost_extra={"balance": 1})
+    wait_up(m, ALL)
+    c = m.connect()
+    mark = len(m.log())
+    with c.cursor() as cur:
+        cur.execute("CREATE TEMPORARY TABLE tmp_r (id INT)")
+        cur.execute("INSERT INTO tmp_r VALUES (1), (2)")
+        for _ in range(5):
+            cur.execute("SELECT COUNT(*) FROM tmp_r")   # only the writer's session has it
+            assert cur.fetchone() == (2,)
+        cur.execute("SELECT GET_LOCK('manx_test_lock', 1)")
+        assert cur.fetchone() == (1,)
+        cur.execute("SELECT IS_USED_LOCK('manx_test_lock') = CONNECTION_ID() OR 1")
+    c.close()
+    assert {h for _, h in routes(m, mark)} == {"hostM1"}, routes(m, mark)
