@@ -16,6 +16,7 @@ RE_ERR = re.compile(r"^\s*ignored errors:\s+(\d+)", re.M)
 RE_RECONN = re.compile(r"^\s*reconnects:\s+(\d+)", re.M)
 RE_P95 = re.compile(r"^\s*95th percentile:\s+([\d.]+)", re.M)
 RE_HIST = re.compile(r"^\s+([\d.]+)\s+\|\**\s+(\d+)\s*$", re.M)
+RE_SB_RW = re.compile(r"^\s*(read|write|other):\s+(\d+)\s*$", re.M)
 RE_FATAL = re.compile(r"FATAL|\berror\b|can't|failed|timed out", re.I)
 
 
@@ -39,6 +40,8 @@ def parse_log(path):
     m = RE_RECONN.search(text)
     if m:
         r["reconnects"] = int(m.group(1))
+    for kind, n in RE_SB_RW.findall(text):
+        r["sb_" + kind] = int(n)
     m = RE_P95.search(text)
     if m:
         r["p95"] = float(m.group(1))
@@ -145,6 +148,135 @@ def ratio_cell(xs):
     if len(xs) == 1:
         return "%.2f" % xs[0]
     return "%.2f (%.2f–%.2f)" % (statistics.median(xs), min(xs), max(xs))
+
+
+# ---------------------------------------------------------------- routing
+# bench/run leaves next to every run log <log>.st0/.st1 (both servers'
+# SHOW GLOBAL STATUS counters, "port<TAB>name<TAB>value") and, for manx,
+# <log>.ds0/.ds1 (the admin console's `show @@datasource`: NAME DATAHOST
+# ADDRESS TYPE STATUS ACTIVE IDLE SIZE WAITING READS WRITES ERRORS).
+
+DS_COLS = ["NAME", "DATAHOST", "ADDRESS", "TYPE", "STATUS", "ACTIVE", "IDLE", "SIZE",
+           "WAITING", "READS", "WRITES", "ERRORS"]
+
+
+def read_ds(path):
+    """{host: row dict} from one `show @@datasource` snapshot, or None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    except OSError:
+        return None
+    out = {}
+    for cells in lines:
+        if len(cells) < len(DS_COLS):
+            continue
+        row = dict(zip(DS_COLS, cells))
+        for k in ("READS", "WRITES", "ERRORS"):
+            row[k] = to_int(row[k])
+        out[row["NAME"]] = row
+    return out or None
+
+
+def read_st(path):
+    """{port: {variable: value}} from one SHOW GLOBAL STATUS snapshot, or None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    except OSError:
+        return None
+    out = defaultdict(dict)
+    for cells in lines:
+        if len(cells) == 3 and to_int(cells[2]) is not None:
+            out[cells[0]][cells[1].lower()] = int(cells[2])
+    return dict(out) or None
+
+
+def route_of(rec):
+    """Per-host deltas of manx's counters and per-server deltas of the
+    servers' counters over one run (None where a snapshot is missing)."""
+    log = rec["log"]
+    rt = {}
+    a, b = read_ds(log + ".ds0"), read_ds(log + ".ds1")
+    if a and b:
+        hosts = []
+        for name, row in b.items():
+            old = a.get(name, {})
+            def dd(k):
+                x, y = old.get(k), row.get(k)
+                return (y - x) if (x is not None and y is not None) else None
+            hosts.append({"name": name, "address": row["ADDRESS"], "type": row["TYPE"],
+                          "reads": dd("READS"), "writes": dd("WRITES"),
+                          "errors": dd("ERRORS")})
+        rt["hosts"] = hosts
+    a, b = read_st(log + ".st0"), read_st(log + ".st1")
+    if a and b:
+        servers = []
+        for port in sorted(b):
+            if port not in a:
+                continue
+            servers.append((port, {k: b[port][k] - a[port].get(k, 0) for k in b[port]}))
+        rt["servers"] = servers
+    return rt
+
+
+def share_cell(pairs):
+    """'a 48% b 47% c 5%' from (label, count) pairs, largest first; '—'
+    when nothing was counted."""
+    pairs = [(l, n) for l, n in pairs if n is not None]
+    tot = sum(n for _, n in pairs)
+    if not pairs or tot <= 0:
+        return "—"
+    pairs.sort(key=lambda p: -p[1])
+    return " ".join("%s %.0f%%" % (l, 100.0 * n / tot) for l, n in pairs) + " (%d)" % tot
+
+
+def host_shares(rt, key):
+    if not rt.get("hosts"):
+        return "—"
+    return share_cell([(h["name"], h[key]) for h in rt["hosts"]])
+
+
+def server_shares(rt, key):
+    if not rt.get("servers"):
+        return "—"
+    return share_cell([(":" + port, d.get(key)) for port, d in rt["servers"]])
+
+
+ROUTE_COLUMNS = ["target", "threads", "ps", "rep", "sysbench reads / writes",
+                 "manx reads / sysbench reads", "reads by host (manx)", "writes by host (manx)",
+                 "Com_select by server", "Questions by server"]
+
+
+def route_table(rows, targets):
+    """One row per run: where its reads and writes went, as manx counted them
+    and as the servers counted them."""
+    runs = sorted(rows, key=lambda r: (targets.index(r["target"]), r["threads"], r["ps"],
+                                       to_int(r["rep"]) or 0))
+    lines = ["| " + " | ".join(ROUTE_COLUMNS) + " |",
+             "|" + "|".join(["---"] * 3 + ["---:"] * 3 + ["---"] * (len(ROUTE_COLUMNS) - 6)) + "|"]
+    data = []
+    addr = {}
+    for r in runs:
+        rt = route_of(r)
+        if not rt:
+            continue
+        for h in rt.get("hosts", []):
+            addr[h["name"]] = "%s = %s (%s)" % (h["name"], h["address"], h["type"])
+        sb = "%s / %s" % (fnum(r.get("sb_read")), fnum(r.get("sb_write")))
+        mr = None
+        if rt.get("hosts") and r.get("sb_read"):
+            mr = 100.0 * sum(h["reads"] or 0 for h in rt["hosts"]) / r["sb_read"]
+        cells = [r["target"], str(r["threads"]), r["ps"], r["rep"], sb, fnum(mr, "{:.1f}%"),
+                 host_shares(rt, "reads"), host_shares(rt, "writes"),
+                 server_shares(rt, "com_select"), server_shares(rt, "questions")]
+        lines.append("| " + " | ".join(cells) + " |")
+        data.append({"target": r["target"], "threads": r["threads"], "ps": r["ps"],
+                     "rep": r["rep"], "cells": cells,
+                     "host_errors": sum(h["errors"] or 0 for h in rt.get("hosts", []))})
+    if not data:
+        return [], [], []
+    return lines, data, [addr[k] for k in sorted(addr)]
 
 
 COLUMNS = ["target", "threads", "ps", "QPS median (min–max)", "TPS", "p50 ms", "p95 ms",
@@ -289,6 +421,7 @@ def main():
     load1 = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
 
     summary = []
+    routes = []
     for scen in scenarios:
         srows = [r for r in rows if r["scenario"] == scen]
         lines, data = scenario_table(srows, targets)
@@ -311,6 +444,29 @@ def main():
                 "port 1) + the second master (r, port 2), which shows where reads went. "
                 "Peak RSS: VmHWM, reset before each run. vs haproxy / vs direct: this target's "
                 "QPS over that target's in the same round, median (min–max).", ""]
+        rlines, rdata, hosts = route_table(srows, targets)
+        if rlines:
+            foot += ["## Where the statements went", "",
+                     "One row per run. Shares of the run's statements, largest first, "
+                     "the total in parentheses. *sysbench reads / writes*: its own count. *manx reads / sysbench reads*: how "
+                     "many of the reads manx sent as reads (the rest went to the writer). "
+                     "*by host (manx)*: the READS / WRITES counters of manx's admin console "
+                     "(`show @@datasource`), after minus before the run: what manx routed as a "
+                     "read (to the read hosts under balance=1) and as a write (to the active "
+                     "writer: the writes, and every statement of a transaction, BEGIN and "
+                     "COMMIT and the SELECTs inside it included). *by server*: "
+                     "`SHOW GLOBAL STATUS` deltas on each MariaDB of the pair (:port), which "
+                     "also covers direct and haproxy. Com_select: the SELECTs the server ran, "
+                     "prepared ones included (so not added to Com_stmt_execute, which counts "
+                     "every prepared statement, writes and BEGIN/COMMIT too; both are in the raw "
+                     "`<log>.st0/.st1`). Questions: every client statement, reads and writes, "
+                     "not the replicated row events (Com_insert/update/delete are left out: "
+                     "the second master counts the replicated ones too). manx's heartbeats "
+                     "(SHOW SLAVE STATUS) are in neither. Mode `-notrx`: sysbench "
+                     "`--skip_trx=on`, every statement in autocommit.", ""] + rlines + [""]
+            if hosts:
+                foot.append("Hosts: " + "; ".join(hosts) + ".")
+                foot.append("")
         errs = [d for d in data if d["first_error"]]
         for d in errs:
             foot.append("- %s t%d %s: first error line: `%s`" % (
@@ -323,7 +479,17 @@ def main():
             f.write("\n".join(head + lines + foot) + "\n")
         print("\n## %s\n" % scen)
         print("\n".join(lines))
+        if rlines:
+            print("\n### %s: where the statements went\n" % scen)
+            print("\n".join(rlines))
         print("\n-> %s" % md)
+        for d in rdata:
+            c = d["cells"]
+            routes.append("%-12s %-8s t%-3d %-12s rep %s  manx reads/sysbench reads %s | reads "
+                          "by host: %s | writes by host: %s | Com_select by server: %s | "
+                          "Questions by server: %s" % (
+                              scen, d["target"], d["threads"], d["ps"], d["rep"], c[5], c[6],
+                              c[7], c[8], c[9]))
         for d in data:
             if d["target"].startswith("manx") or d["target"] in ("peer", "haproxy2"):
                 summary.append("%-12s %-8s t%-3d %-7s QPS %8s  vs haproxy %-18s vs direct %s" % (
@@ -336,6 +502,11 @@ def main():
     print("\nSummary (ratios: median (min–max) over rounds):")
     for s in summary or ["(no proxy target besides haproxy ran)"]:
         print("  " + s)
+    if routes:
+        print("\nShares of reads and writes per run (manx: per host from `show @@datasource`; "
+              "servers: Com_* deltas per port):")
+        for s in routes:
+            print("  " + s)
     for n in notes:
         print("  note: " + n)
     failed = [r for r in rows if not r.get("qps")]
