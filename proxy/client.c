@@ -730,6 +730,7 @@ void mx_client_got_server(mx_client_t *cl, mx_server_t *sv)
     cl->state = CL_REPLAY;
     cl->replay_step = RP_GTID;
     if (sv->synced_id == cl->id && sv->synced_version == cl->st_version && !cl->need_gtid_wait && !sv->n_close &&
+        (sv->st.last_insert_id == cl->st.last_insert_id || !(cl->marks & MX_MARK_LAST_INSERT_ID)) &&
         (!cl->cur_stmt || mx_sstmt_find(sv, cl->cur_stmt))) {
         forward_command(cl);
         return;
@@ -902,7 +903,10 @@ static void replay_next(mx_client_t *cl)
             continue;
         case RP_LID:
             cl->replay_step++;
-            if (cl->st.last_insert_id != sv->st.last_insert_id) {
+            /* Only a statement that reads LAST_INSERT_ID() needs the
+             * session's value on this backend: replaying it for every
+             * write after a move would cost a round trip each. */
+            if ((cl->marks & MX_MARK_LAST_INSERT_ID) && cl->st.last_insert_id != sv->st.last_insert_id) {
                 char q[64];
                 int n = snprintf(q, sizeof(q), "DO LAST_INSERT_ID(%llu)", (unsigned long long)cl->st.last_insert_id);
                 mx_pkt_begin(b, 0);
@@ -951,11 +955,15 @@ static void replay_next(mx_client_t *cl)
             }
             continue;
         default:
-            /* Everything replayed: the backend now holds the session's state. */
+            /* Everything replayed: the backend now holds the session's state
+             * (but for a LAST_INSERT_ID() nobody asked about). */
+            uint64_t lid = sv->st.last_insert_id;
             if (!mx_sstate_copy(&sv->st, &cl->st)) {
                 client_close(cl, "out of memory");
                 return;
             }
+            if (!(cl->marks & MX_MARK_LAST_INSERT_ID))
+                sv->st.last_insert_id = lid;
             sv->synced_id = cl->id;
             sv->synced_version = cl->st_version;
             forward_command(cl);
@@ -1333,6 +1341,7 @@ static void server_data_once(mx_client_t *cl)
                 client_close(cl, "out of memory");
                 return;
             }
+            st->marks = mx_sql_marks((const uint8_t *)st->sql, st->sql_len);
             cl->prep_sql = NULL;
             mx_wr_u32((uint8_t *)h + MX_PKT_HDR + 1, st->vid);
         }
@@ -1711,6 +1720,7 @@ static bool dispatch(mx_client_t *cl)
         }
         cl->cur_stmt = st;
         cl->cls = st->cls;
+        cl->marks = st->marks;
         if (cl->cmd == MX_COM_STMT_SEND_LONG_DATA)
             cl->long_data_pin = true;
         /* Route by the class of the prepared text. */

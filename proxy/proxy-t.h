@@ -80,6 +80,7 @@ typedef struct mx_stmt_s {
     uint32_t sql_len;
     uint16_t n_params;
     uint8_t cls;                 /* mx_sql_class_t: where EXECUTE may run */
+    uint32_t marks;              /* mx_sql_marks() of the text */
     bool has_types;              /* types holds what the last EXECUTE bound */
     uint8_t *types;              /* 2 bytes per parameter, heap */
 } mx_stmt_t;

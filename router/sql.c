@@ -73,8 +73,14 @@ uint32_t mx_sql_marks(const uint8_t *q, size_t n)
         if (c == '@') {
             if (i + 1 < n && q[i + 1] == '@') {
                 i += 2;
-                while (i < n && (is_ident(q[i]) || q[i] == '.'))
+                size_t w = i;
+                while (i < n && (is_ident(q[i]) || q[i] == '.')) {
+                    if (q[i] == '.')
+                        w = i + 1; /* @@session.identity */
                     i++;
+                }
+                if (word_is(q + w, i - w, "identity") || word_is(q + w, i - w, "last_insert_id"))
+                    m |= MX_MARK_LAST_INSERT_ID;
                 continue;
             }
             m |= MX_MARK_USERVAR;
@@ -98,6 +104,8 @@ uint32_t mx_sql_marks(const uint8_t *q, size_t n)
                 m |= MX_MARK_PREPARE;
             else if (word_is(w, len, "SQL_CALC_FOUND_ROWS"))
                 m |= MX_MARK_FOUND_ROWS;
+            else if (word_is(w, len, "LAST_INSERT_ID"))
+                m |= MX_MARK_LAST_INSERT_ID;
             prev = w;
             prev_len = len;
             continue;

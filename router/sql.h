@@ -14,6 +14,7 @@
 #define MX_MARK_LOCK       0x04u /* GET_LOCK(, LOCK TABLE(S) */
 #define MX_MARK_PREPARE    0x08u /* SQL-level PREPARE */
 #define MX_MARK_FOUND_ROWS 0x10u /* SQL_CALC_FOUND_ROWS */
+#define MX_MARK_LAST_INSERT_ID 0x20u /* LAST_INSERT_ID, @@identity, @@last_insert_id */
 
 uint32_t mx_sql_marks(const uint8_t *q, size_t n);
 

@@ -197,3 +197,23 @@ def test_pool_waiter_proceeds_when_freed(manx, backend, table):
     finally:
         for c in holders + [waiter]:
             c.close()
+
+
+def test_last_insert_id_follows_the_session(manx, backend, table):
+    """Two sessions share one pooled backend connection: each one's
+    LAST_INSERT_ID() is its own insert's, as on a connection of its own."""
+    m = manx(manx_extra={"workers": 1}, max_con=1, min_con=1)
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{table}` (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    a, b = m.connect(), m.connect()
+    ids = {}
+    for name, c in (("a", a), ("b", b), ("a2", a)):
+        with c.cursor() as cur:
+            cur.execute(f"INSERT INTO `{table}`(v) VALUES (1)")
+            ids[name] = cur.lastrowid
+    for name, c in (("b", b), ("a2", a), ("b", b)):
+        with c.cursor() as cur:
+            cur.execute("SELECT LAST_INSERT_ID(), @@identity")
+            assert cur.fetchone() == (ids[name], ids[name]), (name, ids)
+    a.close()
+    b.close()

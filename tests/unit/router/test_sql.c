@@ -60,6 +60,9 @@ int main(void)
     ASSERT_EQ(mx_sql_marks(S("SELECT GET_LOCK('a', 1)")), MX_MARK_LOCK);
     ASSERT_EQ(mx_sql_marks(S("select sql_calc_found_rows * from t")), MX_MARK_FOUND_ROWS);
     ASSERT_EQ(mx_sql_marks(S("PREPARE s FROM 'select 1'")), MX_MARK_PREPARE);
+    ASSERT_EQ(mx_sql_marks(S("select last_insert_id()")), MX_MARK_LAST_INSERT_ID);
+    ASSERT_EQ(mx_sql_marks(S("select @@identity, @@session.last_insert_id")), MX_MARK_LAST_INSERT_ID);
+    ASSERT_EQ(mx_sql_marks(S("select 'last_insert_id()', @@identity_x")), 0);
 
     ASSERT_EQ(mx_sql_use(S("USE `aiurt-platform`;"), buf, sizeof(buf)), 1);
     ASSERT_STR_EQ(buf, "aiurt-platform");
