@@ -866,6 +866,15 @@ static bool build_set(mx_client_t *cl, mx_server_t *sv)
     return any;
 }
 
+/* One command packet (sequence 0) into b. */
+static void put_command(mx_pktbuf_t *b, uint8_t cmd, const void *arg, size_t len)
+{
+    mx_pkt_begin(b, 0);
+    mx_put_u8(b, cmd);
+    mx_put_bytes(b, arg, len);
+    mx_pkt_end(b);
+}
+
 static void replay_next(mx_client_t *cl)
 {
     mx_server_t *sv = cl->server;
@@ -879,20 +888,14 @@ static void replay_next(mx_client_t *cl)
                 const mx_datahost_t *dh = sv->pool->dh;
                 int n = snprintf(q, sizeof(q), "SELECT MASTER_GTID_WAIT('%s', %.3f)", cl->last_gtid,
                                  (dh ? dh->consistency_timeout_ms : 1000) / 1000.0);
-                mx_pkt_begin(b, 0);
-                mx_put_u8(b, MX_COM_QUERY);
-                mx_put_bytes(b, q, (size_t)n);
-                mx_pkt_end(b);
+                put_command(b, MX_COM_QUERY, q, (size_t)n);
                 break;
             }
             continue;
         case RP_DB:
             cl->replay_step++;
             if (cl->st.db[0] && strcmp(cl->st.db, sv->st.db) != 0) {
-                mx_pkt_begin(b, 0);
-                mx_put_u8(b, MX_COM_INIT_DB);
-                mx_put_bytes(b, cl->st.db, strlen(cl->st.db));
-                mx_pkt_end(b);
+                put_command(b, MX_COM_INIT_DB, cl->st.db, strlen(cl->st.db));
                 break;
             }
             continue;
@@ -909,10 +912,7 @@ static void replay_next(mx_client_t *cl)
             if ((cl->marks & MX_MARK_LAST_INSERT_ID) && cl->st.last_insert_id != sv->st.last_insert_id) {
                 char q[64];
                 int n = snprintf(q, sizeof(q), "DO LAST_INSERT_ID(%llu)", (unsigned long long)cl->st.last_insert_id);
-                mx_pkt_begin(b, 0);
-                mx_put_u8(b, MX_COM_QUERY);
-                mx_put_bytes(b, q, (size_t)n);
-                mx_pkt_end(b);
+                put_command(b, MX_COM_QUERY, q, (size_t)n);
                 break;
             }
             continue;
@@ -947,10 +947,7 @@ static void replay_next(mx_client_t *cl)
         case RP_PREPARE:
             cl->replay_step++;
             if (cl->cur_stmt && !mx_sstmt_find(sv, cl->cur_stmt)) {
-                mx_pkt_begin(b, 0);
-                mx_put_u8(b, MX_COM_STMT_PREPARE);
-                mx_put_bytes(b, cl->cur_stmt->sql, cl->cur_stmt->sql_len);
-                mx_pkt_end(b);
+                put_command(b, MX_COM_STMT_PREPARE, cl->cur_stmt->sql, cl->cur_stmt->sql_len);
                 break;
             }
             continue;

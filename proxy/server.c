@@ -270,16 +270,21 @@ static bool send_auth_response(mx_server_t *sv, uint8_t seq)
     return send_out(sv);
 }
 
+/* Send one command of manx's own (`cmd` + `arg`) and track its response. */
+static bool send_own(mx_server_t *sv, uint8_t cmd, const void *arg, size_t len)
+{
+    mx_pkt_begin(&sv->out, 0);
+    mx_put_u8(&sv->out, cmd);
+    mx_put_bytes(&sv->out, arg, len);
+    mx_pkt_end(&sv->out);
+    mx_resp_begin(&sv->resp, sv->caps, &cmd, 1);
+    return send_out(sv);
+}
+
 static void start_setup(mx_server_t *sv)
 {
     sv->state = SV_SETUP;
-    mx_pkt_begin(&sv->out, 0);
-    mx_put_u8(&sv->out, MX_COM_QUERY);
-    mx_put_bytes(&sv->out, SETUP_SQL, sizeof(SETUP_SQL) - 1);
-    mx_pkt_end(&sv->out);
-    uint8_t req = MX_COM_QUERY;
-    mx_resp_begin(&sv->resp, sv->caps, &req, 1);
-    send_out(sv);
+    send_own(sv, MX_COM_QUERY, SETUP_SQL, sizeof(SETUP_SQL) - 1);
 }
 
 static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
@@ -449,12 +454,7 @@ bool mx_server_internal(mx_server_t *sv)
 static void send_reset(mx_server_t *sv)
 {
     sv->reset_step = RESET_COM;
-    mx_pkt_begin(&sv->out, 0);
-    mx_put_u8(&sv->out, MX_COM_RESET_CONNECTION);
-    mx_pkt_end(&sv->out);
-    uint8_t req = MX_COM_RESET_CONNECTION;
-    mx_resp_begin(&sv->resp, sv->caps, &req, 1);
-    send_out(sv);
+    send_own(sv, MX_COM_RESET_CONNECTION, NULL, 0);
 }
 
 bool mx_server_kill_query(mx_pool_t *p, uint32_t thread_id)
@@ -482,14 +482,8 @@ bool mx_server_start_kill(mx_server_t *sv, uint32_t thread_id)
     sv->state = SV_KILL;
     char q[48];
     int n = snprintf(q, sizeof(q), "KILL QUERY %u", thread_id);
-    mx_pkt_begin(&sv->out, 0);
-    mx_put_u8(&sv->out, MX_COM_QUERY);
-    mx_put_bytes(&sv->out, q, (size_t)n);
-    mx_pkt_end(&sv->out);
-    uint8_t req = MX_COM_QUERY;
-    mx_resp_begin(&sv->resp, sv->caps, &req, 1);
     SV_DEBUG(sv, "%s", q);
-    return send_out(sv);
+    return send_own(sv, MX_COM_QUERY, q, (size_t)n);
 }
 
 void mx_server_release(mx_server_t *sv, bool dirty)
@@ -542,13 +536,7 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         if (sv->reset_step == RESET_COM) {
             /* COM_RESET_CONNECTION also reset session tracking. */
             sv->reset_step = RESET_SETUP;
-            mx_pkt_begin(&sv->out, 0);
-            mx_put_u8(&sv->out, MX_COM_QUERY);
-            mx_put_bytes(&sv->out, SETUP_SQL, sizeof(SETUP_SQL) - 1);
-            mx_pkt_end(&sv->out);
-            uint8_t req = MX_COM_QUERY;
-            mx_resp_begin(&sv->resp, sv->caps, &req, 1);
-            send_out(sv);
+            send_own(sv, MX_COM_QUERY, SETUP_SQL, sizeof(SETUP_SQL) - 1);
             return;
         }
         sv->reset_step = RESET_NONE;
