@@ -1334,7 +1334,16 @@ static void server_data_once(mx_client_t *cl)
              * the backend's is remembered on this connection. */
             uint8_t cls = cl->cls == MX_CLS_NONE ? MX_SQL_WRITE : cl->cls;
             mx_stmt_t *st = mx_stmt_add(cl, cl->prep_sql, cl->prep_len, cls, cl->resp.prepare.num_params);
-            if (!st || !mx_sstmt_add(sv, st, cl->resp.prepare.stmt_id)) {
+            if (!st) {
+                client_close(cl, "out of memory");
+                return;
+            }
+            if (mx_sstmt_find(sv, st)) {
+                /* Already prepared here by some session: keep that one and
+                 * close this duplicate, or every client PREPARE would add
+                 * one to the server's max_prepared_stmt_count. */
+                mx_sstmt_queue_close(sv, cl->resp.prepare.stmt_id);
+            } else if (!mx_sstmt_add(sv, st, cl->resp.prepare.stmt_id)) {
                 client_close(cl, "out of memory");
                 return;
             }

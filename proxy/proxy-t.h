@@ -136,8 +136,9 @@ struct mx_server_s {
     mx_sstmt_t *sstmts;          /* statements prepared on this connection */
     uint32_t n_sstmts, cap_sstmts;
     uint64_t stmt_clock;         /* LRU clock for sstmts */
-    uint32_t close_ids[16];      /* evicted statements to COM_STMT_CLOSE */
+    uint32_t close_ids[64];      /* evicted or duplicate statements to COM_STMT_CLOSE */
     uint32_t n_close;
+    bool needs_reset;            /* close_ids overflowed: reset before reuse */
 };
 
 /* Pool of one host on one worker.  Shared-nothing: only its worker touches it. */

@@ -489,6 +489,7 @@ bool mx_server_start_kill(mx_server_t *sv, uint32_t thread_id)
 void mx_server_release(mx_server_t *sv, bool dirty)
 {
     sv->client = NULL;
+    dirty = dirty || sv->needs_reset;
     if (sv->state != SV_ACTIVE)
         return;
     if (sv->conn.eof) {
@@ -541,6 +542,7 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         }
         sv->reset_step = RESET_NONE;
         mx_sstmt_clear_all(sv); /* COM_RESET_CONNECTION closed them all */
+        sv->needs_reset = false;
         mx_sstate_clear(&sv->st);
         sv->st.collation = MX_DEFAULT_COLLATION;
         sv->st.multi_stmt = true;

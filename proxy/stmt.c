@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MX_SSTMT_MAX 256 /* statements kept prepared per backend connection */
+/* Statements kept prepared per backend connection.  The server's limit
+ * (max_prepared_stmt_count, 16382 by default) is for all connections:
+ * 64 x max_con stays under it for max_con up to 255. */
+#define MX_SSTMT_MAX 64
 
 uint32_t mx_stmt_hash(const uint8_t *p, size_t n)
 {
@@ -102,6 +105,14 @@ mx_sstmt_t *mx_sstmt_find(mx_server_t *sv, const mx_stmt_t *st)
     return NULL;
 }
 
+void mx_sstmt_queue_close(mx_server_t *sv, uint32_t backend_id)
+{
+    if (sv->n_close < sizeof(sv->close_ids) / sizeof(sv->close_ids[0]))
+        sv->close_ids[sv->n_close++] = backend_id;
+    else
+        sv->needs_reset = true; /* COM_RESET_CONNECTION closes them all */
+}
+
 mx_sstmt_t *mx_sstmt_add(mx_server_t *sv, const mx_stmt_t *st, uint32_t backend_id)
 {
     if (sv->n_sstmts == MX_SSTMT_MAX) {
@@ -110,8 +121,7 @@ mx_sstmt_t *mx_sstmt_add(mx_server_t *sv, const mx_stmt_t *st, uint32_t backend_
         for (uint32_t i = 1; i < sv->n_sstmts; i++)
             if (sv->sstmts[i].last_used < sv->sstmts[lru].last_used)
                 lru = i;
-        if (sv->n_close < sizeof(sv->close_ids) / sizeof(sv->close_ids[0]))
-            sv->close_ids[sv->n_close++] = sv->sstmts[lru].backend_id;
+        mx_sstmt_queue_close(sv, sv->sstmts[lru].backend_id);
         free(sv->sstmts[lru].sql);
         free(sv->sstmts[lru].types);
         sv->sstmts[lru] = sv->sstmts[--sv->n_sstmts];

@@ -23,6 +23,8 @@ bool mx_sstmt_set_types(mx_sstmt_t *ss, const uint8_t *types);
  * recently used entry (queued for COM_STMT_CLOSE) when the table is full. */
 mx_sstmt_t *mx_sstmt_add(mx_server_t *sv, const mx_stmt_t *st, uint32_t backend_id);
 void mx_sstmt_clear_all(mx_server_t *sv);
+/* COM_STMT_CLOSE backend_id before the connection's next command. */
+void mx_sstmt_queue_close(mx_server_t *sv, uint32_t backend_id);
 
 uint32_t mx_stmt_hash(const uint8_t *p, size_t n);
 
