@@ -47,6 +47,7 @@ typedef struct mx_hhost_s {
     void *ret_my;                /* MYSQL* result of connect */
     int ret_int;
     int phase;                   /* beat phase, 0 = idle */
+    bool extended;               /* this beat's timeout was extended once (late timer) */
     int fails, oks;              /* consecutive */
     char last_error[200];
     uint64_t beat_start_ms, first_fail_ms, up_since_ms, changed_ms;
