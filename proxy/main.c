@@ -106,9 +106,85 @@ static int load_rsa(const mx_config_t *cfg)
     return 0;
 }
 
+/* Collects "section.key=value" lines of a config for comparison. */
+typedef struct params_s {
+    char text[65536];
+    size_t len;
+} params_t;
+
+static void collect_param(void *arg, const char *section, const char *key, const char *value, const char *help)
+{
+    params_t *p = arg;
+    int n = snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s.%s=%s\n", section, key, value);
+    if (n > 0 && (size_t)n < sizeof(p->text) - p->len)
+        p->len += (size_t)n;
+}
+
+static bool users_equal(const mx_config_t *a, const mx_config_t *b)
+{
+    if (a->n_users != b->n_users || a->n_schemas != b->n_schemas)
+        return false;
+    for (size_t i = 0; i < a->n_users; i++) {
+        const mx_user_t *x = &a->users[i], *y = &b->users[i];
+        if (strcmp(x->name, y->name) || strcmp(x->password, y->password) || memcmp(x->stage2, y->stage2, 20) ||
+            x->readonly != y->readonly || x->n_schemas != y->n_schemas || strcmp(x->auth_plugin, y->auth_plugin))
+            return false;
+        for (size_t k = 0; k < x->n_schemas; k++)
+            if (strcmp(x->schemas[k]->name, y->schemas[k]->name))
+                return false;
+    }
+    for (size_t i = 0; i < a->n_schemas; i++)
+        if (strcmp(a->schemas[i].name, b->schemas[i].name) || a->schemas[i].sql_max_limit != b->schemas[i].sql_max_limit)
+            return false;
+    return true;
+}
+
+/* SIGHUP: check the config file again.  A file that does not load, or that
+ * changes what needs a restart, is reported and the running configuration
+ * stays.  Otherwise the [manx] settings that are plain numbers and flags
+ * take effect now; other changes are reported as waiting for a restart. */
+static void reload_config(void)
+{
+    mx_config_t *cur = mx_proc.cfg;
+    char err[1024];
+    mx_config_t *nc = mx_conf_load(cur->path, err, sizeof(err));
+    if (!nc) {
+        mx_error("reload: %s (the running configuration stays)", err);
+        return;
+    }
+    if (!mx_conf_check_reload(cur, nc, err, sizeof(err))) {
+        mx_error("reload: %s (the running configuration stays)", err);
+        mx_conf_free(nc);
+        return;
+    }
+    /* Plain values read by workers as they go: a torn read is impossible
+     * for an aligned int or bool. */
+    cur->log_level = nc->log_level;
+    mx_log_level = nc->log_level;
+    cur->max_connections = nc->max_connections;
+    cur->max_packet = nc->max_packet;
+    cur->connect_timeout_ms = nc->connect_timeout_ms;
+    cur->pool_wait_timeout_ms = nc->pool_wait_timeout_ms;
+    cur->client_idle_timeout_ms = nc->client_idle_timeout_ms;
+    cur->shutdown_timeout_ms = nc->shutdown_timeout_ms;
+    cur->require_secure_transport = nc->require_secure_transport && mx_proc.server_tls;
+    static params_t a, b;
+    a.len = b.len = 0;
+    mx_conf_each_param(cur, collect_param, &a);
+    mx_conf_each_param(nc, collect_param, &b);
+    bool rest_same = a.len == b.len && memcmp(a.text, b.text, a.len) == 0 && users_equal(cur, nc);
+    if (rest_same)
+        mx_info("reload: %s applied", cur->path);
+    else
+        mx_warn("reload: %s: the [manx] settings are applied; changes to users, schemas, dataHosts and "
+                "hosts take effect at the next restart", cur->path);
+    mx_conf_free(nc);
+}
+
 static void on_sighup(uv_signal_t *s, int signum)
 {
-    mx_info("received SIGHUP: re-reading %s", mx_proc.health.path);
+    mx_info("received SIGHUP: reloading %s and re-reading %s", mx_proc.cfg->path, mx_proc.health.path);
+    reload_config();
     mx_health_reload(&mx_proc.health);
 }
 

@@ -140,3 +140,46 @@ def test_listen_port_busy(manx):
         p.communicate()
         pytest.fail("second manx on a busy port kept running")
     assert p.returncode != 0, out
+
+
+def test_sighup_reload_keeps_running_on_a_bad_config(manx):
+    import re
+    import signal as sig
+    import time
+    m = manx()
+    good = m.config.read_text()
+
+    def hup_and_wait(marker):
+        n = m.log().count(marker)
+        m.proc.send_signal(sig.SIGHUP)
+        end = time.monotonic() + 5
+        while m.log().count(marker) <= n and time.monotonic() < end:
+            time.sleep(0.05)
+        assert m.log().count(marker) > n, m.log()[-2000:]
+
+    def query_ok():
+        c = m.connect()
+        with c.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+        c.close()
+
+    # A broken file: reported with file:line, and manx keeps serving.
+    m.config.write_text(good.replace("[manx]\n", "[manx]\nbogus_key = 1\n", 1))
+    hup_and_wait("the running configuration stays")
+    assert re.search(r"reload: \S+manx\.ini:2: bogus_key: ", m.log()), m.log()[-1500:]
+    query_ok()
+    # A change that needs a restart is refused the same way.
+    m.config.write_text(re.sub(r"listen = 127\.0\.0\.1:\d+\n", "listen = 127.0.0.1:1\n", good, count=1))
+    n = m.log().count("needs a restart")
+    hup_and_wait("the running configuration stays")
+    assert m.log().count("needs a restart") > n
+    query_ok()
+    # A good file: log_level takes effect (no more debug lines).
+    m.config.write_text(good.replace("log_level = debug", "log_level = warning"))
+    hup_and_wait("received SIGHUP")
+    time.sleep(0.3)
+    mark = len(m.log())
+    query_ok()
+    time.sleep(0.3)
+    assert "DEBUG" not in m.log()[mark:], m.log()[mark:]
