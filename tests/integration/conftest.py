@@ -93,6 +93,19 @@ class Pair:
                                write_timeout=60, autocommit=True, **kw)
 
 
+def own_pair(prefix, dirname, port1, port2):
+    """A started pair of a test module's own, for tests that kill, freeze or
+    delay servers; env PREFIX_PAIR_DIR/_PORT1/_PORT2 override the defaults.
+    The caller stops it (p.sh("stop"))."""
+    base = Path(os.environ.get(f"{prefix}_PAIR_DIR", TOP / "run" / dirname))
+    p = Pair(base, int(os.environ.get(f"{prefix}_PAIR_PORT1", str(port1))),
+             int(os.environ.get(f"{prefix}_PAIR_PORT2", str(port2))))
+    r = p.sh("start")
+    if r.returncode != 0:
+        pytest.fail(f"scripts/pair.sh start failed:\n{r.stdout}\n{r.stderr}")
+    return p
+
+
 @pytest.fixture(scope="session")
 def pair():
     base = Path(os.environ.get("PAIR_DIR", TOP / "run" / "test-pair"))

@@ -4,15 +4,13 @@ it, and most reads are still served by the replica (it waits for the
 session's GTID with MASTER_GTID_WAIT; only on timeout does the writer
 answer).  A pair of its own, since the delay would slow every other test."""
 
-import os
 import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import TOP, Manx, Pair, free_port, render_config
+from conftest import Manx, free_port, own_pair, render_config
 
 pytestmark = pytest.mark.manx_only
 
@@ -21,12 +19,7 @@ THREADS, ROUNDS = 50, 20
 
 @pytest.fixture(scope="module")
 def dpair():
-    base = Path(os.environ.get("DELAY_PAIR_DIR", TOP / "run" / "delay-pair"))
-    p = Pair(base, int(os.environ.get("DELAY_PAIR_PORT1", "13507")),
-             int(os.environ.get("DELAY_PAIR_PORT2", "13508")))
-    r = p.sh("start")
-    if r.returncode != 0:
-        pytest.fail(f"scripts/pair.sh start failed:\n{r.stdout}\n{r.stderr}")
+    p = own_pair("DELAY", "delay-pair", 13507, 13508)
     try:
         # The second server applies the first one's writes a second late.
         c = p.connect(port=p.port2)

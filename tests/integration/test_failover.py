@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOP, Manx, Pair, free_port, render_config
+from conftest import Manx, free_port, own_pair, render_config
 
 pytestmark = pytest.mark.manx_only
 
@@ -20,12 +20,7 @@ PERIOD_MS, TIMEOUT_MS, RETRIES, RETRY_MS = 1000, 1000, 3, 200
 
 @pytest.fixture(scope="module")
 def fpair():
-    base = Path(os.environ.get("FAILOVER_PAIR_DIR", TOP / "run" / "failover-pair"))
-    p = Pair(base, int(os.environ.get("FAILOVER_PAIR_PORT1", "13407")),
-             int(os.environ.get("FAILOVER_PAIR_PORT2", "13408")))
-    r = p.sh("start")
-    if r.returncode != 0:
-        pytest.fail(f"scripts/pair.sh start failed:\n{r.stdout}\n{r.stderr}")
+    p = own_pair("FAILOVER", "failover-pair", 13407, 13408)
     try:
         yield p
     finally:

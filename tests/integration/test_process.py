@@ -1,6 +1,5 @@
 """The manx process: command line, config checking, orderly shutdown."""
 
-import os
 import re
 import signal
 import subprocess
