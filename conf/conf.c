@@ -93,6 +93,14 @@ static const mx_param_t mx_params[] = {
      .help = "how long a client waits for a pooled backend connection"},
     {S_MANX, "client_idle_timeout", T_MS, CF(client_idle_timeout_ms), true, "0", 0, INT_MAX,
      .help = "close idle client connections after this; 0 = never"},
+    {S_MANX, "net_read_timeout", T_MS, CF(net_read_timeout_ms), true, "30s", 1, 3600000,
+     .help = "close a client that stops sending in the middle of a packet for this long"},
+    {S_MANX, "strict_schemas", T_BOOL, CF(strict_schemas), false, "false",
+     .help = "default of [user] strict_schemas"},
+    {S_MANX, "max_login_failures", T_INT, CF(max_login_failures), true, "0", 0, 1000000,
+     .help = "failed logins in a row from one address before it is locked out; 0 = no lockout"},
+    {S_MANX, "login_lockout", T_MS, CF(login_lockout_ms), true, "60s", 1, 86400000,
+     .help = "how long a locked-out address is refused (doubles while failures go on, at most 1 hour)"},
     {S_MANX, "shutdown_timeout", T_MS, CF(shutdown_timeout_ms), true, "10000", 0, 3600000,
      .help = "on SIGTERM, how long in-flight statements may run"},
     {S_MANX, "server_version", T_STR, CF(server_version), true, "",
@@ -121,7 +129,13 @@ static const mx_param_t mx_params[] = {
      .target = S_SCHEMA, .count_off = offsetof(mx_user_t, n_schemas),
      .help = "comma-separated schemas the user may use"},
     {S_USER, "readonly", T_BOOL, UF(readonly), true, "false",
-     .help = "refuse statements that write"},
+     .help = "refuse every statement not known to be read-only (see README, Security)"},
+    {S_USER, "strict_schemas", T_BOOL, UF(strict_schemas), false, NULL,
+     .help = "refuse statements naming a database outside the user's schemas; default [manx] strict_schemas"},
+    {S_USER, "backend_user", T_STR, UF(backend_user), false, "",
+     .help = "backend account this user's statements run as (e.g. one with SELECT grants only); empty = the host's user"},
+    {S_USER, "backend_password", T_SECRET, UF(backend_password), false, "",
+     .help = "password of backend_user"},
     {S_USER, "auth_plugin", T_STR, UF(auth_plugin), true, "mysql_native_password",
      .choices = "mysql_native_password|caching_sha2_password",
      .help = "plugin offered to the client; caching_sha2_password needs password"},
@@ -1016,6 +1030,10 @@ static bool finish(mx_parse_t *st)
                 if (!sha1(u->password, strlen(u->password), stage1) || !sha1(stage1, 20, u->stage2))
                     return fail(st, s->line, "password", "cannot compute SHA1");
             }
+            if (!given(s, "strict_schemas"))
+                u->strict_schemas = c->strict_schemas;
+            if (given(s, "backend_password") && !u->backend_user[0])
+                return fail(st, key_line(s, "backend_password"), "backend_password", "needs backend_user");
             if (strcmp(u->auth_plugin, "caching_sha2_password") == 0 && !u->has_password)
                 return fail(st, key_line(s, "auth_plugin"), "auth_plugin",
                             "caching_sha2_password needs a clear password, not password_hash");

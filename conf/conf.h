@@ -81,6 +81,9 @@ typedef struct mx_user_s {
     mx_schema_t *schemas[32];
     size_t n_schemas;
     bool readonly;
+    bool strict_schemas;         /* refuse statements naming other databases; default [manx] strict_schemas */
+    char backend_user[MX_NAME_MAX];   /* backend account for this user's statements; "" = the host's */
+    char backend_password[128];
     char auth_plugin[32];        /* mysql_native_password | caching_sha2_password */
     int line;
 } mx_user_t;
@@ -99,6 +102,10 @@ typedef struct mx_config_s {
     int connect_timeout_ms;      /* backend connect + auth */
     int pool_wait_timeout_ms;    /* a client waiting for a pooled connection */
     int client_idle_timeout_ms;  /* 0 = never */
+    int net_read_timeout_ms;     /* a client silent in the middle of a packet is closed */
+    bool strict_schemas;         /* default of [user] strict_schemas */
+    int max_login_failures;      /* failed logins from one address before a lockout; 0 = off */
+    int login_lockout_ms;        /* how long a locked-out address is refused */
     int shutdown_timeout_ms;     /* SIGTERM: in-flight statements may finish */
     char server_version[64];     /* announced to clients; empty = backend's */
     char ssl_cert[1024];

@@ -166,6 +166,9 @@ static void reload_config(void)
     cur->connect_timeout_ms = nc->connect_timeout_ms;
     cur->pool_wait_timeout_ms = nc->pool_wait_timeout_ms;
     cur->client_idle_timeout_ms = nc->client_idle_timeout_ms;
+    cur->net_read_timeout_ms = nc->net_read_timeout_ms;
+    cur->max_login_failures = nc->max_login_failures;
+    cur->login_lockout_ms = nc->login_lockout_ms;
     cur->shutdown_timeout_ms = nc->shutdown_timeout_ms;
     cur->require_secure_transport = nc->require_secure_transport && mx_proc.server_tls;
     static params_t a, b;

@@ -198,6 +198,11 @@ static void test_full(void)
         ASSERT_EQ(sha->has_password, 1);
         ASSERT_STR_EQ(sha->password, "");
         ASSERT_STR_EQ(sha->auth_plugin, "caching_sha2_password");
+        ASSERT_EQ(sha->strict_schemas, 1);
+        ASSERT_EQ(app->strict_schemas, 0); /* [manx] strict_schemas' default */
+        ASSERT_STR_EQ(sha->backend_user, "reader");
+        ASSERT_STR_EQ(sha->backend_password, "r34d");
+        ASSERT_STR_EQ(app->backend_user, "");
         ASSERT_EQ(c->schemas[0].sql_max_limit, 1000);
         ASSERT_TRUE(c->schemas[1].datanode == &c->datanodes[0]);
 
@@ -372,7 +377,7 @@ static void test_each_param(void)
         return;
     params_t p = {0};
     mx_conf_each_param(c, collect, &p);
-    ASSERT_EQ(p.calls, 17 + 2 + 17);
+    ASSERT_EQ(p.calls, 21 + 2 + 17);
     ASSERT_TRUE(strstr(p.out, "manx.listen=0.0.0.0:8066\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.log_level=info\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.max_packet=64M\n") != NULL);
