@@ -39,6 +39,9 @@
 /* Auth exchange steps while CL_AUTH_MORE. */
 enum { AUTH_SWITCHED, AUTH_SHA2_FULL, AUTH_SHA2_PUBKEY };
 
+/* What cl->timer measures (cl->timer_kind). */
+enum { CT_NONE, CT_LOGIN, CT_POOL, CT_IDLE, CT_READ };
+
 /* Replay steps, in order. */
 enum { RP_GTID, RP_DB, RP_SET, RP_LID, RP_OPTION, RP_CLOSE, RP_PREPARE, RP_END };
 
@@ -140,6 +143,177 @@ static bool send_ok(mx_client_t *cl, uint8_t seq)
     return send_pkt(cl, &b);
 }
 
+/* ---- reading commands ----------------------------------------------------------
+ * The command in hand starts at conn.rpos (its header is there), unless it
+ * was assembled in cl->big.  Whoever is done with it - answered, refused,
+ * gave up on it - calls drop_command(), the one way to consume a command:
+ * it takes what has arrived and remembers how much more to discard
+ * (in_skip, in_skip_cont), so the read position only ever moves over bytes
+ * that are there, whatever size the client announced.  COM_QUERY and
+ * COM_STMT_PREPARE are always looked at whole: one too big for the read
+ * buffer is assembled in cl->big, bounded by max_packet. */
+
+/* The payload of the command in hand: `len` its length (of the first
+ * packet when it goes on past 0xFFFFFF and is streamed), `have` the bytes
+ * of it at hand. */
+static const uint8_t *cmd_payload(const mx_client_t *cl, uint32_t *len, uint32_t *have)
+{
+    if (cl->big_ready) {
+        *len = *have = (uint32_t)(cl->big.len - cl->big_off);
+        return cl->big.data + cl->big_off;
+    }
+    const mx_conn_t *c = &cl->conn;
+    const uint8_t *h = c->buf + c->rpos;
+    *len = mx_pkt_len(h);
+    uint32_t avail = mx_conn_avail(c) - MX_PKT_HDR;
+    *have = avail < *len ? avail : *len;
+    return h + MX_PKT_HDR;
+}
+
+static bool bytes_put(mx_bytes_t *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *d = realloc(b->data, cap);
+        if (!d)
+            return false;
+        b->data = d;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return true;
+}
+
+/* Empty it; a big one gives its memory back at once, so sessions stay small. */
+static void bytes_clear(mx_bytes_t *b)
+{
+    b->len = 0;
+    if (b->cap > MX_BUF_SIZE) {
+        free(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
+}
+
+static void big_release(mx_client_t *cl)
+{
+    cl->big_ready = cl->big_filling = false;
+    cl->big_off = 0;
+    bytes_clear(&cl->big);
+}
+
+/* Done with the command in hand: consume it, whole or not. */
+static void drop_command(mx_client_t *cl)
+{
+    if (cl->big_ready) {
+        big_release(cl);
+        return;
+    }
+    mx_conn_t *c = &cl->conn;
+    if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
+        return; /* nothing in hand (already consumed) */
+    uint32_t len = mx_pkt_len(c->buf + c->rpos);
+    uint64_t total = (uint64_t)len + MX_PKT_HDR;
+    uint32_t take = mx_conn_avail(c) < total ? mx_conn_avail(c) : (uint32_t)total;
+    c->rpos += take;
+    cl->in_skip = total - take;
+    cl->in_skip_cont = len == MX_PKT_MAX;
+}
+
+/* Discard what remains of a dropped command.  Returns true when it is all
+ * gone and the next command can be looked at. */
+static bool discard_input(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    while (cl->in_skip || cl->in_skip_cont) {
+        if (cl->in_skip == 0) {
+            /* The dropped packet was 0xFFFFFF long: the next one is part of it. */
+            if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
+                return false;
+            uint32_t len = mx_pkt_len(c->buf + c->rpos);
+            cl->in_skip = (uint64_t)len + MX_PKT_HDR;
+            cl->in_skip_cont = len == MX_PKT_MAX;
+        }
+        if (!c->buf || mx_conn_avail(c) == 0)
+            return false;
+        uint32_t take = mx_conn_avail(c) < cl->in_skip ? mx_conn_avail(c) : (uint32_t)cl->in_skip;
+        c->rpos += take;
+        cl->in_skip -= take;
+    }
+    return true;
+}
+
+/* Copy the command at rpos into cl->big as it arrives, following
+ * continuation packets.  Returns 1 when it is whole, 0 when more must
+ * arrive, -1 when it exceeds max_packet (the client was closed). */
+static int assemble(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    for (;;) {
+        if (cl->big_left == 0) {
+            if (cl->big_filling && !cl->big_cont) {
+                cl->big_filling = false;
+                cl->big_ready = true;
+                return 1;
+            }
+            if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
+                return 0;
+            const uint8_t *h = c->buf + c->rpos;
+            uint32_t len = mx_pkt_len(h);
+            if (cl->big.len + len > mx_proc.cfg->max_packet) {
+                send_err(cl, 1, MX_ER_NET_PACKET_TOO_LARGE, "08S01",
+                         "Got a packet bigger than 'max_allowed_packet' bytes");
+                client_close(cl, "packet too large");
+                return -1;
+            }
+            c->rpos += MX_PKT_HDR;
+            cl->big_filling = true;
+            cl->big_left = len;
+            cl->big_cont = len == MX_PKT_MAX;
+            continue;
+        }
+        if (!c->buf || mx_conn_avail(c) == 0)
+            return 0;
+        uint32_t take = mx_conn_avail(c) < cl->big_left ? mx_conn_avail(c) : cl->big_left;
+        if (!bytes_put(&cl->big, c->buf + c->rpos, take)) {
+            client_close(cl, "out of memory");
+            return -1;
+        }
+        c->rpos += take;
+        cl->big_left -= take;
+    }
+}
+
+/* Write `len` payload bytes to the backend as one command (packets of at
+ * most 0xFFFFFF bytes, sequence ids from 0), without copying them unless
+ * the socket cannot take them now. */
+static bool send_payload(mx_conn_t *to, const uint8_t *p, size_t len)
+{
+    enum { MAXP = 80 };            /* 80 x 16 MB covers max_packet's 1 GB */
+    uint8_t hdr[MAXP][MX_PKT_HDR];
+    uv_buf_t ub[2 * MAXP];
+    unsigned n = 0;
+    size_t off = 0;
+    for (uint8_t seq = 0;; seq++) {
+        size_t chunk = len - off < MX_PKT_MAX ? len - off : MX_PKT_MAX;
+        if (seq >= MAXP)
+            return false;
+        mx_wr_u24(hdr[seq], (uint32_t)chunk);
+        hdr[seq][3] = seq;
+        ub[n++] = uv_buf_init((char *)hdr[seq], MX_PKT_HDR);
+        if (chunk)
+            ub[n++] = uv_buf_init((char *)p + off, (unsigned)chunk);
+        off += chunk;
+        if (chunk < MX_PKT_MAX)
+            break;
+    }
+    return mx_conn_write(to, ub, n);
+}
+
 /* ---- lifetime -------------------------------------------------------------- */
 
 static void on_close_timer(uv_handle_t *h)
@@ -147,7 +321,8 @@ static void on_close_timer(uv_handle_t *h)
     mx_client_t *cl = h->data;
     mx_worker_t *w = cl->conn.w;
     mx_sstate_clear(&cl->st);
-    mx_pktbuf_free(&cl->rewrite);
+    free(cl->rewrite.data);
+    free(cl->big.data);
     mx_stmt_clear_all(cl);
     mx_sstate_clear(&cl->pending_uv);
     free(cl->prep_sql);
@@ -248,7 +423,6 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
     cl->id = atomic_fetch_add(&mx_proc.next_client_id, 1) + 1;
     cl->admin = admin;
     cl->gtid_ok_host = -1;
-    mx_pktbuf_init(&cl->rewrite);
     cl->state = CL_LOGIN;
     cl->status = MX_STATUS_AUTOCOMMIT;
     if (uv_accept(listener, (uv_stream_t *)&cl->conn.tcp) < 0) {
@@ -290,6 +464,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
                      MX_STATUS_AUTOCOMMIT, NATIVE_PLUGIN);
     if (!send_pkt(cl, &b))
         return;
+    cl->timer_kind = CT_LOGIN;
     uv_timer_start(&cl->timer, on_login_timeout, (uint64_t)mx_proc.cfg->connect_timeout_ms * 2, 0);
     if (mx_conn_read_start(&cl->conn) < 0)
         client_close(cl, "read start failed");
@@ -619,13 +794,12 @@ static const char *logical_to_real(void *arg, const char *name, size_t len)
 }
 
 /* Mycat's checkSQLschema: `logical`.table becomes `real`.table in the text
- * the backend sees (and in a statement's prepared text).  Works on the
- * rewritten command when sql_max_limit already rewrote it.  Returns false
- * when the session was closed. */
+ * the backend sees (cl->rewrite, built on an earlier rewrite if any).
+ * Returns false when the session was closed. */
 static bool map_schema_names(mx_client_t *cl, const uint8_t *p, uint32_t len)
 {
-    const uint8_t *src = cl->rewrite.len ? cl->rewrite.data + MX_PKT_HDR : p;
-    size_t slen = cl->rewrite.len ? cl->rewrite.len - MX_PKT_HDR : len;
+    const uint8_t *src = cl->rewrite.len ? cl->rewrite.data : p;
+    size_t slen = cl->rewrite.len ? cl->rewrite.len : len;
     bool mentioned = false;
     for (size_t i = 0; i < cl->user->n_schemas && !mentioned; i++) {
         const mx_schema_t *s = cl->user->schemas[i];
@@ -636,29 +810,20 @@ static bool map_schema_names(mx_client_t *cl, const uint8_t *p, uint32_t len)
         return true;
     mx_pktbuf_t out;
     mx_pktbuf_init(&out);
-    mx_pkt_begin(&out, 0);
     mx_put_u8(&out, src[0]);
     size_t n = mx_sql_map_schemas(src + 1, slen - 1, logical_to_real, cl, &out);
-    mx_pkt_end(&out);
     if (n == 0 || out.failed) {
         mx_pktbuf_free(&out);
         return true;
     }
     CL_DEBUG(cl, "mapped %zu logical schema qualifier%s to the real database", n, n == 1 ? "" : "s");
-    if (cl->cmd == MX_COM_STMT_PREPARE) {
-        char *sql = malloc(out.len - MX_PKT_HDR - 1 + 1);
-        if (!sql) {
-            mx_pktbuf_free(&out);
-            client_close(cl, "out of memory");
-            return false;
-        }
-        memcpy(sql, out.data + MX_PKT_HDR + 1, out.len - MX_PKT_HDR - 1);
-        free(cl->prep_sql);
-        cl->prep_sql = sql;
-        cl->prep_len = (uint32_t)(out.len - MX_PKT_HDR - 1);
+    cl->rewrite.len = 0;
+    bool ok = bytes_put(&cl->rewrite, out.data, out.len);
+    mx_pktbuf_free(&out);
+    if (!ok) {
+        client_close(cl, "out of memory");
+        return false;
     }
-    mx_pktbuf_free(&cl->rewrite);
-    cl->rewrite = out;
     return true;
 }
 
@@ -700,8 +865,7 @@ static void on_wait_timeout(uv_timer_t *t)
     mx_pool_cancel_wait(p, cl);
     CL_LOG(cl, MX_LOG_WARNING, "no backend connection to %s within %d ms (max_con %d reached)",
            p->host->name, mx_proc.cfg->pool_wait_timeout_ms, p->max);
-    uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
-    cl->conn.rpos += MX_PKT_HDR + len;
+    drop_command(cl);
     cl->state = CL_IDLE;
     if (send_err(cl, 1, MX_ER_CON_COUNT, "08004",
                  "manx: no free backend connection to %s (%s) within %d ms: pool full (max_con %d)",
@@ -714,8 +878,7 @@ void mx_client_pool_failed(mx_client_t *cl, mx_pool_t *p, const char *reason)
     if (cl->state != CL_WAIT_POOL)
         return;
     uv_timer_stop(&cl->timer);
-    uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
-    cl->conn.rpos += MX_PKT_HDR + len;
+    drop_command(cl);
     cl->state = CL_IDLE;
     if (send_err(cl, 1, MX_ER_PROXY_BACKEND, "HY000", "manx: can't connect to backend %s (%s): %s",
                  p->host->name, p->host->address, reason))
@@ -1021,8 +1184,7 @@ void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err)
          * command that needed it, and drop the half-replayed backend. */
         CL_LOG(cl, MX_LOG_WARNING, "state replay failed: %u %.*s", err->code, (int)err->message.len,
                err->message.p);
-        uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
-        cl->conn.rpos += MX_PKT_HDR + len;
+        drop_command(cl);
         cl->state = CL_IDLE;
         unlink_server(cl, true);
         if (send_err(cl, 1, err->code, err->sqlstate, "%.*s", (int)err->message.len, err->message.p))
@@ -1086,6 +1248,53 @@ static void resume_reading(mx_client_t *cl)
     mx_conn_read_start(c);
 }
 
+static void on_quiet_timeout(uv_timer_t *t)
+{
+    mx_client_t *cl = t->data;
+    if (cl->timer_kind == CT_IDLE) {
+        CL_LOG(cl, MX_LOG_INFO, "closing: idle for %d ms (client_idle_timeout)", mx_proc.cfg->client_idle_timeout_ms);
+        client_close(cl, "idle timeout");
+    } else if (cl->timer_kind == CT_READ) {
+        CL_LOG(cl, MX_LOG_WARNING, "closing: no data for %d ms in the middle of a packet (net_read_timeout)",
+               mx_proc.cfg->net_read_timeout_ms);
+        client_close(cl, "read timeout");
+    }
+}
+
+/* After the client's input was processed: time the silence that follows.
+ * A client in the middle of a packet (or of LOCAL INFILE data) gets
+ * net_read_timeout, an idle one client_idle_timeout; a session waiting for
+ * its backend's answer or for the pool is not timed here. */
+static void arm_timer(mx_client_t *cl)
+{
+    const mx_conn_t *c = &cl->conn;
+    int kind = CT_NONE, ms = 0;
+    if (cl->state == CL_IDLE) {
+        bool partial = (c->buf && mx_conn_avail(c) > 0) || cl->in_skip || cl->in_skip_cont || cl->big_filling;
+        if (partial) {
+            kind = CT_READ;
+            ms = mx_proc.cfg->net_read_timeout_ms;
+        } else if (mx_proc.cfg->client_idle_timeout_ms > 0) {
+            kind = CT_IDLE;
+            ms = mx_proc.cfg->client_idle_timeout_ms;
+        }
+    } else if ((cl->state == CL_ACTIVE && (cl->fwd_left || cl->fwd_cont)) || cl->state == CL_INFILE) {
+        kind = CT_READ;
+        ms = mx_proc.cfg->net_read_timeout_ms;
+    } else if (cl->timer_kind != CT_IDLE && cl->timer_kind != CT_READ) {
+        return; /* login and pool waits keep their own timer */
+    }
+    if (kind == CT_NONE) {
+        if (cl->timer_kind != CT_NONE) {
+            uv_timer_stop(&cl->timer);
+            cl->timer_kind = CT_NONE;
+        }
+        return;
+    }
+    cl->timer_kind = (uint8_t)kind;
+    uv_timer_start(&cl->timer, on_quiet_timeout, (uint64_t)ms, 0);
+}
+
 /* A statement command is about to go to the backend: put the backend's
  * statement id in place of manx's, and for an EXECUTE that relies on types
  * bound earlier (new_params_bound_flag = 0) send the types again when this
@@ -1130,81 +1339,81 @@ static bool map_statement(mx_client_t *cl)
         client_close(cl, "cannot re-send parameter types of a large EXECUTE");
         return false;
     }
-    mx_pktbuf_reset(&cl->rewrite);
-    mx_pkt_begin(&cl->rewrite, 0);
-    mx_put_bytes(&cl->rewrite, p, flag_at);
-    mx_put_u8(&cl->rewrite, 1);
-    mx_put_bytes(&cl->rewrite, st->types, tlen);
-    mx_put_bytes(&cl->rewrite, p + flag_at + 1, len - flag_at - 1);
-    mx_pkt_end(&cl->rewrite);
-    if (cl->rewrite.failed || !mx_sstmt_set_types(ss, st->types)) {
+    static const uint8_t one = 1;
+    cl->rewrite.len = 0;
+    if (!bytes_put(&cl->rewrite, p, flag_at) || !bytes_put(&cl->rewrite, &one, 1) ||
+        !bytes_put(&cl->rewrite, st->types, tlen) ||
+        !bytes_put(&cl->rewrite, p + flag_at + 1, len - flag_at - 1) || !mx_sstmt_set_types(ss, st->types)) {
         client_close(cl, "out of memory");
         return false;
     }
     return true;
 }
 
+static void log_forward(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32_t have)
+{
+    const mx_server_t *sv = cl->server;
+    const mx_pool_t *sp = sv->pool;
+    const char *cls = cl->cls == MX_CLS_NONE ? "-" : mx_sql_class_name(cl->cls);
+    if (cl->cmd != MX_COM_QUERY && cl->cmd != MX_COM_STMT_PREPARE) {
+        CL_DEBUG(cl, "%s -> S-%u %s %s: command 0x%02x%s", cls, sv->id, sp->host->name, sp->host->address, cl->cmd,
+                 cl->cur_stmt ? " (prepared statement)" : "");
+        return;
+    }
+    /* Statement text, truncated, control bytes shown as '.'. */
+    char text[201];
+    size_t n = have - 1 > 200 ? 200 : have - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = p[1 + i];
+        text[i] = ch < 0x20 || ch == 0x7f ? '.' : (char)ch;
+    }
+    text[n] = 0;
+    CL_DEBUG(cl, "%s -> S-%u %s %s (balance=%d): %s%s", cls, sv->id, sp->host->name, sp->host->address,
+             sp->dh ? sp->dh->balance : 0, text, len - 1 > n ? "..." : "");
+}
+
 static void forward_command(mx_client_t *cl)
 {
-    mx_conn_t *c = &cl->conn;
     if (cl->cur_stmt && !map_statement(cl))
         return;
-    const uint8_t *h = c->buf + c->rpos;
-    uint32_t len = mx_pkt_len(h);
-    uint32_t avail = mx_conn_avail(c) - MX_PKT_HDR;
-    if (avail > len)
-        avail = len;
+    mx_server_t *sv = cl->server;
+    uint32_t len, have;
+    const uint8_t *p = cmd_payload(cl, &len, &have);
+    /* What goes to the backend: manx's rewrite of the command, the command
+     * assembled in `big`, or the client's bytes in place. */
+    bool heap = cl->rewrite.len || cl->big_ready;
+    const uint8_t *src = cl->rewrite.len ? cl->rewrite.data : p;
+    size_t slen = cl->rewrite.len ? cl->rewrite.len : len;
     cl->state = CL_ACTIVE;
     cl->queries++;
     if (cl->routed_read)
-        cl->server->pool->n_reads++;
+        sv->pool->n_reads++;
     else
-        cl->server->pool->n_writes++;
+        sv->pool->n_writes++;
     cl->skip_left = 0;
     cl->state_change = cl->state_known = false;
     cl->next_seq = 1;
     bool expects = mx_resp_expected(cl->cmd);
     if (expects)
-        mx_resp_begin(&cl->resp, cl->server->caps, h + MX_PKT_HDR, avail);
-    if (mx_log_level >= MX_LOG_DEBUG) {
-        if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_PREPARE) {
-            /* Statement text, truncated, control bytes shown as '.'. */
-            char text[201];
-            size_t n = avail - 1 > 200 ? 200 : avail - 1;
-            for (size_t i = 0; i < n; i++) {
-                uint8_t ch = h[MX_PKT_HDR + 1 + i];
-                text[i] = ch < 0x20 || ch == 0x7f ? '.' : (char)ch;
-            }
-            text[n] = 0;
-            const mx_pool_t *sp = cl->server->pool;
-            CL_DEBUG(cl, "%s -> S-%u %s %s (balance=%d): %s%s",
-                     cl->cls == MX_CLS_NONE ? "-" : mx_sql_class_name(cl->cls), cl->server->id,
-                     sp->host->name, sp->host->address, sp->dh ? sp->dh->balance : 0, text,
-                     len - 1 > n ? "..." : "");
-        } else
-            CL_DEBUG(cl, "%s -> S-%u %s %s: command 0x%02x%s", cl->cls == MX_CLS_NONE ? "-" : mx_sql_class_name(cl->cls),
-                     cl->server->id, cl->server->pool->host->name, cl->server->pool->host->address, cl->cmd,
-                     cl->cur_stmt ? " (prepared statement)" : "");
-    }
-    if (cl->rewrite.len) {
-        /* The statement was rewritten (sql_max_limit): send that instead
-         * of the client's bytes. */
-        c->rpos += MX_PKT_HDR + len;
+        mx_resp_begin(&cl->resp, sv->caps, src, heap ? slen : have);
+    if (mx_log_level >= MX_LOG_DEBUG)
+        log_forward(cl, src, (uint32_t)slen, heap ? (uint32_t)slen : have);
+    if (heap) {
+        bool ok = send_payload(&sv->conn, src, slen);
+        drop_command(cl);
+        cl->rewrite.len = 0;
         cl->fwd_left = 0;
         cl->fwd_cont = false;
-        if (expects)
-            mx_resp_begin(&cl->resp, cl->server->caps, cl->rewrite.data + MX_PKT_HDR, cl->rewrite.len - MX_PKT_HDR);
-        if (!mx_conn_write_pkt(&cl->server->conn, &cl->rewrite)) {
-            mx_server_close(cl->server, "write failed");
+        if (!ok) {
+            mx_server_close(sv, "write failed");
             return;
         }
-        resume_reading(cl);
-        return;
+    } else {
+        cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
+        cl->fwd_cont = len == MX_PKT_MAX;
+        if (!pump_request(cl))
+            return;
     }
-    cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
-    cl->fwd_cont = len == MX_PKT_MAX;
-    if (!pump_request(cl))
-        return;
     if (!expects && cl->fwd_left == 0 && !cl->fwd_cont) {
         command_done(cl);
         return;
@@ -1509,10 +1718,8 @@ void mx_client_server_lost(mx_client_t *cl, mx_server_t *sv, const char *why)
             client_close(cl, "backend lost mid-packet");
             return;
         }
-        if (old == CL_REPLAY) {
-            uint32_t len = mx_pkt_len(cl->conn.buf + cl->conn.rpos);
-            cl->conn.rpos += MX_PKT_HDR + len;
-        }
+        if (old == CL_REPLAY)
+            drop_command(cl);
         cl->state = CL_IDLE;
         if (send_err(cl, old == CL_REPLAY ? 1 : cl->next_seq, MX_ER_BACKEND_LOST, "70100",
                      "Lost connection to backend %s (%s) during query%s", h->name, h->address,
@@ -1602,275 +1809,321 @@ static const char *command_name(uint8_t cmd)
     }
 }
 
-/* Handle the command at the head of the client's buffer (whole packet, or
- * its first MX_RESP_PEEK bytes).  Returns true when the caller may go on
- * with the next buffered command. */
+/* The console answers everything itself. */
+static bool dispatch_admin(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32_t have)
+{
+    switch (cl->cmd) {
+    case MX_COM_QUIT:
+        client_close(cl, "client quit");
+        return false;
+    case MX_COM_QUERY: {
+        bool ok = mx_admin_query(cl, p + 1, len - 1);
+        drop_command(cl);
+        return ok && cl->state != CL_CLOSED;
+    }
+    case MX_COM_PING:
+    case MX_COM_INIT_DB:
+        drop_command(cl);
+        return send_ok(cl, 1);
+    default:
+        drop_command(cl);
+        return send_err(cl, 1, MX_ER_UNKNOWN_COM, "08S01", "manx admin console: only queries");
+    }
+}
+
+/* Commands manx answers from the session alone.  Returns -1 when the
+ * command is not one of them, else whether the caller may go on. */
+static int dispatch_local(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32_t have)
+{
+    switch (cl->cmd) {
+    case MX_COM_QUIT:
+        client_close(cl, "client quit");
+        return false;
+    case MX_COM_PING:
+        drop_command(cl);
+        return send_ok(cl, 1);
+    case MX_COM_INIT_DB: {
+        char name[MX_NAME_MAX + 1];
+        uint32_t n = len - 1;
+        if (n > MX_NAME_MAX) {
+            drop_command(cl);
+            return send_err(cl, 1, MX_ER_BAD_DB, "42000", "Unknown database");
+        }
+        memcpy(name, p + 1, n);
+        drop_command(cl);
+        if (select_schema(cl, name, n, 1))
+            return send_ok(cl, 1);
+        return cl->state != CL_CLOSED;
+    }
+    case MX_COM_SET_OPTION: {
+        uint8_t opt[3] = {0, 0, 0};
+        uint32_t n = have < 3 ? have : 3;
+        memcpy(opt, p, n);
+        drop_command(cl);
+        set_option(cl, opt, n);
+        return cl->state != CL_CLOSED;
+    }
+    case MX_COM_RESET_CONNECTION:
+        drop_command(cl);
+        reset_session(cl);
+        return send_ok(cl, 1);
+    case MX_COM_CHANGE_USER:
+        if (have != len) {
+            /* Login data is small: one that does not fit is not a login. */
+            drop_command(cl);
+            send_err(cl, 1, MX_ER_HANDSHAKE, "08S01", "Bad handshake");
+            client_close(cl, "oversized COM_CHANGE_USER");
+            return false;
+        }
+        drop_command(cl); /* p stays valid: nothing reuses the buffer meanwhile */
+        change_user(cl, p, len);
+        return cl->state == CL_IDLE;
+    default:
+        break;
+    }
+    if (cl->cmd > MX_COM_RESET_CONNECTION || cl->cmd == MX_COM_SLEEP || cl->cmd == MX_COM_CONNECT ||
+        cl->cmd == MX_COM_TIME || cl->cmd == MX_COM_DELAYED_INSERT || command_name(cl->cmd)) {
+        const char *name = command_name(cl->cmd);
+        drop_command(cl);
+        if (name)
+            return send_err(cl, 1, 1235, "42000", "manx does not forward %s", name);
+        return send_err(cl, 1, MX_ER_UNKNOWN_COM, "08S01", "Unknown command");
+    }
+    return -1;
+}
+
+/* COM_STMT_*: statement ids are manx's: find the statement; it is prepared
+ * on whichever backend the command runs (see stmt.h).  Returns -1 when the
+ * command goes on to a backend (info filled), else whether the caller may go on. */
+static int dispatch_stmt(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32_t have, mx_sql_info_t *info)
+{
+    if (have < 5) {
+        client_close(cl, "malformed statement command");
+        return false;
+    }
+    uint32_t vid = mx_rd_u32(p + 1);
+    mx_stmt_t *st = mx_stmt_find(cl, vid);
+    bool silent = cl->cmd == MX_COM_STMT_CLOSE || cl->cmd == MX_COM_STMT_SEND_LONG_DATA;
+    if (!st || cl->cmd == MX_COM_STMT_CLOSE) {
+        drop_command(cl);
+        if (st) {
+            /* The backend keeps the statement for others; a cursor left
+             * open on it closes at its next EXECUTE. */
+            mx_stmt_remove(cl, vid);
+            cl->cursor_open = false;
+        }
+        if (silent)
+            return true;
+        return send_err(cl, 1, MX_ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (%u) given to manx",
+                        vid);
+    }
+    bool on_server = cl->server && mx_sstmt_find(cl->server, st);
+    if ((cl->cmd == MX_COM_STMT_RESET || cl->cmd == MX_COM_STMT_FETCH) && !on_server) {
+        /* No backend holds a cursor or long data for it: nothing to reset,
+         * nothing to fetch. */
+        drop_command(cl);
+        if (cl->cmd == MX_COM_STMT_RESET)
+            return send_ok(cl, 1);
+        return send_err(cl, 1, 1421, "HY000", "The statement (%u) has no open cursor.", vid);
+    }
+    cl->cur_stmt = st;
+    cl->cls = st->cls;
+    cl->marks = st->marks;
+    if (cl->cmd == MX_COM_STMT_SEND_LONG_DATA)
+        cl->long_data_pin = true;
+    /* Route by the class of the prepared text. */
+    memset(info, 0, sizeof(*info));
+    info->cls = st->cls;
+    return -1;
+}
+
+static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip);
+
+/* Statements manx answers itself: logical names rather than the backends'
+ * databases, the session's own id.  Returns -1 when q is none of them. */
+static int answer_locally(mx_client_t *cl, const uint8_t *q, uint32_t n)
+{
+    char db[MX_NAME_MAX + 1], name[128];
+    if (mx_sql_use(q, n, db, sizeof(db)) == 1) {
+        drop_command(cl);
+        if (select_schema(cl, db, strlen(db), 1))
+            return send_ok(cl, 1);
+        return cl->state != CL_CLOSED;
+    }
+    if (n >= 512 || !(q[0] == 's' || q[0] == 'S' || q[0] == ' ' || q[0] == '/'))
+        return -1;
+    if (mx_sql_select_database(q, n, name, sizeof(name)) == 1) {
+        /* The logical schema the client chose, not the real name. */
+        drop_command(cl);
+        const char *col = name, *val = cl->schema ? cl->schema->name : NULL;
+        return send_resultset(cl, &col, 1, &val, 1);
+    }
+    if (mx_sql_select_connection_id(q, n, name, sizeof(name)) == 1) {
+        /* The session's own id, stable across pooled backends (the one the
+         * handshake announced). */
+        drop_command(cl);
+        char id[16];
+        snprintf(id, sizeof(id), "%u", cl->id);
+        const char *col = name, *val = id;
+        return send_resultset(cl, &col, 1, &val, 1);
+    }
+    if (mx_sql_show_databases(q, n, name, sizeof(name)) == 1) {
+        drop_command(cl);
+        char colname[160];
+        snprintf(colname, sizeof(colname), name[0] ? "Database (%s)" : "Database", name);
+        const char *col = colname;
+        const char *vals[32];
+        size_t nv = 0;
+        for (size_t i = 0; i < cl->user->n_schemas && nv < 32; i++)
+            if (!name[0] || mx_sql_like(name, cl->user->schemas[i]->name))
+                vals[nv++] = cl->user->schemas[i]->name;
+        return send_resultset(cl, &col, 1, vals, nv);
+    }
+    return -1;
+}
+
+/* A leading routing hint: the server must not see it (the `!` spelling
+ * would be parsed as SQL), so the command starts after it. */
+static void cut_hint(mx_client_t *cl, uint32_t cut)
+{
+    if (cl->big_ready) {
+        cl->big.data[cl->big_off + cut] = cl->cmd;
+        cl->big_off += cut;
+        return;
+    }
+    mx_conn_t *c = &cl->conn;
+    uint32_t len = mx_pkt_len(c->buf + c->rpos);
+    uint8_t *nh = c->buf + c->rpos + cut;
+    mx_wr_u24(nh, len - cut);
+    nh[3] = 0;
+    nh[4] = cl->cmd;
+    c->rpos += cut;
+}
+
+/* Mycat's sqlMaxLimit: a single SELECT without LIMIT gets one. */
+static void add_limit(mx_client_t *cl, const mx_schema_t *es, const uint8_t *p, uint32_t len, size_t pos)
+{
+    char add[32];
+    int an = snprintf(add, sizeof(add), " LIMIT %d", es->sql_max_limit);
+    cl->rewrite.len = 0;
+    if (!bytes_put(&cl->rewrite, p, 1 + pos) || !bytes_put(&cl->rewrite, add, (size_t)an) ||
+        !bytes_put(&cl->rewrite, p + 1 + pos, len - 1 - pos)) {
+        cl->rewrite.len = 0;
+        return;
+    }
+    CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", es->sql_max_limit);
+}
+
+/* COM_QUERY and COM_STMT_PREPARE, whole: classify, answer or refuse what
+ * manx handles itself, rewrite what must be.  Returns -1 when the command
+ * goes on to a backend, else whether the caller may go on. */
+static int dispatch_query(mx_client_t *cl, mx_sql_info_t *info)
+{
+    uint32_t len, have;
+    const uint8_t *p = cmd_payload(cl, &len, &have);
+    bool prepare = cl->cmd == MX_COM_STMT_PREPARE;
+    if (!prepare) {
+        int rc = answer_locally(cl, p + 1, len - 1);
+        if (rc >= 0)
+            return rc;
+    }
+    mx_sql_classify(p + 1, len - 1, info);
+    cl->cls = info->cls;
+    cl->marks = mx_sql_marks(p + 1, len - 1);
+    if (!prepare && (info->flags & MX_SQLF_KILL) && info->n_stmts == 1) {
+        drop_command(cl);
+        return handle_kill(cl, info);
+    }
+    if (cl->user->readonly && refused_for_readonly(info)) {
+        drop_command(cl);
+        CL_DEBUG(cl, "refused a write: user is read-only");
+        return send_err(cl, 1, MX_ER_OPTION_PREVENTS, "HY000",
+                        "The MySQL server is running with the --read-only option so it cannot execute this "
+                        "statement (manx: user '%s' has readonly = true)", cl->user_name);
+    }
+    cl->uv_ok = false;
+    if (!prepare && (cl->marks & MX_MARK_USERVAR)) {
+        /* SET @a = <literal>: remember the values to replay them on other
+         * backends instead of pinning the session. */
+        mx_sstate_clear(&cl->pending_uv);
+        cl->uv_ok = mx_sql_set_uservars(p + 1, len - 1, collect_uservar, cl) == 1;
+    }
+    size_t limit_pos = info->limit_pos;
+    if (info->hint != MX_HINT_NONE && info->hint_end > 0 && info->hint_end < len - 1) {
+        cut_hint(cl, (uint32_t)info->hint_end);
+        limit_pos -= info->hint_end;
+        p = cmd_payload(cl, &len, &have);
+    }
+    const mx_schema_t *es = effective_schema(cl);
+    if (!prepare && es && es->sql_max_limit > 0 && info->n_stmts == 1 &&
+        (info->flags & MX_SQLF_SELECT_NO_LIMIT) && limit_pos <= len - 1)
+        add_limit(cl, es, p, len, limit_pos);
+    if (mx_proc.schemas_renamed && !map_schema_names(cl, p, len))
+        return false;
+    if (prepare) {
+        /* The text as the backend prepares it: hint cut, names mapped. */
+        const uint8_t *t = cl->rewrite.len ? cl->rewrite.data : p;
+        size_t tl = cl->rewrite.len ? cl->rewrite.len : len;
+        free(cl->prep_sql);
+        cl->prep_sql = malloc(tl);
+        if (!cl->prep_sql) {
+            client_close(cl, "out of memory");
+            return false;
+        }
+        memcpy(cl->prep_sql, t + 1, tl - 1);
+        cl->prep_len = (uint32_t)(tl - 1);
+    }
+    return -1;
+}
+
+/* Handle the command in hand: whole when dispatch_ready() said so, else at
+ * least its first MX_RESP_PEEK bytes.  Returns true when the caller may go
+ * on with the next buffered command. */
 static bool dispatch(mx_client_t *cl)
 {
-    mx_conn_t *c = &cl->conn;
-    const uint8_t *h = c->buf + c->rpos;
-    uint32_t len = mx_pkt_len(h);
-    uint32_t have = mx_conn_avail(c) - MX_PKT_HDR;
-    if (have > len)
-        have = len;
-    const uint8_t *p = h + MX_PKT_HDR;
-    if (len == 0 || mx_pkt_seq(h) != 0) {
-        client_close(cl, len == 0 ? "empty command packet" : "command with a bad sequence id");
-        return false;
-    }
-    if (len > mx_proc.cfg->max_packet && len != MX_PKT_MAX) {
-        send_err(cl, 1, MX_ER_NET_PACKET_TOO_LARGE, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
-        client_close(cl, "packet too large");
-        return false;
-    }
-    mx_sql_info_t info;
-    const mx_sql_info_t *ip = NULL;
+    uint32_t len, have;
+    const uint8_t *p = cmd_payload(cl, &len, &have);
     cl->cmd = p[0];
     cl->marks = 0;
     cl->cur_stmt = NULL;
     cl->cls = MX_CLS_NONE;
     cl->routed_read = false;
     cl->need_gtid_wait = false;
-    if (cl->rewrite.len)
-        mx_pktbuf_reset(&cl->rewrite);
-    bool whole = have == len;
-    if (cl->admin) {
-        /* The console answers everything itself. */
-        if (!whole) {
-            client_close(cl, "oversized console command");
-            return false;
-        }
-        c->rpos += MX_PKT_HDR + len;
-        switch (cl->cmd) {
-        case MX_COM_QUIT:
-            client_close(cl, "client quit");
-            return false;
-        case MX_COM_QUERY:
-            return mx_admin_query(cl, p + 1, len - 1) && cl->state != CL_CLOSED;
-        case MX_COM_PING:
-        case MX_COM_INIT_DB:
-            return send_ok(cl, 1);
-        default:
-            return send_err(cl, 1, MX_ER_UNKNOWN_COM, "08S01", "manx admin console: only queries");
-        }
-    }
+    cl->rewrite.len = 0;
+    if (cl->admin)
+        return dispatch_admin(cl, p, len, have);
+    int rc = dispatch_local(cl, p, len, have);
+    if (rc >= 0)
+        return rc;
+    mx_sql_info_t info;
+    const mx_sql_info_t *ip = NULL;
     switch (cl->cmd) {
-    case MX_COM_QUIT:
-        client_close(cl, "client quit");
-        return false;
-    case MX_COM_PING:
-        c->rpos += MX_PKT_HDR + len;
-        return send_ok(cl, 1);
-    case MX_COM_INIT_DB:
-        c->rpos += MX_PKT_HDR + len;
-        if (!whole || len - 1 > MX_NAME_MAX)
-            return send_err(cl, 1, MX_ER_BAD_DB, "42000", "Unknown database");
-        if (select_schema(cl, (const char *)p + 1, len - 1, 1))
-            return send_ok(cl, 1);
-        return cl->state != CL_CLOSED;
-    case MX_COM_SET_OPTION:
-        c->rpos += MX_PKT_HDR + len;
-        set_option(cl, p, have);
-        return cl->state != CL_CLOSED;
-    case MX_COM_RESET_CONNECTION:
-        c->rpos += MX_PKT_HDR + len;
-        reset_session(cl);
-        return send_ok(cl, 1);
-    case MX_COM_CHANGE_USER:
-        if (!whole) {
-            client_close(cl, "oversized COM_CHANGE_USER");
-            return false;
-        }
-        c->rpos += MX_PKT_HDR + len;
-        change_user(cl, p, len);
-        return cl->state == CL_IDLE;
     case MX_COM_STMT_CLOSE:
     case MX_COM_STMT_SEND_LONG_DATA:
     case MX_COM_STMT_EXECUTE:
     case MX_COM_STMT_FETCH:
-    case MX_COM_STMT_RESET: {
-        /* Statement ids are manx's: find the statement, and it is prepared
-         * on whichever backend the command runs (see stmt.h). */
-        if (have < 5) {
-            client_close(cl, "malformed statement command");
-            return false;
-        }
-        uint32_t vid = mx_rd_u32(p + 1);
-        mx_stmt_t *st = mx_stmt_find(cl, vid);
-        bool silent = cl->cmd == MX_COM_STMT_CLOSE || cl->cmd == MX_COM_STMT_SEND_LONG_DATA;
-        if (!st || cl->cmd == MX_COM_STMT_CLOSE) {
-            if (!whole) {
-                client_close(cl, "oversized data for an unknown statement");
-                return false;
-            }
-            c->rpos += MX_PKT_HDR + len;
-            if (st) {
-                /* The backend keeps the statement for others; a cursor
-                 * left open on it closes at its next EXECUTE. */
-                mx_stmt_remove(cl, vid);
-                cl->cursor_open = false;
-            }
-            if (silent)
-                return true;
-            return send_err(cl, 1, MX_ER_UNKNOWN_STMT, "HY000",
-                            "Unknown prepared statement handler (%u) given to manx", vid);
-        }
-        bool on_server = cl->server && mx_sstmt_find(cl->server, st);
-        if ((cl->cmd == MX_COM_STMT_RESET || cl->cmd == MX_COM_STMT_FETCH) && !on_server) {
-            /* No backend holds a cursor or long data for it: nothing to
-             * reset; nothing to fetch. */
-            c->rpos += MX_PKT_HDR + len;
-            if (cl->cmd == MX_COM_STMT_RESET)
-                return send_ok(cl, 1);
-            return send_err(cl, 1, 1421, "HY000", "The statement (%u) has no open cursor.", vid);
-        }
-        cl->cur_stmt = st;
-        cl->cls = st->cls;
-        cl->marks = st->marks;
-        if (cl->cmd == MX_COM_STMT_SEND_LONG_DATA)
-            cl->long_data_pin = true;
-        /* Route by the class of the prepared text. */
-        info.cls = st->cls;
-        info.hint = MX_HINT_NONE;
-        info.flags = 0;
+    case MX_COM_STMT_RESET:
+        rc = dispatch_stmt(cl, p, len, have, &info);
+        if (rc >= 0)
+            return rc;
         ip = &info;
         break;
-    }
-    case MX_COM_QUERY: {
-        char db[MX_NAME_MAX + 1];
-        int use = whole ? mx_sql_use(p + 1, len - 1, db, sizeof(db)) : 0;
-        if (use == 1) {
-            c->rpos += MX_PKT_HDR + len;
-            if (select_schema(cl, db, strlen(db), 1))
-                return send_ok(cl, 1);
-            return cl->state != CL_CLOSED;
-        }
-        if (whole && len < 512 && (p[1] == 's' || p[1] == 'S' || p[1] == ' ' || p[1] == '/')) {
-            /* Logical names, not the backends' databases: answered here. */
-            char name[128];
-            if (mx_sql_select_database(p + 1, len - 1, name, sizeof(name)) == 1) {
-                /* The logical schema the client chose, not the real name. */
-                c->rpos += MX_PKT_HDR + len;
-                const char *col = name, *val = cl->schema ? cl->schema->name : NULL;
-                return send_resultset(cl, &col, 1, &val, 1);
-            }
-            if (mx_sql_select_connection_id(p + 1, len - 1, name, sizeof(name)) == 1) {
-                /* The session's own id, stable across pooled backends (the
-                 * one the handshake announced). */
-                c->rpos += MX_PKT_HDR + len;
-                char id[16];
-                snprintf(id, sizeof(id), "%u", cl->id);
-                const char *col = name, *val = id;
-                return send_resultset(cl, &col, 1, &val, 1);
-            }
-            if (mx_sql_show_databases(p + 1, len - 1, name, sizeof(name)) == 1) {
-                c->rpos += MX_PKT_HDR + len;
-                char colname[160];
-                snprintf(colname, sizeof(colname), name[0] ? "Database (%s)" : "Database", name);
-                const char *col = colname;
-                const char *vals[32];
-                size_t nv = 0;
-                for (size_t i = 0; i < cl->user->n_schemas && nv < 32; i++)
-                    if (!name[0] || mx_sql_like(name, cl->user->schemas[i]->name))
-                        vals[nv++] = cl->user->schemas[i]->name;
-                return send_resultset(cl, &col, 1, vals, nv);
-            }
-        }
-        cl->marks = mx_sql_marks(p + 1, have - 1);
-        cl->uv_ok = false;
-        if ((cl->marks & MX_MARK_USERVAR) && whole) {
-            /* SET @a = <literal>: remember the values to replay them on
-             * other backends instead of pinning the session. */
-            mx_sstate_clear(&cl->pending_uv);
-            cl->uv_ok = mx_sql_set_uservars(p + 1, len - 1, collect_uservar, cl) == 1;
-        }
-        break;
-    }
+    case MX_COM_QUERY:
     case MX_COM_STMT_PREPARE:
-        if (!whole || len - 1 > 1024 * 1024) {
-            c->rpos += MX_PKT_HDR + len;
-            return send_err(cl, 1, 1105, "HY000", "manx: statement text too long to prepare (%u bytes)", len - 1);
-        }
-        free(cl->prep_sql);
-        cl->prep_sql = malloc(len);
-        if (!cl->prep_sql) {
-            client_close(cl, "out of memory");
-            return false;
-        }
-        memcpy(cl->prep_sql, p + 1, len - 1);
-        cl->prep_len = len - 1;
+        rc = dispatch_query(cl, &info);
+        if (rc >= 0)
+            return rc;
+        ip = cl->cls == MX_CLS_NONE ? NULL : &info;
         break;
     default:
-        if (cl->cmd > MX_COM_RESET_CONNECTION || cl->cmd == MX_COM_SLEEP || cl->cmd == MX_COM_CONNECT ||
-            cl->cmd == MX_COM_TIME || cl->cmd == MX_COM_DELAYED_INSERT || command_name(cl->cmd)) {
-            if (!whole) {
-                client_close(cl, "oversized unknown command");
-                return false;
-            }
-            c->rpos += MX_PKT_HDR + len;
-            if (command_name(cl->cmd))
-                return send_err(cl, 1, 1235, "42000", "manx does not forward %s", command_name(cl->cmd));
-            return send_err(cl, 1, MX_ER_UNKNOWN_COM, "08S01", "Unknown command");
-        }
         break;
     }
-    /* Forwarded: classify statements when a routing decision depends on
-     * it, and find a backend. */
-    const mx_schema_t *es = effective_schema(cl);
-    bool prepare = cl->cmd == MX_COM_STMT_PREPARE;
-    bool hinted = have > 2 && p[1] == '/' && p[2] == '*';
-    bool limit = es && es->sql_max_limit > 0 && cl->cmd == MX_COM_QUERY;
-    bool kill = cl->cmd == MX_COM_QUERY && have > 4 && (p[1] | 0x20) == 'k';
-    if ((cl->cmd == MX_COM_QUERY || prepare) &&
-        (cl->user->readonly || hinted || limit || kill || (es && es->datanode->datahost->balance != 0))) {
-        mx_sql_classify(p + 1, have - 1, &info);
-        ip = &info;
-        cl->cls = info.cls;
-        if (cl->cmd == MX_COM_QUERY && (info.flags & MX_SQLF_KILL) && info.n_stmts == 1) {
-            c->rpos += MX_PKT_HDR + len;
-            return handle_kill(cl, &info);
-        }
-        if (cl->user->readonly && refused_for_readonly(&info)) {
-            c->rpos += MX_PKT_HDR + len;
-            CL_DEBUG(cl, "refused a write: user is read-only");
-            return send_err(cl, 1, MX_ER_OPTION_PREVENTS, "HY000",
-                            "The MySQL server is running with the --read-only option so it cannot execute this "
-                            "statement (manx: user '%s' has readonly = true)", cl->user_name);
-        }
-        if (info.hint != MX_HINT_NONE && info.hint_end > 0 && info.hint_end < have - 1 && len != MX_PKT_MAX) {
-            /* The server must not see the hint (a MySQL executable comment with mycat: would be
-             * parsed as SQL): rewrite the header in place just before the
-             * statement text and start the packet there. */
-            uint32_t cut = (uint32_t)info.hint_end;
-            uint8_t *nh = c->buf + c->rpos + cut;
-            mx_wr_u24(nh, len - cut);
-            nh[3] = 0;
-            nh[4] = cl->cmd;
-            c->rpos += cut;
-            len -= cut;
-            have -= cut;
-            p = nh + MX_PKT_HDR;
-        }
-        if (limit && whole && info.n_stmts == 1 && (info.flags & MX_SQLF_SELECT_NO_LIMIT) &&
-            info.limit_pos <= len - 1) {
-            /* Mycat's sqlMaxLimit: a SELECT without LIMIT gets one. */
-            char add[32];
-            int an = snprintf(add, sizeof(add), " LIMIT %d", es->sql_max_limit);
-            mx_pktbuf_reset(&cl->rewrite);
-            mx_pkt_begin(&cl->rewrite, 0);
-            mx_put_u8(&cl->rewrite, MX_COM_QUERY);
-            mx_put_bytes(&cl->rewrite, p + 1, info.limit_pos);
-            mx_put_bytes(&cl->rewrite, add, (size_t)an);
-            mx_put_bytes(&cl->rewrite, p + 1 + info.limit_pos, len - 1 - info.limit_pos);
-            mx_pkt_end(&cl->rewrite);
-            if (cl->rewrite.failed)
-                mx_pktbuf_reset(&cl->rewrite);
-            else
-                CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", es->sql_max_limit);
-        }
-    }
-    if (whole && mx_proc.schemas_renamed && (cl->cmd == MX_COM_QUERY || prepare) && !map_schema_names(cl, p, len))
-        return false;
+    return route_command(cl, ip);
+}
+
+/* Find a backend for the command in hand and hand it over. */
+static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip)
+{
     if (cl->server) {
         /* A weak pin (the statement after SQL_CALC_FOUND_ROWS or one that
          * left warnings) yields when this statement belongs elsewhere,
@@ -1890,7 +2143,7 @@ static bool dispatch(mx_client_t *cl)
     }
     mx_pool_t *pool = target_pool(cl, ip);
     if (!pool) {
-        c->rpos += MX_PKT_HDR + len;
+        drop_command(cl);
         return send_err(cl, 1, MX_ER_NO_DB, "3D000", "No database selected");
     }
     cl->want = pool;
@@ -1899,9 +2152,52 @@ static bool dispatch(mx_client_t *cl)
     if (sv) {
         mx_client_got_server(cl, sv);
     } else if (cl->state == CL_WAIT_POOL) {
+        cl->timer_kind = CT_POOL;
         uv_timer_start(&cl->timer, on_wait_timeout, (uint64_t)mx_proc.cfg->pool_wait_timeout_ms, 0);
     }
     return false;
+}
+
+/* Whether the command at the head of the input can be dispatched: 1 yes
+ * (whole, or its first MX_RESP_PEEK bytes for commands that stream), 0 when
+ * more must arrive, -1 when the client was closed.  A query or prepare too
+ * big for the read buffer is assembled in cl->big. */
+static int dispatch_ready(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    if (cl->big_filling) {
+        int rc = assemble(cl);
+        return rc;
+    }
+    if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
+        return 0;
+    const uint8_t *h = c->buf + c->rpos;
+    uint32_t len = mx_pkt_len(h);
+    if (len == 0 || mx_pkt_seq(h) != 0) {
+        client_close(cl, len == 0 ? "empty command packet" : "command with a bad sequence id");
+        return -1;
+    }
+    if (len > mx_proc.cfg->max_packet && len != MX_PKT_MAX) {
+        send_err(cl, 1, MX_ER_NET_PACKET_TOO_LARGE, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
+        client_close(cl, "packet too large");
+        return -1;
+    }
+    if (mx_conn_avail(c) < MX_PKT_HDR + 1)
+        return 0;
+    uint8_t cmd = h[MX_PKT_HDR];
+    bool whole = cmd == MX_COM_QUERY || cmd == MX_COM_STMT_PREPARE;
+    if (whole && (len == MX_PKT_MAX || len + MX_PKT_HDR > MX_BUF_SIZE)) {
+        cl->big.len = 0;
+        cl->big_left = 0;
+        return assemble(cl);
+    }
+    uint32_t need = MX_PKT_HDR + (whole || len < MX_RESP_PEEK ? len : MX_RESP_PEEK);
+    if (mx_conn_avail(c) < need) {
+        if (c->rpos + need > MX_BUF_SIZE)
+            mx_conn_compact(c);
+        return 0;
+    }
+    return 1;
 }
 
 static void client_work_once(mx_client_t *cl);
@@ -1915,80 +2211,102 @@ static void client_work(mx_client_t *cl)
     } while (cl->state != CL_CLOSED && cl->conn.ssl && mx_conn_tls_more(&cl->conn));
 }
 
+/* CL_ACTIVE / CL_INFILE: forward the request bytes still coming.  Returns
+ * false when the session was closed or moved on. */
+static bool work_forwarding(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    if (cl->state == CL_ACTIVE) {
+        if (cl->fwd_left || cl->fwd_cont) {
+            if (!pump_request(cl))
+                return false;
+            if (cl->state == CL_ACTIVE && !cl->fwd_left && !cl->fwd_cont && !mx_resp_expected(cl->cmd)) {
+                command_done(cl);
+                return false;
+            }
+        }
+        return true;
+    }
+    /* File data: packets until an empty one, then the backend answers. */
+    for (;;) {
+        if (cl->fwd_left == 0 && c->buf && mx_conn_avail(c) >= MX_PKT_HDR) {
+            uint32_t len = mx_pkt_len(c->buf + c->rpos);
+            cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
+            if (len == 0) {
+                if (!pump_request(cl))
+                    return false;
+                cl->state = CL_ACTIVE;
+                mx_resp_infile_sent(&cl->resp);
+                if (cl->server && cl->server->conn.buf)
+                    mx_client_server_data(cl);
+                return false;
+            }
+        }
+        if (!cl->fwd_left)
+            return true;
+        if (!pump_request(cl))
+            return false;
+        if (cl->fwd_left != 0 || cl->state != CL_INFILE || !c->buf || mx_conn_avail(c) < MX_PKT_HDR ||
+            !c->reading)
+            return true;
+    }
+}
+
+/* CL_LOGIN / CL_AUTH_MORE: one whole login packet at a time. */
+static bool work_login(mx_client_t *cl)
+{
+    mx_conn_t *c = &cl->conn;
+    if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
+        return false;
+    const uint8_t *h = c->buf + c->rpos;
+    uint32_t len = mx_pkt_len(h);
+    if (len + MX_PKT_HDR > MX_BUF_SIZE) {
+        client_close(cl, "oversized login packet");
+        return false;
+    }
+    if (mx_conn_avail(c) < MX_PKT_HDR + len) {
+        if (c->rpos + MX_PKT_HDR + len > MX_BUF_SIZE)
+            mx_conn_compact(c);
+        return false;
+    }
+    c->rpos += MX_PKT_HDR + len;
+    if (cl->state == CL_LOGIN)
+        handle_login(cl, h + MX_PKT_HDR, len, mx_pkt_seq(h));
+    else
+        auth_more(cl, h + MX_PKT_HDR, len, mx_pkt_seq(h));
+    return cl->state != CL_CLOSED && cl->state != CL_TLS;
+}
+
 static void client_work_once(mx_client_t *cl)
 {
     mx_conn_t *c = &cl->conn;
     for (;;) {
-        if (cl->state == CL_ACTIVE) {
-            if (cl->fwd_left || cl->fwd_cont) {
-                if (!pump_request(cl))
-                    return;
-                if (cl->state == CL_ACTIVE && !cl->fwd_left && !cl->fwd_cont && !mx_resp_expected(cl->cmd)) {
-                    command_done(cl);
-                    return;
-                }
-            }
-            break;
-        }
-        if (cl->state == CL_INFILE) {
-            /* File data: packets until an empty one, then the backend answers. */
-            if (cl->fwd_left == 0 && c->buf && mx_conn_avail(c) >= MX_PKT_HDR) {
-                uint32_t len = mx_pkt_len(c->buf + c->rpos);
-                cl->fwd_left = (uint64_t)len + MX_PKT_HDR;
-                if (len == 0) {
-                    if (!pump_request(cl))
-                        return;
-                    cl->state = CL_ACTIVE;
-                    mx_resp_infile_sent(&cl->resp);
-                    if (cl->server && cl->server->conn.buf)
-                        mx_client_server_data(cl);
-                    return;
-                }
-            }
-            if (cl->fwd_left) {
-                if (!pump_request(cl))
-                    return;
-                if (cl->fwd_left == 0 && cl->state == CL_INFILE && c->buf && mx_conn_avail(c) >= MX_PKT_HDR &&
-                    c->reading)
-                    continue;
-            }
-            break;
-        }
-        if (cl->state != CL_IDLE && cl->state != CL_LOGIN && cl->state != CL_AUTH_MORE)
-            break;
-        if (!c->buf || mx_conn_avail(c) < MX_PKT_HDR)
-            break;
-        uint32_t len = mx_pkt_len(c->buf + c->rpos);
-        uint32_t need = MX_PKT_HDR + (len < MX_RESP_PEEK ? len : MX_RESP_PEEK);
-        if (cl->state != CL_IDLE) {
-            /* Login packets are small and must be whole. */
-            if (len + MX_PKT_HDR > MX_BUF_SIZE) {
-                client_close(cl, "oversized login packet");
+        if (cl->state == CL_ACTIVE || cl->state == CL_INFILE) {
+            if (!work_forwarding(cl))
                 return;
-            }
-            need = MX_PKT_HDR + len;
-        }
-        if (mx_conn_avail(c) < need) {
-            if (c->rpos + need > MX_BUF_SIZE)
-                mx_conn_compact(c);
             break;
         }
         if (cl->state == CL_LOGIN || cl->state == CL_AUTH_MORE) {
-            const uint8_t *h = c->buf + c->rpos;
-            c->rpos += MX_PKT_HDR + len;
-            if (cl->state == CL_LOGIN)
-                handle_login(cl, h + MX_PKT_HDR, len, mx_pkt_seq(h));
-            else
-                auth_more(cl, h + MX_PKT_HDR, len, mx_pkt_seq(h));
-            if (cl->state == CL_CLOSED || cl->state == CL_TLS)
-                return;
+            if (!work_login(cl)) {
+                if (cl->state == CL_CLOSED || cl->state == CL_TLS)
+                    return;
+                break;
+            }
             continue;
         }
-        if (!dispatch(cl))
+        if (cl->state != CL_IDLE || !discard_input(cl))
+            break;
+        int rc = dispatch_ready(cl);
+        if (rc < 0)
+            return;
+        if (rc == 0 || !dispatch(cl))
             break;
     }
-    if (cl->state != CL_CLOSED && c->buf && c->rpos == c->rend)
+    if (cl->state == CL_CLOSED)
+        return;
+    if (c->buf && c->rpos == c->rend)
         mx_conn_consume_done(c);
+    arm_timer(cl);
     resume_reading(cl);
 }
 

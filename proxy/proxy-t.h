@@ -27,6 +27,12 @@ typedef struct mx_list_s {
 #define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
 
+/* A growable byte string on the heap (payloads over 16 MB included). */
+typedef struct mx_bytes_s {
+    uint8_t *data;
+    size_t len, cap;
+} mx_bytes_t;
+
 typedef struct mx_worker_s mx_worker_t;
 typedef struct mx_client_s mx_client_t;
 typedef struct mx_server_s mx_server_t;
@@ -216,12 +222,24 @@ struct mx_client_s {
     mx_server_t *server;         /* linked backend, or NULL */
     mx_pool_t *want;             /* pool the buffered command waits for */
 
+    /* Reading commands (see "reading commands" in client.c): the command
+     * in hand starts at conn.rpos unless it was assembled in `big`. */
+    uint64_t in_skip;            /* bytes of a dropped command still to discard */
+    bool in_skip_cont;           /* ... and it goes on past a 0xFFFFFF packet */
+    mx_bytes_t big;              /* payload of a command too big for the read buffer */
+    bool big_filling;            /* big is being assembled */
+    bool big_ready;              /* big holds the whole command in hand */
+    uint32_t big_off;            /* payload starts at big.data + big_off (a hint cut off) */
+    uint32_t big_left;           /* bytes of the packet being copied still to come */
+    bool big_cont;               /* that packet is 0xFFFFFF long: another follows */
+    uint8_t timer_kind;          /* what cl->timer currently measures (CT_*) */
+
     /* The command in flight. */
     uint8_t cmd;
     uint32_t marks;              /* mx_sql_marks() of a COM_QUERY */
     uint8_t cls;                 /* mx_sql_class_t of the command, MX_CLS_NONE if not classified */
     bool routed_read;            /* sent to a read host by balance */
-    mx_pktbuf_t rewrite;         /* the command as manx rewrote it (sql_max_limit), or empty */
+    mx_bytes_t rewrite;          /* payload of the command as manx rewrote it, or empty */
     bool need_gtid_wait;         /* consistency = session: replica must reach last_gtid first */
     bool force_writer;           /* that wait failed: this command reads from the writer */
     char last_gtid[64];          /* GTID of the session's last write (session tracking) */
