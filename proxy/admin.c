@@ -216,18 +216,20 @@ static bool show_sysparam(mx_client_t *cl, const char *arg)
     return table_send(cl, &t);
 }
 
-/* switch @@datasource <datahost>:<index> — Mycat's manual switch. */
+/* switch @@datasource <datahost>:<index> — Mycat's manual switch.  The
+ * index must be plain digits: atoi() made "localhost1:" a switch to 0. */
 static bool switch_datasource(mx_client_t *cl, const char *arg)
 {
     const mx_config_t *cfg = mx_proc.cfg;
     char name[MX_NAME_MAX];
-    int idx = -1;
     const char *colon = strrchr(arg, ':');
-    if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(name))
+    const char *digits = colon ? colon + 1 : NULL;
+    size_t nd = digits ? strspn(digits, "0123456789") : 0;
+    if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(name) || nd == 0 || nd > 4 || digits[nd] != 0)
         return mx_client_send_error(cl, 1105, "HY000", "usage: switch @@datasource <datahost>:<writeHost index>");
     memcpy(name, arg, (size_t)(colon - arg));
     name[colon - arg] = 0;
-    idx = atoi(colon + 1);
+    int idx = atoi(digits);
     for (size_t d = 0; d < cfg->n_datahosts; d++) {
         if (strcmp(cfg->datahosts[d].name, name) != 0)
             continue;
@@ -275,8 +277,10 @@ static bool show_help(mx_client_t *cl, const char *arg)
 
 bool mx_admin_query(mx_client_t *cl, const uint8_t *q, size_t n)
 {
-    /* Lower-case, squeeze spaces, drop a trailing ';'. */
-    char text[512];
+    /* Squeeze spaces and drop a trailing ';'.  Keywords are matched on a
+     * lower-cased copy; arguments are taken from `text`, whose case is the
+     * operator's, because dataHost and host names are case-sensitive. */
+    char text[512], lower[512];
     size_t k = 0;
     bool space = true;
     for (size_t i = 0; i < n && k + 1 < sizeof(text); i++) {
@@ -288,14 +292,16 @@ bool mx_admin_query(mx_client_t *cl, const uint8_t *q, size_t n)
             continue;
         }
         space = false;
-        text[k++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+        text[k++] = ch;
     }
     while (k && (text[k - 1] == ' ' || text[k - 1] == ';'))
         k--;
     text[k] = 0;
+    for (size_t i = 0; i <= k; i++)
+        lower[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] + 32) : text[i];
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         size_t l = strlen(commands[i].command);
-        if (strncmp(text, commands[i].command, l) != 0 || (text[l] != 0 && text[l] != ' '))
+        if (strncmp(lower, commands[i].command, l) != 0 || (lower[l] != 0 && lower[l] != ' '))
             continue;
         const char *arg = text[l] ? text + l + 1 : "";
         mx_debug("admin console %s: %s", cl->peer, text);
@@ -303,9 +309,9 @@ bool mx_admin_query(mx_client_t *cl, const uint8_t *q, size_t n)
     }
     /* Clients probe the server at connect (JDBC, GUI tools): answer the
      * harmless ones instead of failing the login. */
-    if (strncmp(text, "select @@version_comment", 24) == 0 || strcmp(text, "select 1") == 0 ||
-        strncmp(text, "set ", 4) == 0)
-        return strncmp(text, "set ", 4) == 0 ? mx_client_send_ok(cl) : show_version(cl, "");
+    if (strncmp(lower, "select @@version_comment", 24) == 0 || strcmp(lower, "select 1") == 0 ||
+        strncmp(lower, "set ", 4) == 0)
+        return strncmp(lower, "set ", 4) == 0 ? mx_client_send_ok(cl) : show_version(cl, "");
     return mx_client_send_error(cl, 1064, "42000", "manx admin console: unknown statement '%s' (try: show @@help)",
                                 text);
 }
