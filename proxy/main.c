@@ -251,8 +251,11 @@ int main(int argc, char **argv)
         goto out_tls;
     if (load_rsa(cfg) < 0)
         goto out_tls;
-    if (mx_health_init(&mx_proc.health, cfg, mx_log_heartbeat) < 0)
+    if (mx_health_init(&mx_proc.health, cfg, mx_log_heartbeat) < 0) {
+        mx_error("not starting: the active writeHosts recorded in %s/dnindex.properties are unknown",
+                 cfg->state_dir);
         goto out_tls;
+    }
     mx_proc.n_workers = cfg->workers;
     mx_proc.workers = calloc((size_t)cfg->workers, sizeof(mx_worker_t));
     mx_proc.host_conns = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*mx_proc.host_conns));

@@ -118,23 +118,34 @@ static int persist(mx_health_t *h)
     return 0;
 }
 
-static void load_dnindex(mx_health_t *h)
+/* Apply dnindex.properties.  A missing file means index 0 everywhere; a
+ * file that exists but cannot be read whole (unreadable, not a regular
+ * file, over MX_DNINDEX_MAX_BYTES) is an error and changes nothing,
+ * because guessing index 0 could send writes back to a writeHost the
+ * file says was left.  Returns 0 or a negative errno. */
+static int load_dnindex(mx_health_t *h)
 {
-    FILE *f = fopen(h->path, "r");
-    if (!f) {
-        if (errno != ENOENT)
-            h->log(LOG_WARNING, "%s: %s (starting with writeHost index 0)", h->path, strerror(errno));
-        return;
-    }
-    char buf[16384];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    int idx[256];
-    size_t nd = h->cfg->n_datahosts < 256 ? h->cfg->n_datahosts : 256;
+    size_t nd = h->cfg->n_datahosts;
+    int *idx = malloc((nd ? nd : 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
     /* A dataHost the file does not mention keeps its current writer. */
     for (size_t i = 0; i < nd; i++)
         idx[i] = atomic_load(&h->write_index[i]);
-    mx_dnindex_parse(buf, n, h->cfg, idx, dnindex_warn, h);
+    int rc = mx_dnindex_load(h->path, h->cfg, idx, dnindex_warn, h);
+    if (rc == -ENOENT) {
+        free(idx);
+        return 0;
+    }
+    if (rc < 0) {
+        if (rc == -EFBIG)
+            h->log(LOG_ERROR, "%s: larger than %d bytes: not a dnindex.properties manx can trust", h->path,
+                   MX_DNINDEX_MAX_BYTES);
+        else
+            h->log(LOG_ERROR, "%s: cannot read: %s", h->path, strerror(-rc));
+        free(idx);
+        return rc;
+    }
     for (size_t i = 0; i < nd; i++) {
         int old = atomic_exchange(&h->write_index[i], idx[i]);
         const mx_datahost_t *dh = &h->cfg->datahosts[i];
@@ -145,6 +156,8 @@ static void load_dnindex(mx_health_t *h)
             h->log(LOG_INFO, "dataHost %s: writes go to %s (index %d from %s)", dh->name,
                    dh->write_hosts[idx[i]]->name, idx[i], h->path);
     }
+    free(idx);
+    return 0;
 }
 
 /* ---- one beat ---------------------------------------------------------------- */
@@ -605,8 +618,8 @@ static void on_async(uv_async_t *a)
         uv_close((uv_handle_t *)&h->async, NULL);
         return;
     }
-    if (atomic_exchange(&h->reload, false))
-        load_dnindex(h);
+    if (atomic_exchange(&h->reload, false) && load_dnindex(h) < 0)
+        h->log(LOG_ERROR, "%s: not applied; writes stay where they are", h->path);
     int sdh = atomic_exchange(&h->switch_dh, -1);
     if (sdh >= 0) {
         const mx_datahost_t *dh = &h->cfg->datahosts[sdh];
@@ -647,11 +660,12 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     snprintf(h->path, sizeof(h->path), "%s/dnindex.properties", cfg->state_dir);
     h->hosts = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*h->hosts));
     h->write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->write_index));
-    if (!h->hosts || !h->write_index)
-        return -ENOMEM;
-    int rc = uv_loop_init(&h->loop);
-    if (rc < 0)
+    int rc = h->hosts && h->write_index ? uv_loop_init(&h->loop) : -ENOMEM;
+    if (rc < 0) {
+        free(h->hosts);
+        free(h->write_index);
         return rc;
+    }
     for (size_t i = 0; i < cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[i];
         hh->h = h;
@@ -676,8 +690,10 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     h->async.data = h;
     uv_mutex_init(&h->lock);
     atomic_store(&h->switch_dh, -1);
-    load_dnindex(h);
-    return 0;
+    rc = load_dnindex(h);
+    if (rc < 0)
+        mx_health_stop(h);
+    return rc;
 }
 
 int mx_health_start(mx_health_t *h)

@@ -72,8 +72,10 @@ typedef struct mx_health_s {
     bool started;
 } mx_health_t;
 
-/* Read dnindex.properties (a corrupt or stale file is reported and
- * ignored) and prepare the loop.  Returns 0 or a negative errno. */
+/* Read dnindex.properties and prepare the loop.  Stale or corrupt lines
+ * are reported and ignored; a file that exists but cannot be read whole
+ * (unreadable, not a regular file, over MX_DNINDEX_MAX_BYTES) is an error,
+ * logged.  Returns 0, or a negative errno with nothing left to stop. */
 int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log);
 int mx_health_start(mx_health_t *h);
 void mx_health_stop(mx_health_t *h);
