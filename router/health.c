@@ -78,18 +78,10 @@ static int mkdir_p(const char *dir)
 }
 
 /* Temp file, fsync, rename, fsync of the directory: a crash leaves either
- * the old or the new file, never a torn one. */
-static int persist(mx_health_t *h)
+ * the old or the new file, never a torn one.  Returns 0 or a negative errno. */
+static int write_file(mx_health_t *h, const char *buf, size_t len)
 {
     const mx_config_t *cfg = h->cfg;
-    int idx[256];
-    size_t n = cfg->n_datahosts < 256 ? cfg->n_datahosts : 256;
-    for (size_t i = 0; i < n; i++)
-        idx[i] = atomic_load(&h->write_index[i]);
-    char buf[16384];
-    int len = mx_dnindex_format(buf, sizeof(buf), cfg, idx, time(NULL));
-    if (len < 0)
-        return -ENOSPC;
     int rc = mkdir_p(cfg->state_dir);
     if (rc < 0)
         return rc;
@@ -98,11 +90,12 @@ static int persist(mx_health_t *h)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    if (write(fd, buf, (size_t)len) != len || fsync(fd) < 0) {
-        rc = -errno;
+    ssize_t w = write(fd, buf, len);
+    if (w != (ssize_t)len || fsync(fd) < 0) {
+        rc = w < 0 || w == (ssize_t)len ? -errno : -EIO; /* a short write: the disk is full */
         close(fd);
         unlink(tmp);
-        return rc ? rc : -EIO;
+        return rc;
     }
     close(fd);
     if (rename(tmp, h->path) < 0) {
@@ -116,6 +109,28 @@ static int persist(mx_health_t *h)
         close(dfd);
     }
     return 0;
+}
+
+/* Write every dataHost's active index to dnindex.properties. */
+static int persist(mx_health_t *h)
+{
+    const mx_config_t *cfg = h->cfg;
+    size_t nd = cfg->n_datahosts;
+    size_t cap = mx_dnindex_format_cap(cfg);
+    int *idx = malloc((nd ? nd : 1) * sizeof(*idx));
+    char *buf = malloc(cap);
+    if (!idx || !buf) {
+        free(idx);
+        free(buf);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < nd; i++)
+        idx[i] = atomic_load(&h->write_index[i]);
+    int len = mx_dnindex_format(buf, cap, cfg, idx, time(NULL));
+    free(idx);
+    int rc = len < 0 ? -ENOSPC : write_file(h, buf, (size_t)len);
+    free(buf);
+    return rc;
 }
 
 /* Apply dnindex.properties.  A missing file means index 0 everywhere; a
@@ -620,11 +635,13 @@ static void on_async(uv_async_t *a)
     }
     if (atomic_exchange(&h->reload, false) && load_dnindex(h) < 0)
         h->log(LOG_ERROR, "%s: not applied; writes stay where they are", h->path);
-    int sdh = atomic_exchange(&h->switch_dh, -1);
-    if (sdh >= 0) {
-        const mx_datahost_t *dh = &h->cfg->datahosts[sdh];
-        int to = atomic_load(&h->switch_idx);
-        int from = atomic_exchange(&h->write_index[sdh], to);
+    for (size_t d = 0; d < h->cfg->n_datahosts; d++) {
+        int req = atomic_exchange(&h->switch_to[d], 0);
+        if (req == 0)
+            continue;
+        const mx_datahost_t *dh = &h->cfg->datahosts[d];
+        int to = req - 1;
+        int from = atomic_exchange(&h->write_index[d], to);
         h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
                dh->name, dh->write_hosts[from]->name, from, dh->write_hosts[to]->name, to);
         int rc = persist(h);
@@ -660,10 +677,12 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     snprintf(h->path, sizeof(h->path), "%s/dnindex.properties", cfg->state_dir);
     h->hosts = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*h->hosts));
     h->write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->write_index));
-    int rc = h->hosts && h->write_index ? uv_loop_init(&h->loop) : -ENOMEM;
+    h->switch_to = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->switch_to));
+    int rc = h->hosts && h->write_index && h->switch_to ? uv_loop_init(&h->loop) : -ENOMEM;
     if (rc < 0) {
         free(h->hosts);
         free(h->write_index);
+        free(h->switch_to);
         return rc;
     }
     for (size_t i = 0; i < cfg->n_hosts; i++) {
@@ -689,7 +708,6 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     uv_async_init(&h->loop, &h->async, on_async);
     h->async.data = h;
     uv_mutex_init(&h->lock);
-    atomic_store(&h->switch_dh, -1);
     rc = load_dnindex(h);
     if (rc < 0)
         mx_health_stop(h);
@@ -727,8 +745,10 @@ void mx_health_stop(mx_health_t *h)
     uv_mutex_destroy(&h->lock);
     free(h->hosts);
     free(h->write_index);
+    free(h->switch_to);
     h->hosts = NULL;
     h->write_index = NULL;
+    h->switch_to = NULL;
 }
 
 void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out)
@@ -756,8 +776,7 @@ bool mx_health_switch(mx_health_t *h, int di, int idx)
     if (di < 0 || (size_t)di >= h->cfg->n_datahosts || idx < 0 ||
         (size_t)idx >= h->cfg->datahosts[di].n_write_hosts)
         return false;
-    atomic_store(&h->switch_idx, idx);
-    atomic_store(&h->switch_dh, di);
+    atomic_store(&h->switch_to[di], idx + 1);
     uv_async_send(&h->async);
     return true;
 }

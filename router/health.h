@@ -66,8 +66,7 @@ typedef struct mx_health_s {
     uv_async_t async;            /* kick or stop */
     _Atomic bool stop;
     _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
-    _Atomic int switch_dh;       /* admin switch request: dataHost index, -1 none */
-    _Atomic int switch_idx;      /* ... and the writeHost index to switch to */
+    _Atomic int *switch_to;      /* per dataHost: console switch request, writeHost index + 1, 0 none */
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
     bool started;
 } mx_health_t;
