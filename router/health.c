@@ -4,8 +4,10 @@
  * for the beat's timeout.  A beat runs the dataHost's heartbeat SQL and
  * SHOW SLAVE STATUS.  After heartbeat_retries failures in a row a host is
  * DOWN; when it is the active writeHost, writes move to the next writeHost
- * that is up (preferring healthy replicas) and dnindex.properties is
- * rewritten atomically.  Nothing switches back on its own. */
+ * that is up and has been for rejoin_delay (preferring healthy replicas)
+ * and dnindex.properties is rewritten atomically.  When the only candidate
+ * is still inside its rejoin_delay, a timer makes the choice again when the
+ * delay ends.  Nothing switches back on its own. */
 #include "health.h"
 
 #include <errno.h>
@@ -26,6 +28,7 @@ enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 static void run(mx_hhost_t *hh, int ready);
 static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di);
+static void recheck_writers(mx_health_t *h);
 
 const char *mx_fail_kind_name(int kind)
 {
@@ -221,13 +224,7 @@ static void host_up(mx_hhost_t *hh)
     else
         h->log(LOG_INFO, "host %s %s is UP (rtt %.1f ms)", hh->host->name, hh->host->address, hh->rtt_ms);
     /* A dataHost whose writer is down and found no candidate may now have one. */
-    const mx_config_t *cfg = h->cfg;
-    for (size_t i = 0; i < cfg->n_datahosts; i++) {
-        const mx_datahost_t *dh = &cfg->datahosts[i];
-        const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[i])];
-        if (atomic_load(&h->hosts[w->index].status) == MX_HOST_DOWN)
-            maybe_switch(h, dh, i);
-    }
+    recheck_writers(h);
 }
 
 static void host_down(mx_hhost_t *hh)
@@ -569,6 +566,35 @@ static void schedule(mx_hhost_t *hh, uint64_t ms)
 
 /* ---- switch-over ------------------------------------------------------------- */
 
+/* Every dataHost whose active writeHost is down looks for another. */
+static void recheck_writers(mx_health_t *h)
+{
+    const mx_config_t *cfg = h->cfg;
+    for (size_t i = 0; i < cfg->n_datahosts; i++) {
+        const mx_datahost_t *dh = &cfg->datahosts[i];
+        const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[i])];
+        if (atomic_load(&h->hosts[w->index].status) == MX_HOST_DOWN)
+            maybe_switch(h, dh, i);
+    }
+}
+
+static void on_rejoin(uv_timer_t *t)
+{
+    recheck_writers(t->data);
+}
+
+/* A writeHost skipped only because it came back less than rejoin_delay
+ * ago becomes a candidate when the delay ends, and nothing else may
+ * happen then (no host changes state in a double failure): wake up at
+ * that moment.  One timer serves all dataHosts: it is set to the
+ * earliest such moment, and recheck_writers() re-arms it for the others. */
+static void arm_rejoin(mx_health_t *h, uint64_t in_ms)
+{
+    if (uv_is_active((uv_handle_t *)&h->rejoin) && uv_timer_get_due_in(&h->rejoin) <= in_ms)
+        return;
+    uv_timer_start(&h->rejoin, on_rejoin, in_ms, 0);
+}
+
 static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
 {
     int cur = atomic_load(&h->write_index[di]);
@@ -579,14 +605,22 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
         return;
     }
     uint64_t now = now_ms(h);
-    int pick = -1, fallback = -1;
+    int pick = -1, fallback = -1, waiting = -1;
+    uint64_t wait_ms = 0;
     for (size_t k = 1; k < dh->n_write_hosts; k++) {
         int i = (int)((cur + (int)k) % (int)dh->n_write_hosts);
         const mx_hhost_t *c = &h->hosts[dh->write_hosts[i]->index];
         if (atomic_load(&c->status) != MX_HOST_UP)
             continue;
-        if (c->up_since_ms && now - c->up_since_ms < (uint64_t)dh->rejoin_delay_ms)
-            continue; /* just came back: may be behind, and may flap */
+        if (c->up_since_ms && now - c->up_since_ms < (uint64_t)dh->rejoin_delay_ms) {
+            /* Just came back: may be behind, and may flap. */
+            uint64_t left = (uint64_t)dh->rejoin_delay_ms - (now - c->up_since_ms);
+            if (waiting < 0 || left < wait_ms) {
+                waiting = i;
+                wait_ms = left;
+            }
+            continue;
+        }
         if (atomic_load(&c->repl) == 0) {
             if (fallback < 0)
                 fallback = i;
@@ -599,6 +633,13 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
         h->log(LOG_ERROR, "dataHost %s: the only writeHost left, %s, has broken replication: switching to it anyway",
                dh->name, dh->write_hosts[fallback]->name);
         pick = fallback;
+    }
+    if (pick < 0 && waiting >= 0) {
+        h->log(LOG_ERROR, "dataHost %s: writeHost %s is down; %s is up again but takes writes only when it has "
+               "been up for rejoin_delay, in %.1f s: writes fail until then",
+               dh->name, old->name, dh->write_hosts[waiting]->name, (double)wait_ms / 1000.0);
+        arm_rejoin(h, wait_ms);
+        return;
     }
     if (pick < 0) {
         h->log(LOG_ERROR, "dataHost %s: writeHost %s is down and no other writeHost is up: writes fail until one is",
@@ -630,6 +671,8 @@ static void on_async(uv_async_t *a)
             uv_close((uv_handle_t *)&hh->next, NULL);
             uv_close((uv_handle_t *)&hh->tmo, NULL);
         }
+        uv_timer_stop(&h->rejoin);
+        uv_close((uv_handle_t *)&h->rejoin, NULL);
         uv_close((uv_handle_t *)&h->async, NULL);
         return;
     }
@@ -707,6 +750,8 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     }
     uv_async_init(&h->loop, &h->async, on_async);
     h->async.data = h;
+    uv_timer_init(&h->loop, &h->rejoin);
+    h->rejoin.data = h;
     uv_mutex_init(&h->lock);
     rc = load_dnindex(h);
     if (rc < 0)
@@ -734,6 +779,7 @@ void mx_health_stop(mx_health_t *h)
         uv_thread_join(&h->thread);
     } else {
         uv_close((uv_handle_t *)&h->async, NULL);
+        uv_close((uv_handle_t *)&h->rejoin, NULL);
         for (size_t i = 0; i < h->cfg->n_hosts; i++) {
             uv_close((uv_handle_t *)&h->hosts[i].next, NULL);
             uv_close((uv_handle_t *)&h->hosts[i].tmo, NULL);

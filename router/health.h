@@ -64,6 +64,7 @@ typedef struct mx_health_s {
     uv_loop_t loop;
     uv_thread_t thread;
     uv_async_t async;            /* kick or stop */
+    uv_timer_t rejoin;           /* a writeHost's rejoin_delay ends while its dataHost has no writer */
     _Atomic bool stop;
     _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
     _Atomic int *switch_to;      /* per dataHost: console switch request, writeHost index + 1, 0 none */
