@@ -155,10 +155,13 @@ static bool show_heartbeat(mx_client_t *cl, const char *arg)
     return table_send(cl, &t);
 }
 
+/* PERSISTED says whether a restart would keep writes where they go now:
+ * "yes" when dnindex.properties holds the active index, otherwise what it
+ * holds and why the last write failed. */
 static bool show_datahost(mx_client_t *cl, const char *arg)
 {
     static const char *const cols[] = { "NAME", "BALANCE", "WRITE_TYPE", "SWITCH_TYPE", "ACTIVE_INDEX",
-                                        "ACTIVE_WRITEHOST", "WRITE_HOSTS", "CONSISTENCY" };
+                                        "ACTIVE_WRITEHOST", "WRITE_HOSTS", "CONSISTENCY", "PERSISTED" };
     const mx_config_t *cfg = mx_proc.cfg;
     table_t t;
     table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
@@ -168,9 +171,14 @@ static bool show_datahost(mx_client_t *cl, const char *arg)
         size_t n = 0;
         for (size_t w = 0; w < dh->n_write_hosts && n < sizeof(list); w++)
             n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", w ? "," : "", dh->write_hosts[w]->name);
-        int idx = mx_health_writer(&mx_proc.health, d);
-        table_row(&t, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s", dh->name, dh->balance, dh->write_type, dh->switch_type, idx,
-                  dh->write_hosts[idx]->name, list, dh->consistency);
+        mx_datahost_snapshot_t s;
+        mx_health_datahost_snapshot(&mx_proc.health, d, &s);
+        char persisted[300] = "yes";
+        if (s.persisted != s.active)
+            snprintf(persisted, sizeof(persisted), "no: dnindex.properties has index %d%s%s", s.persisted,
+                     s.persist_error[0] ? "; last write failed: " : "", s.persist_error);
+        table_row(&t, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s", dh->name, dh->balance, dh->write_type, dh->switch_type,
+                  s.active, dh->write_hosts[s.active]->name, list, dh->consistency, persisted);
     }
     return table_send(cl, &t);
 }
@@ -258,7 +266,7 @@ static const struct {
     { "show @@server", show_server, "uptime, workers, client connections" },
     { "show @@datasource", show_datasource, "every host: role, heartbeat status, pooled connections, reads, writes, errors (optionally: show @@datasource <datahost>)" },
     { "show @@heartbeat", show_heartbeat, "every host: status, failures, last error, round trip, replication, lag" },
-    { "show @@datahost", show_datahost, "every dataHost: balance, write_type, switch_type, active writeHost" },
+    { "show @@datahost", show_datahost, "every dataHost: balance, write_type, switch_type, active writeHost, whether dnindex.properties holds it (PERSISTED)" },
     { "show @@connection", show_connection, "client connections per worker" },
     { "show @@sysparam", show_sysparam, "configuration parameters (passwords hidden)" },
     { "switch @@datasource", switch_datasource, "switch @@datasource <datahost>:<index>: move writes by hand (persisted in dnindex.properties)" },

@@ -252,8 +252,7 @@ int main(int argc, char **argv)
     if (load_rsa(cfg) < 0)
         goto out_tls;
     if (mx_health_init(&mx_proc.health, cfg, mx_log_heartbeat) < 0) {
-        mx_error("not starting: the active writeHosts recorded in %s/dnindex.properties are unknown",
-                 cfg->state_dir);
+        mx_error("not starting: state_dir %s is not usable (see above)", cfg->state_dir);
         goto out_tls;
     }
     mx_proc.n_workers = cfg->workers;

@@ -25,6 +25,7 @@
 
 enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE };
 enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+enum { PERSIST_RETRY_MS = 5000 };
 
 static void run(mx_hhost_t *hh, int ready);
 static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di);
@@ -80,6 +81,37 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
+/* manx refuses to start without a state_dir it can write in: running on
+ * would mean a switch-over it cannot persist, which the next restart
+ * silently undoes (writes back to the writeHost that was left).  Root
+ * writes through permission bits, so the test is a real file: created,
+ * written, synced and removed.  Returns 0 or a negative errno (logged). */
+static int check_state_dir(mx_health_t *h)
+{
+    const char *dir = h->cfg->state_dir;
+    const char *what = "cannot create it";
+    int rc = mkdir_p(dir);
+    if (rc == 0) {
+        char probe[1200];
+        snprintf(probe, sizeof(probe), "%s/.manx-write-probe.%ld", dir, (long)getpid());
+        what = "cannot write a file in it";
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            rc = -errno;
+        } else {
+            if (write(fd, "x", 1) != 1 || fsync(fd) < 0)
+                rc = -errno;
+            close(fd);
+            unlink(probe);
+        }
+    }
+    if (rc < 0)
+        h->log(LOG_ERROR, "state_dir %s: %s: %s (errno %d); manx does not start without a writable state_dir, "
+               "because a switch-over it could not persist would be undone by the next restart",
+               dir, what, strerror(-rc), -rc);
+    return rc;
+}
+
 /* Temp file, fsync, rename, fsync of the directory: a crash leaves either
  * the old or the new file, never a torn one.  Returns 0 or a negative errno. */
 static int write_file(mx_health_t *h, const char *buf, size_t len)
@@ -130,10 +162,45 @@ static int persist(mx_health_t *h)
     for (size_t i = 0; i < nd; i++)
         idx[i] = atomic_load(&h->write_index[i]);
     int len = mx_dnindex_format(buf, cap, cfg, idx, time(NULL));
-    free(idx);
     int rc = len < 0 ? -ENOSPC : write_file(h, buf, (size_t)len);
     free(buf);
+    uv_mutex_lock(&h->lock);
+    if (rc == 0) {
+        memcpy(h->persisted, idx, nd * sizeof(*idx));
+        h->persist_error[0] = 0;
+    } else {
+        snprintf(h->persist_error, sizeof(h->persist_error), "%s", strerror(-rc));
+    }
+    uv_mutex_unlock(&h->lock);
+    free(idx);
     return rc;
+}
+
+static void on_persist_retry(uv_timer_t *t);
+
+/* Persist after a switch.  A failure is logged every time and retried
+ * every PERSIST_RETRY_MS, so the file catches up once the operator has
+ * mended state_dir; until then show @@datahost says "no". */
+static void save(mx_health_t *h)
+{
+    bool retrying = uv_is_active((uv_handle_t *)&h->persist_retry);
+    int rc = persist(h);
+    if (rc == 0) {
+        if (retrying) {
+            uv_timer_stop(&h->persist_retry);
+            h->log(LOG_WARNING, "%s: written: the active writeHosts are persisted again", h->path);
+        }
+        return;
+    }
+    h->log(LOG_ERROR, "%s: cannot write: %s: the active writeHosts are not persisted and a restart would "
+           "use the old ones (retrying every %d s)", h->path, strerror(-rc), PERSIST_RETRY_MS / 1000);
+    if (!retrying)
+        uv_timer_start(&h->persist_retry, on_persist_retry, PERSIST_RETRY_MS, PERSIST_RETRY_MS);
+}
+
+static void on_persist_retry(uv_timer_t *t)
+{
+    save(t->data);
 }
 
 /* Apply dnindex.properties.  A missing file means index 0 everywhere; a
@@ -147,15 +214,12 @@ static int load_dnindex(mx_health_t *h)
     int *idx = malloc((nd ? nd : 1) * sizeof(*idx));
     if (!idx)
         return -ENOMEM;
-    /* A dataHost the file does not mention keeps its current writer. */
+    /* -1: not in the file.  Such a dataHost keeps its current writer, and
+     * a restart would give it index 0. */
     for (size_t i = 0; i < nd; i++)
-        idx[i] = atomic_load(&h->write_index[i]);
+        idx[i] = -1;
     int rc = mx_dnindex_load(h->path, h->cfg, idx, dnindex_warn, h);
-    if (rc == -ENOENT) {
-        free(idx);
-        return 0;
-    }
-    if (rc < 0) {
+    if (rc < 0 && rc != -ENOENT) {
         if (rc == -EFBIG)
             h->log(LOG_ERROR, "%s: larger than %d bytes: not a dnindex.properties manx can trust", h->path,
                    MX_DNINDEX_MAX_BYTES);
@@ -164,6 +228,13 @@ static int load_dnindex(mx_health_t *h)
         free(idx);
         return rc;
     }
+    uv_mutex_lock(&h->lock);
+    for (size_t i = 0; i < nd; i++) {
+        h->persisted[i] = idx[i] < 0 ? 0 : idx[i];
+        if (idx[i] < 0)
+            idx[i] = atomic_load(&h->write_index[i]);
+    }
+    uv_mutex_unlock(&h->lock);
     for (size_t i = 0; i < nd; i++) {
         int old = atomic_exchange(&h->write_index[i], idx[i]);
         const mx_datahost_t *dh = &h->cfg->datahosts[i];
@@ -651,9 +722,7 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
     h->log(LOG_WARNING, "dataHost %s: writes switched from %s (index %d, %s) to %s (index %d), %.2f s after its first failed heartbeat",
            dh->name, old->name, cur, mx_fail_kind_name(atomic_load(&oh->last_fail)), dh->write_hosts[pick]->name,
            pick, oh->first_fail_ms ? (double)(now - oh->first_fail_ms) / 1000.0 : 0.0);
-    int rc = persist(h);
-    if (rc < 0)
-        h->log(LOG_ERROR, "%s: cannot write: %s (the switch holds until restart)", h->path, strerror(-rc));
+    save(h);
 }
 
 /* ---- thread and API -------------------------------------------------------------- */
@@ -673,6 +742,8 @@ static void on_async(uv_async_t *a)
         }
         uv_timer_stop(&h->rejoin);
         uv_close((uv_handle_t *)&h->rejoin, NULL);
+        uv_timer_stop(&h->persist_retry);
+        uv_close((uv_handle_t *)&h->persist_retry, NULL);
         uv_close((uv_handle_t *)&h->async, NULL);
         return;
     }
@@ -687,9 +758,7 @@ static void on_async(uv_async_t *a)
         int from = atomic_exchange(&h->write_index[d], to);
         h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
                dh->name, dh->write_hosts[from]->name, from, dh->write_hosts[to]->name, to);
-        int rc = persist(h);
-        if (rc < 0)
-            h->log(LOG_ERROR, "%s: cannot write: %s (the switch holds until restart)", h->path, strerror(-rc));
+        save(h);
     }
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[i];
@@ -721,11 +790,13 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     h->hosts = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*h->hosts));
     h->write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->write_index));
     h->switch_to = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->switch_to));
-    int rc = h->hosts && h->write_index && h->switch_to ? uv_loop_init(&h->loop) : -ENOMEM;
+    h->persisted = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->persisted));
+    int rc = h->hosts && h->write_index && h->switch_to && h->persisted ? uv_loop_init(&h->loop) : -ENOMEM;
     if (rc < 0) {
         free(h->hosts);
         free(h->write_index);
         free(h->switch_to);
+        free(h->persisted);
         return rc;
     }
     for (size_t i = 0; i < cfg->n_hosts; i++) {
@@ -752,8 +823,12 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     h->async.data = h;
     uv_timer_init(&h->loop, &h->rejoin);
     h->rejoin.data = h;
+    uv_timer_init(&h->loop, &h->persist_retry);
+    h->persist_retry.data = h;
     uv_mutex_init(&h->lock);
-    rc = load_dnindex(h);
+    rc = check_state_dir(h);
+    if (rc == 0)
+        rc = load_dnindex(h);
     if (rc < 0)
         mx_health_stop(h);
     return rc;
@@ -780,6 +855,7 @@ void mx_health_stop(mx_health_t *h)
     } else {
         uv_close((uv_handle_t *)&h->async, NULL);
         uv_close((uv_handle_t *)&h->rejoin, NULL);
+        uv_close((uv_handle_t *)&h->persist_retry, NULL);
         for (size_t i = 0; i < h->cfg->n_hosts; i++) {
             uv_close((uv_handle_t *)&h->hosts[i].next, NULL);
             uv_close((uv_handle_t *)&h->hosts[i].tmo, NULL);
@@ -788,10 +864,22 @@ void mx_health_stop(mx_health_t *h)
     }
     uv_run(&h->loop, UV_RUN_NOWAIT);
     uv_loop_close(&h->loop);
+    /* The last word on a switch that never reached the disk. */
+    for (size_t d = 0; h->started && d < h->cfg->n_datahosts; d++) {
+        const mx_datahost_t *dh = &h->cfg->datahosts[d];
+        int active = atomic_load(&h->write_index[d]);
+        if (active != h->persisted[d])
+            h->log(LOG_ERROR, "dataHost %s: writes went to %s (index %d) but %s holds index %d (%s): the next start "
+                   "sends writes to %s unless the file is corrected", dh->name, dh->write_hosts[active]->name, active,
+                   h->path, h->persisted[d], h->persist_error[0] ? h->persist_error : "not written",
+                   dh->write_hosts[h->persisted[d]]->name);
+    }
     uv_mutex_destroy(&h->lock);
     free(h->hosts);
     free(h->write_index);
     free(h->switch_to);
+    free(h->persisted);
+    h->persisted = NULL;
     h->hosts = NULL;
     h->write_index = NULL;
     h->switch_to = NULL;
@@ -815,6 +903,16 @@ void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out)
     uint64_t changed = hh->changed_ms;
     uv_mutex_unlock(&h->lock);
     out->since_ms = changed ? uv_hrtime() / 1000000 - changed : 0;
+}
+
+void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    uv_mutex_lock(&h->lock);
+    out->active = atomic_load(&h->write_index[di]);
+    out->persisted = h->persisted[di];
+    memcpy(out->persist_error, h->persist_error, sizeof(out->persist_error));
+    uv_mutex_unlock(&h->lock);
 }
 
 bool mx_health_switch(mx_health_t *h, int di, int idx)

@@ -68,14 +68,19 @@ typedef struct mx_health_s {
     _Atomic bool stop;
     _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
     _Atomic int *switch_to;      /* per dataHost: console switch request, writeHost index + 1, 0 none */
+    uv_timer_t persist_retry;    /* writes dnindex.properties again after a failed write */
+    int *persisted;              /* per dataHost: the index a restart would read from dnindex.properties (lock) */
+    char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
     bool started;
 } mx_health_t;
 
-/* Read dnindex.properties and prepare the loop.  Stale or corrupt lines
- * are reported and ignored; a file that exists but cannot be read whole
- * (unreadable, not a regular file, over MX_DNINDEX_MAX_BYTES) is an error,
- * logged.  Returns 0, or a negative errno with nothing left to stop. */
+/* Check that state_dir can be created and written in, read
+ * dnindex.properties and prepare the loop.  Stale or corrupt lines are
+ * reported and ignored; a state_dir manx cannot write in, or a file that
+ * exists but cannot be read whole (unreadable, not a regular file, over
+ * MX_DNINDEX_MAX_BYTES), is an error, logged: the caller must not start.
+ * Returns 0, or a negative errno with nothing left to stop. */
 int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log);
 int mx_health_start(mx_health_t *h);
 void mx_health_stop(mx_health_t *h);
@@ -91,6 +96,16 @@ typedef struct mx_host_snapshot_s {
 } mx_host_snapshot_t;
 
 void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out);
+
+/* What the admin console shows of one dataHost: where writes go, and
+ * whether dnindex.properties agrees (a consistent copy). */
+typedef struct mx_datahost_snapshot_s {
+    int active;                  /* writeHost index writes go to */
+    int persisted;               /* writeHost index a restart would read from dnindex.properties */
+    char persist_error[200];     /* why the last write of dnindex.properties failed; "" if it did not */
+} mx_datahost_snapshot_t;
+
+void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot_t *out);
 /* From any thread: make writeHost `idx` of dataHost `di` the active one
  * (persisted like an automatic switch).  Returns false if out of range. */
 bool mx_health_switch(mx_health_t *h, int di, int idx);

@@ -134,6 +134,45 @@ static void test_unreadable_dnindex(void)
     mx_conf_free(cfg);
 }
 
+/* No start without a state_dir manx can write in (root passes permission
+ * checks, so the blocker is a file where a directory should be). */
+static void test_state_dir(void)
+{
+    char blocker[512], state[600], msg[1024];
+    snprintf(blocker, sizeof(blocker), "%s/blocker", dir);
+    write_file(blocker, "x\n", 2);
+    mx_health_t h;
+    snprintf(state, sizeof(state), "%s/state", blocker);
+    mx_config_t *cfg = make_config(state, 1);
+    logbuf[0] = 0;
+    ASSERT_EQ(mx_health_init(&h, cfg, test_log), -ENOTDIR);
+    snprintf(msg, sizeof(msg), "state_dir %s: cannot create it: Not a directory (errno 20)", state);
+    ASSERT_TRUE(strstr(logbuf, msg) != NULL);
+    mx_conf_free(cfg);
+
+    cfg = make_config(blocker, 1);
+    logbuf[0] = 0;
+    ASSERT_EQ(mx_health_init(&h, cfg, test_log), -ENOTDIR);
+    snprintf(msg, sizeof(msg), "state_dir %s: cannot write a file in it: Not a directory (errno 20)", blocker);
+    ASSERT_TRUE(strstr(logbuf, msg) != NULL);
+    mx_conf_free(cfg);
+    unlink(blocker);
+
+    /* A missing state_dir is created, and the probe leaves nothing. */
+    snprintf(state, sizeof(state), "%s/a/b", dir);
+    cfg = make_config(state, 1);
+    ASSERT_EQ(mx_health_init(&h, cfg, test_log), 0);
+    mx_datahost_snapshot_t s;
+    mx_health_datahost_snapshot(&h, 0, &s);
+    ASSERT_EQ(s.active, 0);
+    ASSERT_EQ(s.persisted, 0);
+    mx_health_stop(&h);
+    mx_conf_free(cfg);
+    ASSERT_EQ(rmdir(state), 0);
+    snprintf(state, sizeof(state), "%s/a", dir);
+    ASSERT_EQ(rmdir(state), 0);
+}
+
 /* More dataHosts than the 256 slots health.c once kept on its stack. */
 static void test_many_datahosts(void)
 {
@@ -160,6 +199,16 @@ static void test_many_datahosts(void)
     ASSERT_TRUE(t && strstr(t, "\ndh3=0\n") && strstr(t, "\ndh299=1\n") && strstr(t, "\ndh0=0\n"));
     ASSERT_EQ(mx_health_writer(&h, 3), 0);
     ASSERT_EQ(mx_health_writer(&h, 298), 1);
+    mx_datahost_snapshot_t s;
+    for (int i = 0; i < 500; i++) {
+        mx_health_datahost_snapshot(&h, 298, &s);
+        if (s.persisted == 1)
+            break;
+        usleep(10000);
+    }
+    ASSERT_EQ(s.active, 1);
+    ASSERT_EQ(s.persisted, 1);
+    ASSERT_STR_EQ(s.persist_error, "");
     mx_health_stop(&h);
     mx_conf_free(cfg);
     unlink(path);
@@ -174,6 +223,7 @@ int main(void)
     }
     test_big_dnindex();
     test_unreadable_dnindex();
+    test_state_dir();
     test_many_datahosts();
     rmdir(dir);
     return mx_test_summary("health");
