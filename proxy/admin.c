@@ -204,6 +204,18 @@ static bool show_server(mx_client_t *cl, const char *arg)
     return table_send(cl, &t);
 }
 
+/* Mycat's show @@database: the logical schemas clients may use. */
+static bool show_database(mx_client_t *cl, const char *arg)
+{
+    static const char *const cols[] = { "DATABASE" };
+    const mx_config_t *cfg = mx_proc.cfg;
+    table_t t;
+    table_init(&t, cols, 1);
+    for (size_t i = 0; i < cfg->n_schemas; i++)
+        table_row(&t, "%s", cfg->schemas[i].name);
+    return table_send(cl, &t);
+}
+
 typedef struct params_s {
     table_t *t;
 } params_t;
@@ -267,6 +279,7 @@ static const struct {
     { "show @@datasource", show_datasource, "every host: role, heartbeat status, pooled connections, reads, writes, errors (optionally: show @@datasource <datahost>)" },
     { "show @@heartbeat", show_heartbeat, "every host: status, failures, last error, round trip, replication, lag" },
     { "show @@datahost", show_datahost, "every dataHost: balance, write_type, switch_type, active writeHost, whether dnindex.properties holds it (PERSISTED)" },
+    { "show @@database", show_database, "the logical schemas of the configuration" },
     { "show @@connection", show_connection, "client connections per worker" },
     { "show @@sysparam", show_sysparam, "configuration parameters (passwords hidden)" },
     { "switch @@datasource", switch_datasource, "switch @@datasource <datahost>:<index>: move writes by hand (persisted in dnindex.properties)" },

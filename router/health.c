@@ -23,7 +23,7 @@
 
 #include "dnindex.h"
 
-enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE };
+enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE, PH_DB_QUERY, PH_DB_STORE };
 enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 enum { PERSIST_RETRY_MS = 5000 };
 
@@ -249,6 +249,161 @@ static int load_dnindex(mx_health_t *h)
     return 0;
 }
 
+/* ---- databases on the backends ------------------------------------------------- */
+
+/* One host's list: lower-cased (ASCII), sorted, immutable once published. */
+typedef struct mx_dbset_s {
+    size_t n;
+    char **names;
+} mx_dbset_t;
+
+static void dbset_free(mx_dbset_t *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        free(set->names[i]);
+    free(set->names);
+    free(set);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Compare `name` (len bytes, any case) with a lower-cased NUL-terminated `low`. */
+static int cmp_lower(const char *name, size_t len, const char *low)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i], l = (unsigned char)low[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (l == 0 || c != l)
+            return l == 0 ? 1 : c < l ? -1 : 1;
+    }
+    return low[len] == 0 ? 0 : -1;
+}
+
+static bool dbset_has(const mx_dbset_t *set, const char *name, size_t len)
+{
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_lower(name, len, set->names[mid]);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return false;
+}
+
+static bool dbset_equal(const mx_dbset_t *a, const mx_dbset_t *b)
+{
+    if (!a || !b || a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0)
+            return false;
+    return true;
+}
+
+int mx__health_set_databases(mx_health_t *h, int host, const char *const *names, size_t n)
+{
+    mx_dbset_t *set = calloc(1, sizeof(*set));
+    if (!set || !(set->names = calloc(n ? n : 1, sizeof(char *)))) {
+        free(set);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *low = strdup(names[i]);
+        if (!low) {
+            dbset_free(set);
+            return -ENOMEM;
+        }
+        for (char *c = low; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c + 32);
+        set->names[set->n++] = low;
+    }
+    qsort(set->names, set->n, sizeof(char *), cmp_name);
+    uv_rwlock_wrlock(&h->db_lock);
+    mx_dbset_t *old = h->hosts[host].dbs;
+    h->hosts[host].dbs = set;
+    atomic_store(&h->dbs_known, true);
+    uv_rwlock_wrunlock(&h->db_lock);
+    int changed = !dbset_equal(old, set);
+    dbset_free(old);
+    return changed;
+}
+
+/* The server's own schemas exist on every backend, whatever SHOW DATABASES
+ * shows the heartbeat's account: a manx user mapped to another backend
+ * account (backend_user) may see them. */
+static const char *const system_schemas[] = { "information_schema", "mysql", "performance_schema", "sys" };
+
+bool mx_health_database_exists(mx_health_t *h, const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(system_schemas) / sizeof(system_schemas[0]); i++)
+        if (cmp_lower(name, len, system_schemas[i]) == 0)
+            return true;
+    if (!atomic_load(&h->dbs_known))
+        return true; /* no list yet: every name may be a database (fail closed) */
+    bool found = false;
+    uv_rwlock_rdlock(&h->db_lock);
+    for (size_t i = 0; i < h->cfg->n_hosts && !found; i++)
+        if (h->hosts[i].dbs)
+            found = dbset_has(h->hosts[i].dbs, name, len);
+    uv_rwlock_rdunlock(&h->db_lock);
+    return found;
+}
+
+bool mx_health_databases_known(mx_health_t *h)
+{
+    return atomic_load(&h->dbs_known);
+}
+
+/* Whether this beat should also list the databases: only on a dataHost's
+ * active writeHost (the server writes and DDL go to), at its first good
+ * beat there and every MX_HEALTH_DB_EVERY beats after. */
+static bool wants_databases(mx_hhost_t *hh)
+{
+    mx_health_t *h = hh->h;
+    if (hh->dbs && hh->db_due > 0)
+        return false;
+    for (size_t d = 0; d < h->cfg->n_datahosts; d++)
+        if (h->cfg->datahosts[d].write_hosts[atomic_load(&h->write_index[d])] == hh->host)
+            return true;
+    return false;
+}
+
+static void read_databases(mx_hhost_t *hh, MYSQL_RES *res)
+{
+    hh->db_due = MX_HEALTH_DB_EVERY;
+    size_t n = res ? (size_t)mysql_num_rows(res) : 0;
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+    if (!names)
+        return;
+    size_t k = 0;
+    MYSQL_ROW row;
+    while (res && k < n && (row = mysql_fetch_row(res)) != NULL)
+        if (row[0])
+            names[k++] = row[0];
+    int changed = mx__health_set_databases(hh->h, hh->host->index, names, k);
+    if (changed > 0) {
+        char list[1024];
+        size_t len = 0;
+        for (size_t i = 0; i < k && len < sizeof(list); i++)
+            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", names[i]);
+        hh->h->log(LOG_INFO, "host %s %s: %zu databases: %s%s", hh->host->name, hh->host->address, k, list,
+                   len >= sizeof(list) ? "..." : "");
+    }
+    free(names);
+}
+
 /* ---- one beat ---------------------------------------------------------------- */
 
 static void on_poll_closed(uv_handle_t *hd)
@@ -325,6 +480,8 @@ static void beat_ok(mx_hhost_t *hh)
     hh->fails = 0;
     uv_mutex_unlock(&h->lock);
     hh->oks++;
+    if (hh->db_due > 0)
+        hh->db_due--;
     atomic_store(&hh->suspect, false);
     int st = atomic_load(&hh->status);
     if (st == MX_HOST_UNKNOWN || (st == MX_HOST_DOWN && hh->oks >= hh->dh->heartbeat_rise))
@@ -544,6 +701,11 @@ static void run(mx_hhost_t *hh, int ready)
                 if (hh->phase == PH_REPL_QUERY) {
                     /* No privilege to look: not a reason to call the host down. */
                     atomic_store(&hh->repl, -1);
+                    if (wants_databases(hh)) {
+                        hh->phase = PH_DB_QUERY;
+                        ready = -1;
+                        continue;
+                    }
                     beat_ok(hh);
                     return;
                 }
@@ -578,13 +740,50 @@ static void run(mx_hhost_t *hh, int ready)
                 mysql_free_result(hh->res);
                 hh->res = NULL;
             }
-            if (hh->phase == PH_REPL_STORE) {
+            if (hh->phase == PH_REPL_STORE && !wants_databases(hh)) {
                 beat_ok(hh);
                 return;
             }
-            hh->phase = PH_REPL_QUERY;
+            hh->phase = hh->phase == PH_REPL_STORE ? PH_DB_QUERY : PH_REPL_QUERY;
             ready = -1;
             continue;
+        case PH_DB_QUERY:
+            if (ready < 0)
+                st = mysql_real_query_start(&hh->ret_int, hh->my, "SHOW DATABASES", 14);
+            else
+                st = mysql_real_query_cont(&hh->ret_int, hh->my, ready);
+            if (st)
+                break;
+            if (hh->ret_int) {
+                /* The heartbeat's account may not list databases: keep the
+                 * last list (or none), the host is not down for it. */
+                hh->db_due = MX_HEALTH_DB_EVERY;
+                hh->h->log(LOG_DEBUG, "host %s %s: SHOW DATABASES failed: %u %s", hh->host->name,
+                           hh->host->address, mysql_errno(hh->my), mysql_error(hh->my));
+                beat_ok(hh);
+                return;
+            }
+            hh->phase = PH_DB_STORE;
+            ready = -1;
+            continue;
+        case PH_DB_STORE:
+            if (ready < 0)
+                st = mysql_store_result_start((MYSQL_RES **)&hh->res, hh->my);
+            else
+                st = mysql_store_result_cont((MYSQL_RES **)&hh->res, hh->my, ready);
+            if (st)
+                break;
+            if (!hh->res && mysql_errno(hh->my)) {
+                fail_from_mysql(hh);
+                return;
+            }
+            read_databases(hh, hh->res);
+            if (hh->res) {
+                mysql_free_result(hh->res);
+                hh->res = NULL;
+            }
+            beat_ok(hh);
+            return;
         default:
             return;
         }
@@ -826,6 +1025,7 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     uv_timer_init(&h->loop, &h->persist_retry);
     h->persist_retry.data = h;
     uv_mutex_init(&h->lock);
+    uv_rwlock_init(&h->db_lock);
     rc = check_state_dir(h);
     if (rc == 0)
         rc = load_dnindex(h);
@@ -875,6 +1075,9 @@ void mx_health_stop(mx_health_t *h)
                    dh->write_hosts[h->persisted[d]]->name);
     }
     uv_mutex_destroy(&h->lock);
+    for (size_t i = 0; i < h->cfg->n_hosts; i++)
+        dbset_free(h->hosts[i].dbs);
+    uv_rwlock_destroy(&h->db_lock);
     free(h->hosts);
     free(h->write_index);
     free(h->switch_to);

@@ -49,6 +49,8 @@ typedef struct mx_hhost_s {
     int phase;                   /* beat phase, 0 = idle */
     bool extended;               /* this beat's timeout was extended once (late timer) */
     int fails, oks;              /* consecutive */
+    int db_due;                  /* good beats until the next SHOW DATABASES (on an active writeHost) */
+    struct mx_dbset_s *dbs;      /* its last SHOW DATABASES, NULL none; replaced under h->db_lock */
     char last_error[200];
     uint64_t beat_start_ms, first_fail_ms, up_since_ms, changed_ms;
     uint64_t beats, failures;
@@ -72,6 +74,8 @@ typedef struct mx_health_s {
     int *persisted;              /* per dataHost: the index a restart would read from dnindex.properties (lock) */
     char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
+    uv_rwlock_t db_lock;         /* guards hosts[].dbs: written by the heartbeat, read by workers */
+    _Atomic bool dbs_known;      /* some host's database list has arrived */
     bool started;
 } mx_health_t;
 
@@ -115,6 +119,26 @@ bool mx_health_switch(mx_health_t *h, int di, int idx);
 void mx_health_reload(mx_health_t *h);
 /* From any thread: a backend connection to host `index` failed. */
 void mx_health_kick(mx_health_t *h, int index);
+
+/* Databases on the backends, for strict_schemas: the heartbeat runs SHOW
+ * DATABASES on each dataHost's active writeHost at its first good beat and
+ * every MX_HEALTH_DB_EVERY good beats after, and keeps each host's last
+ * list.  A database created on a backend is known at most that many beats
+ * later. */
+#define MX_HEALTH_DB_EVERY 10
+
+/* From any thread, cheap (a read lock and a binary search per host):
+ * whether a database called `name` (len bytes, unquoted, not
+ * NUL-terminated) exists on some backend, ASCII case-insensitively.
+ * Fails closed: true for every name until the first list has arrived, and
+ * always true for information_schema, mysql, performance_schema and sys
+ * (which the heartbeat's account may not be shown). */
+bool mx_health_database_exists(mx_health_t *h, const char *name, size_t len);
+/* Whether a list has arrived (before that every name "exists"). */
+bool mx_health_databases_known(mx_health_t *h);
+/* Internal (heartbeat thread, unit tests): publish host `host`'s list.
+ * Returns 1 if it differs from the previous one, 0 if not, -ENOMEM. */
+int mx__health_set_databases(mx_health_t *h, int host, const char *const *names, size_t n);
 
 static inline int mx_health_writer(mx_health_t *h, size_t dh)
 {

@@ -108,6 +108,43 @@ def test_switch_refuses_a_malformed_index(manx, arg):
     c.close()
 
 
+def test_show_database_lists_the_logical_schemas(manx):
+    m = manx(users_extra="\n[admin]\nuser = admin\npassword = admin\n")
+    c = admin(m)
+    cols, r = rows(c, "SHOW @@DATABASE")
+    assert cols == ["DATABASE"] and r == (("aiurt-platform",), ("other",)), (cols, r)
+    c.close()
+
+
+def test_heartbeat_lists_the_writers_databases(manx, backend):
+    """strict_schemas needs the databases that exist on the backends: the
+    heartbeat lists them on the active writeHost at its first good beat and
+    every 10 beats, and logs the list when it changes."""
+    import re
+    m = manx(datahost_extra={"heartbeat_period": "200ms"})
+    line = re.compile(r"host (\w+) 127\.0\.0\.1:\d+: (\d+) databases: (.*)")
+
+    def lists():
+        return [x.groups() for x in line.finditer(m.log())]
+
+    assert wait_until(lambda: lists(), 5), m.log()[-2000:]
+    host, n, names = lists()[-1]
+    assert host == "hostM1", lists()           # the active writeHost only
+    assert {"aiurt_platform", "other_db", "mysql"} <= set(names.split(", ")), names
+    assert int(n) == len(names.split(", "))
+    name = "hf_NewDb_%d" % m.port
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    try:
+        # 10 beats of 200 ms, and the beat that sees it.
+        assert wait_until(lambda: name in lists()[-1][2].split(", "), 5), lists()
+    finally:
+        with backend.cursor() as cur:
+            cur.execute(f"DROP DATABASE `{name}`")
+    assert wait_until(lambda: name not in lists()[-1][2].split(", "), 5), lists()
+    assert {h for h, _, _ in lists()} == {"hostM1"}, lists()
+
+
 def wait_until(pred, timeout, step=0.05):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

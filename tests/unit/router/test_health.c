@@ -214,6 +214,53 @@ static void test_many_datahosts(void)
     unlink(path);
 }
 
+/* The database list workers ask for strict_schemas: case-insensitive,
+ * exact length, the union over hosts, fail closed before the first list. */
+static void test_databases(void)
+{
+    mx_config_t *cfg = make_config(dir, 1);
+    mx_health_t h;
+    ASSERT_EQ(mx_health_init(&h, cfg, test_log), 0);
+    ASSERT_TRUE(!mx_health_databases_known(&h));
+    ASSERT_TRUE(mx_health_database_exists(&h, "anything", 8));
+
+    static const char *const a[] = { "Shop", "aiurt_platform", "zeta", "b" };
+    ASSERT_EQ(mx__health_set_databases(&h, 0, a, 4), 1);
+    ASSERT_TRUE(mx_health_databases_known(&h));
+    ASSERT_TRUE(mx_health_database_exists(&h, "shop", 4));
+    ASSERT_TRUE(mx_health_database_exists(&h, "SHOP", 4));
+    ASSERT_TRUE(mx_health_database_exists(&h, "sHoPping", 4)); /* len counts, not the NUL */
+    ASSERT_TRUE(!mx_health_database_exists(&h, "shopping", 8));
+    ASSERT_TRUE(!mx_health_database_exists(&h, "sho", 3));
+    ASSERT_TRUE(!mx_health_database_exists(&h, "", 0));
+    ASSERT_TRUE(mx_health_database_exists(&h, "AIURT_PLATFORM", 14));
+    ASSERT_TRUE(mx_health_database_exists(&h, "b", 1));
+    ASSERT_TRUE(mx_health_database_exists(&h, "Zeta", 4));
+    ASSERT_TRUE(!mx_health_database_exists(&h, "aiurt-platform", 14));
+    /* The server's own schemas, whatever the heartbeat's account saw. */
+    ASSERT_TRUE(mx_health_database_exists(&h, "MySQL", 5));
+    ASSERT_TRUE(mx_health_database_exists(&h, "information_schema", 18));
+    ASSERT_TRUE(mx_health_database_exists(&h, "performance_schema", 18));
+    ASSERT_TRUE(mx_health_database_exists(&h, "sys", 3));
+    ASSERT_TRUE(!mx_health_database_exists(&h, "mysql2", 6));
+
+    /* The same list again is no change; another host's list adds to it. */
+    static const char *const a2[] = { "zeta", "b", "SHOP", "aiurt_platform" };
+    ASSERT_EQ(mx__health_set_databases(&h, 0, a2, 4), 0);
+    static const char *const other[] = { "other_db" };
+    ASSERT_EQ(mx__health_set_databases(&h, 1, other, 1), 1);
+    ASSERT_TRUE(mx_health_database_exists(&h, "other_db", 8));
+    ASSERT_TRUE(mx_health_database_exists(&h, "shop", 4));
+    /* A database dropped on host 0 is gone from its list. */
+    ASSERT_EQ(mx__health_set_databases(&h, 0, a, 2), 1);
+    ASSERT_TRUE(!mx_health_database_exists(&h, "zeta", 4));
+    ASSERT_EQ(mx__health_set_databases(&h, 0, NULL, 0), 1);
+    ASSERT_TRUE(!mx_health_database_exists(&h, "shop", 4));
+    ASSERT_TRUE(mx_health_databases_known(&h));
+    mx_health_stop(&h);
+    mx_conf_free(cfg);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "%s/manx-test-health-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -224,6 +271,7 @@ int main(void)
     test_big_dnindex();
     test_unreadable_dnindex();
     test_state_dir();
+    test_databases();
     test_many_datahosts();
     rmdir(dir);
     return mx_test_summary("health");
