@@ -304,7 +304,11 @@ bool mx_admin_query(mx_client_t *cl, const uint8_t *q, size_t n)
     char text[512], lower[512];
     size_t k = 0;
     bool space = true;
-    for (size_t i = 0; i < n && k + 1 < sizeof(text); i++) {
+    for (size_t i = 0; i < n; i++) {
+        /* Cut, a statement could mean something else (a name cut short). */
+        if (k + 1 >= sizeof(text))
+            return mx_client_send_error(cl, 1105, "HY000", "manx admin console: statement longer than %zu bytes",
+                                        sizeof(text) - 1);
         char ch = (char)q[i];
         if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
             if (!space)

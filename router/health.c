@@ -1040,9 +1040,11 @@ int mx_health_start(mx_health_t *h)
     for (size_t i = 0; i < h->cfg->n_hosts; i++)
         if (h->hosts[i].dh)
             uv_timer_start(&h->hosts[i].next, on_next, 10 + 7 * i, 0);
+    /* Set before the thread exists: it reads the flag (load_dnindex). */
+    h->started = true;
     int rc = uv_thread_create(&h->thread, thread_main, h);
-    if (rc == 0)
-        h->started = true;
+    if (rc != 0)
+        h->started = false;
     return rc;
 }
 

@@ -48,7 +48,8 @@ def test_console_shows_hosts_and_switches(manx):
         cur.execute("SELECT @@server_id")
         assert cur.fetchone() == (89,)
     cl.close()
-    for bad in ("switch @@datasource localhost1:7", "switch @@datasource nosuch:0", "bogus"):
+    for bad in ("switch @@datasource localhost1:7", "switch @@datasource nosuch:0", "bogus",
+                "show @@datasource " + "x" * 600):
         with pytest.raises(pymysql.err.MySQLError):
             rows(c, bad)
     c.close()
