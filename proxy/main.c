@@ -292,8 +292,6 @@ int main(int argc, char **argv)
         if (e < 0) {
             mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-e));
             close(lfd);
-    if (mx_proc.admin_fd >= 0)
-        close(mx_proc.admin_fd);
             goto out_workers;
         }
     }
@@ -318,6 +316,10 @@ int main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     rc = 0;
 out_workers:
+    /* Worker 0 serves the console on a duplicate of this socket. */
+    if (mx_proc.admin_fd >= 0)
+        close(mx_proc.admin_fd);
+    mx_proc.admin_fd = -1;
     if (rc != 0)
         for (int i = 0; i < started; i++)
             mx_worker_stop(&mx_proc.workers[i]);
