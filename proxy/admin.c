@@ -155,10 +155,13 @@ static bool show_heartbeat(mx_client_t *cl, const char *arg)
     return table_send(cl, &t);
 }
 
+/* PERSISTED says whether a restart would keep writes where they go now:
+ * "yes" when dnindex.properties holds the active index, otherwise what it
+ * holds and why the last write failed. */
 static bool show_datahost(mx_client_t *cl, const char *arg)
 {
     static const char *const cols[] = { "NAME", "BALANCE", "WRITE_TYPE", "SWITCH_TYPE", "ACTIVE_INDEX",
-                                        "ACTIVE_WRITEHOST", "WRITE_HOSTS", "CONSISTENCY" };
+                                        "ACTIVE_WRITEHOST", "WRITE_HOSTS", "CONSISTENCY", "PERSISTED" };
     const mx_config_t *cfg = mx_proc.cfg;
     table_t t;
     table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
@@ -168,9 +171,14 @@ static bool show_datahost(mx_client_t *cl, const char *arg)
         size_t n = 0;
         for (size_t w = 0; w < dh->n_write_hosts && n < sizeof(list); w++)
             n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", w ? "," : "", dh->write_hosts[w]->name);
-        int idx = mx_health_writer(&mx_proc.health, d);
-        table_row(&t, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s", dh->name, dh->balance, dh->write_type, dh->switch_type, idx,
-                  dh->write_hosts[idx]->name, list, dh->consistency);
+        mx_datahost_snapshot_t s;
+        mx_health_datahost_snapshot(&mx_proc.health, d, &s);
+        char persisted[300] = "yes";
+        if (s.persisted != s.active)
+            snprintf(persisted, sizeof(persisted), "no: dnindex.properties has index %d%s%s", s.persisted,
+                     s.persist_error[0] ? "; last write failed: " : "", s.persist_error);
+        table_row(&t, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s", dh->name, dh->balance, dh->write_type, dh->switch_type,
+                  s.active, dh->write_hosts[s.active]->name, list, dh->consistency, persisted);
     }
     return table_send(cl, &t);
 }
@@ -196,6 +204,18 @@ static bool show_server(mx_client_t *cl, const char *arg)
     return table_send(cl, &t);
 }
 
+/* Mycat's show @@database: the logical schemas clients may use. */
+static bool show_database(mx_client_t *cl, const char *arg)
+{
+    static const char *const cols[] = { "DATABASE" };
+    const mx_config_t *cfg = mx_proc.cfg;
+    table_t t;
+    table_init(&t, cols, 1);
+    for (size_t i = 0; i < cfg->n_schemas; i++)
+        table_row(&t, "%s", cfg->schemas[i].name);
+    return table_send(cl, &t);
+}
+
 typedef struct params_s {
     table_t *t;
 } params_t;
@@ -216,18 +236,20 @@ static bool show_sysparam(mx_client_t *cl, const char *arg)
     return table_send(cl, &t);
 }
 
-/* switch @@datasource <datahost>:<index> — Mycat's manual switch. */
+/* switch @@datasource <datahost>:<index> — Mycat's manual switch.  The
+ * index must be plain digits: atoi() made "localhost1:" a switch to 0. */
 static bool switch_datasource(mx_client_t *cl, const char *arg)
 {
     const mx_config_t *cfg = mx_proc.cfg;
     char name[MX_NAME_MAX];
-    int idx = -1;
     const char *colon = strrchr(arg, ':');
-    if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(name))
+    const char *digits = colon ? colon + 1 : NULL;
+    size_t nd = digits ? strspn(digits, "0123456789") : 0;
+    if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(name) || nd == 0 || nd > 4 || digits[nd] != 0)
         return mx_client_send_error(cl, 1105, "HY000", "usage: switch @@datasource <datahost>:<writeHost index>");
     memcpy(name, arg, (size_t)(colon - arg));
     name[colon - arg] = 0;
-    idx = atoi(colon + 1);
+    int idx = atoi(digits);
     for (size_t d = 0; d < cfg->n_datahosts; d++) {
         if (strcmp(cfg->datahosts[d].name, name) != 0)
             continue;
@@ -256,7 +278,8 @@ static const struct {
     { "show @@server", show_server, "uptime, workers, client connections" },
     { "show @@datasource", show_datasource, "every host: role, heartbeat status, pooled connections, reads, writes, errors (optionally: show @@datasource <datahost>)" },
     { "show @@heartbeat", show_heartbeat, "every host: status, failures, last error, round trip, replication, lag" },
-    { "show @@datahost", show_datahost, "every dataHost: balance, write_type, switch_type, active writeHost" },
+    { "show @@datahost", show_datahost, "every dataHost: balance, write_type, switch_type, active writeHost, whether dnindex.properties holds it (PERSISTED)" },
+    { "show @@database", show_database, "the logical schemas of the configuration" },
     { "show @@connection", show_connection, "client connections per worker" },
     { "show @@sysparam", show_sysparam, "configuration parameters (passwords hidden)" },
     { "switch @@datasource", switch_datasource, "switch @@datasource <datahost>:<index>: move writes by hand (persisted in dnindex.properties)" },
@@ -275,11 +298,17 @@ static bool show_help(mx_client_t *cl, const char *arg)
 
 bool mx_admin_query(mx_client_t *cl, const uint8_t *q, size_t n)
 {
-    /* Lower-case, squeeze spaces, drop a trailing ';'. */
-    char text[512];
+    /* Squeeze spaces and drop a trailing ';'.  Keywords are matched on a
+     * lower-cased copy; arguments are taken from `text`, whose case is the
+     * operator's, because dataHost and host names are case-sensitive. */
+    char text[512], lower[512];
     size_t k = 0;
     bool space = true;
-    for (size_t i = 0; i < n && k + 1 < sizeof(text); i++) {
+    for (size_t i = 0; i < n; i++) {
+        /* Cut, a statement could mean something else (a name cut short). */
+        if (k + 1 >= sizeof(text))
+            return mx_client_send_error(cl, 1105, "HY000", "manx admin console: statement longer than %zu bytes",
+                                        sizeof(text) - 1);
         char ch = (char)q[i];
         if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
             if (!space)
@@ -288,14 +317,16 @@ bool mx_admin_query(mx_client_t *cl, const uint8_t *q, size_t n)
             continue;
         }
         space = false;
-        text[k++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+        text[k++] = ch;
     }
     while (k && (text[k - 1] == ' ' || text[k - 1] == ';'))
         k--;
     text[k] = 0;
+    for (size_t i = 0; i <= k; i++)
+        lower[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] + 32) : text[i];
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         size_t l = strlen(commands[i].command);
-        if (strncmp(text, commands[i].command, l) != 0 || (text[l] != 0 && text[l] != ' '))
+        if (strncmp(lower, commands[i].command, l) != 0 || (lower[l] != 0 && lower[l] != ' '))
             continue;
         const char *arg = text[l] ? text + l + 1 : "";
         mx_debug("admin console %s: %s", cl->peer, text);
@@ -303,9 +334,9 @@ bool mx_admin_query(mx_client_t *cl, const uint8_t *q, size_t n)
     }
     /* Clients probe the server at connect (JDBC, GUI tools): answer the
      * harmless ones instead of failing the login. */
-    if (strncmp(text, "select @@version_comment", 24) == 0 || strcmp(text, "select 1") == 0 ||
-        strncmp(text, "set ", 4) == 0)
-        return strncmp(text, "set ", 4) == 0 ? mx_client_send_ok(cl) : show_version(cl, "");
+    if (strncmp(lower, "select @@version_comment", 24) == 0 || strcmp(lower, "select 1") == 0 ||
+        strncmp(lower, "set ", 4) == 0)
+        return strncmp(lower, "set ", 4) == 0 ? mx_client_send_ok(cl) : show_version(cl, "");
     return mx_client_send_error(cl, 1064, "42000", "manx admin console: unknown statement '%s' (try: show @@help)",
                                 text);
 }

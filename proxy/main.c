@@ -251,8 +251,10 @@ int main(int argc, char **argv)
         goto out_tls;
     if (load_rsa(cfg) < 0)
         goto out_tls;
-    if (mx_health_init(&mx_proc.health, cfg, mx_log_heartbeat) < 0)
+    if (mx_health_init(&mx_proc.health, cfg, mx_log_heartbeat) < 0) {
+        mx_error("not starting: state_dir %s is not usable (see above)", cfg->state_dir);
         goto out_tls;
+    }
     mx_proc.n_workers = cfg->workers;
     mx_proc.workers = calloc((size_t)cfg->workers, sizeof(mx_worker_t));
     mx_proc.host_conns = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*mx_proc.host_conns));
@@ -290,8 +292,6 @@ int main(int argc, char **argv)
         if (e < 0) {
             mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-e));
             close(lfd);
-    if (mx_proc.admin_fd >= 0)
-        close(mx_proc.admin_fd);
             goto out_workers;
         }
     }
@@ -316,6 +316,10 @@ int main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     rc = 0;
 out_workers:
+    /* Worker 0 serves the console on a duplicate of this socket. */
+    if (mx_proc.admin_fd >= 0)
+        close(mx_proc.admin_fd);
+    mx_proc.admin_fd = -1;
     if (rc != 0)
         for (int i = 0; i < started; i++)
             mx_worker_stop(&mx_proc.workers[i]);

@@ -3,9 +3,14 @@
  * moving from Mycat keeps the file and the habit of editing it. */
 #include "dnindex.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int find_datahost(const mx_config_t *cfg, const char *name, size_t len)
 {
@@ -74,6 +79,65 @@ int mx_dnindex_parse(const char *text, size_t len, const mx_config_t *cfg, int *
         applied++;
     }
     return applied;
+}
+
+int mx_dnindex_load(const char *path, const mx_config_t *cfg, int *out, mx_dnindex_warn_cb warn, void *arg)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+    }
+    if (st.st_size > MX_DNINDEX_MAX_BYTES) {
+        close(fd);
+        return -EFBIG;
+    }
+    /* Room for one byte more than the limit: a file that grew since
+     * fstat() is still refused as too big rather than cut.  Read at start
+     * and on SIGHUP only, so the 1 MB buffer is no burden. */
+    size_t cap = MX_DNINDEX_MAX_BYTES + 1, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = -errno;
+            free(buf);
+            close(fd);
+            return e;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len == cap) {
+            free(buf);
+            close(fd);
+            return -EFBIG;
+        }
+    }
+    close(fd);
+    int n = mx_dnindex_parse(buf, len, cfg, out, warn, arg);
+    free(buf);
+    return n;
+}
+
+size_t mx_dnindex_format_cap(const mx_config_t *cfg)
+{
+    /* "#update\n#<date>\n", then "name=index\n" per dataHost. */
+    return 128 + cfg->n_datahosts * (MX_NAME_MAX + 16);
 }
 
 int mx_dnindex_format(char *buf, size_t cap, const mx_config_t *cfg, const int *idx, time_t now)

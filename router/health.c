@@ -4,8 +4,10 @@
  * for the beat's timeout.  A beat runs the dataHost's heartbeat SQL and
  * SHOW SLAVE STATUS.  After heartbeat_retries failures in a row a host is
  * DOWN; when it is the active writeHost, writes move to the next writeHost
- * that is up (preferring healthy replicas) and dnindex.properties is
- * rewritten atomically.  Nothing switches back on its own. */
+ * that is up and has been for rejoin_delay (preferring healthy replicas)
+ * and dnindex.properties is rewritten atomically.  When the only candidate
+ * is still inside its rejoin_delay, a timer makes the choice again when the
+ * delay ends.  Nothing switches back on its own. */
 #include "health.h"
 
 #include <errno.h>
@@ -21,11 +23,13 @@
 
 #include "dnindex.h"
 
-enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE };
+enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE, PH_DB_QUERY, PH_DB_STORE };
 enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+enum { PERSIST_RETRY_MS = 5000 };
 
 static void run(mx_hhost_t *hh, int ready);
 static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di);
+static void recheck_writers(mx_health_t *h);
 
 const char *mx_fail_kind_name(int kind)
 {
@@ -77,19 +81,42 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
+/* manx refuses to start without a state_dir it can write in: running on
+ * would mean a switch-over it cannot persist, which the next restart
+ * silently undoes (writes back to the writeHost that was left).  Root
+ * writes through permission bits, so the test is a real file: created,
+ * written, synced and removed.  Returns 0 or a negative errno (logged). */
+static int check_state_dir(mx_health_t *h)
+{
+    const char *dir = h->cfg->state_dir;
+    const char *what = "cannot create it";
+    int rc = mkdir_p(dir);
+    if (rc == 0) {
+        char probe[1200];
+        snprintf(probe, sizeof(probe), "%s/.manx-write-probe.%ld", dir, (long)getpid());
+        what = "cannot write a file in it";
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            rc = -errno;
+        } else {
+            if (write(fd, "x", 1) != 1 || fsync(fd) < 0)
+                rc = -errno;
+            close(fd);
+            unlink(probe);
+        }
+    }
+    if (rc < 0)
+        h->log(LOG_ERROR, "state_dir %s: %s: %s (errno %d); manx does not start without a writable state_dir, "
+               "because a switch-over it could not persist would be undone by the next restart",
+               dir, what, strerror(-rc), -rc);
+    return rc;
+}
+
 /* Temp file, fsync, rename, fsync of the directory: a crash leaves either
- * the old or the new file, never a torn one. */
-static int persist(mx_health_t *h)
+ * the old or the new file, never a torn one.  Returns 0 or a negative errno. */
+static int write_file(mx_health_t *h, const char *buf, size_t len)
 {
     const mx_config_t *cfg = h->cfg;
-    int idx[256];
-    size_t n = cfg->n_datahosts < 256 ? cfg->n_datahosts : 256;
-    for (size_t i = 0; i < n; i++)
-        idx[i] = atomic_load(&h->write_index[i]);
-    char buf[16384];
-    int len = mx_dnindex_format(buf, sizeof(buf), cfg, idx, time(NULL));
-    if (len < 0)
-        return -ENOSPC;
     int rc = mkdir_p(cfg->state_dir);
     if (rc < 0)
         return rc;
@@ -98,11 +125,12 @@ static int persist(mx_health_t *h)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    if (write(fd, buf, (size_t)len) != len || fsync(fd) < 0) {
-        rc = -errno;
+    ssize_t w = write(fd, buf, len);
+    if (w != (ssize_t)len || fsync(fd) < 0) {
+        rc = w < 0 || w == (ssize_t)len ? -errno : -EIO; /* a short write: the disk is full */
         close(fd);
         unlink(tmp);
-        return rc ? rc : -EIO;
+        return rc;
     }
     close(fd);
     if (rename(tmp, h->path) < 0) {
@@ -118,23 +146,95 @@ static int persist(mx_health_t *h)
     return 0;
 }
 
-static void load_dnindex(mx_health_t *h)
+/* Write every dataHost's active index to dnindex.properties. */
+static int persist(mx_health_t *h)
 {
-    FILE *f = fopen(h->path, "r");
-    if (!f) {
-        if (errno != ENOENT)
-            h->log(LOG_WARNING, "%s: %s (starting with writeHost index 0)", h->path, strerror(errno));
-        return;
+    const mx_config_t *cfg = h->cfg;
+    size_t nd = cfg->n_datahosts;
+    size_t cap = mx_dnindex_format_cap(cfg);
+    int *idx = malloc((nd ? nd : 1) * sizeof(*idx));
+    char *buf = malloc(cap);
+    if (!idx || !buf) {
+        free(idx);
+        free(buf);
+        return -ENOMEM;
     }
-    char buf[16384];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    int idx[256];
-    size_t nd = h->cfg->n_datahosts < 256 ? h->cfg->n_datahosts : 256;
-    /* A dataHost the file does not mention keeps its current writer. */
     for (size_t i = 0; i < nd; i++)
         idx[i] = atomic_load(&h->write_index[i]);
-    mx_dnindex_parse(buf, n, h->cfg, idx, dnindex_warn, h);
+    int len = mx_dnindex_format(buf, cap, cfg, idx, time(NULL));
+    int rc = len < 0 ? -ENOSPC : write_file(h, buf, (size_t)len);
+    free(buf);
+    uv_mutex_lock(&h->lock);
+    if (rc == 0) {
+        memcpy(h->persisted, idx, nd * sizeof(*idx));
+        h->persist_error[0] = 0;
+    } else {
+        snprintf(h->persist_error, sizeof(h->persist_error), "%s", strerror(-rc));
+    }
+    uv_mutex_unlock(&h->lock);
+    free(idx);
+    return rc;
+}
+
+static void on_persist_retry(uv_timer_t *t);
+
+/* Persist after a switch.  A failure is logged every time and retried
+ * every PERSIST_RETRY_MS, so the file catches up once the operator has
+ * mended state_dir; until then show @@datahost says "no". */
+static void save(mx_health_t *h)
+{
+    bool retrying = uv_is_active((uv_handle_t *)&h->persist_retry);
+    int rc = persist(h);
+    if (rc == 0) {
+        if (retrying) {
+            uv_timer_stop(&h->persist_retry);
+            h->log(LOG_WARNING, "%s: written: the active writeHosts are persisted again", h->path);
+        }
+        return;
+    }
+    h->log(LOG_ERROR, "%s: cannot write: %s: the active writeHosts are not persisted and a restart would "
+           "use the old ones (retrying every %d s)", h->path, strerror(-rc), PERSIST_RETRY_MS / 1000);
+    if (!retrying)
+        uv_timer_start(&h->persist_retry, on_persist_retry, PERSIST_RETRY_MS, PERSIST_RETRY_MS);
+}
+
+static void on_persist_retry(uv_timer_t *t)
+{
+    save(t->data);
+}
+
+/* Apply dnindex.properties.  A missing file means index 0 everywhere; a
+ * file that exists but cannot be read whole (unreadable, not a regular
+ * file, over MX_DNINDEX_MAX_BYTES) is an error and changes nothing,
+ * because guessing index 0 could send writes back to a writeHost the
+ * file says was left.  Returns 0 or a negative errno. */
+static int load_dnindex(mx_health_t *h)
+{
+    size_t nd = h->cfg->n_datahosts;
+    int *idx = malloc((nd ? nd : 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    /* -1: not in the file.  Such a dataHost keeps its current writer, and
+     * a restart would give it index 0. */
+    for (size_t i = 0; i < nd; i++)
+        idx[i] = -1;
+    int rc = mx_dnindex_load(h->path, h->cfg, idx, dnindex_warn, h);
+    if (rc < 0 && rc != -ENOENT) {
+        if (rc == -EFBIG)
+            h->log(LOG_ERROR, "%s: larger than %d bytes: not a dnindex.properties manx can trust", h->path,
+                   MX_DNINDEX_MAX_BYTES);
+        else
+            h->log(LOG_ERROR, "%s: cannot read: %s", h->path, strerror(-rc));
+        free(idx);
+        return rc;
+    }
+    uv_mutex_lock(&h->lock);
+    for (size_t i = 0; i < nd; i++) {
+        h->persisted[i] = idx[i] < 0 ? 0 : idx[i];
+        if (idx[i] < 0)
+            idx[i] = atomic_load(&h->write_index[i]);
+    }
+    uv_mutex_unlock(&h->lock);
     for (size_t i = 0; i < nd; i++) {
         int old = atomic_exchange(&h->write_index[i], idx[i]);
         const mx_datahost_t *dh = &h->cfg->datahosts[i];
@@ -145,6 +245,163 @@ static void load_dnindex(mx_health_t *h)
             h->log(LOG_INFO, "dataHost %s: writes go to %s (index %d from %s)", dh->name,
                    dh->write_hosts[idx[i]]->name, idx[i], h->path);
     }
+    free(idx);
+    return 0;
+}
+
+/* ---- databases on the backends ------------------------------------------------- */
+
+/* One host's list: lower-cased (ASCII), sorted, immutable once published. */
+typedef struct mx_dbset_s {
+    size_t n;
+    char **names;
+} mx_dbset_t;
+
+static void dbset_free(mx_dbset_t *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        free(set->names[i]);
+    free(set->names);
+    free(set);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Compare `name` (len bytes, any case) with a lower-cased NUL-terminated `low`. */
+static int cmp_lower(const char *name, size_t len, const char *low)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i], l = (unsigned char)low[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (l == 0 || c != l)
+            return l == 0 ? 1 : c < l ? -1 : 1;
+    }
+    return low[len] == 0 ? 0 : -1;
+}
+
+static bool dbset_has(const mx_dbset_t *set, const char *name, size_t len)
+{
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_lower(name, len, set->names[mid]);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return false;
+}
+
+static bool dbset_equal(const mx_dbset_t *a, const mx_dbset_t *b)
+{
+    if (!a || !b || a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0)
+            return false;
+    return true;
+}
+
+int mx__health_set_databases(mx_health_t *h, int host, const char *const *names, size_t n)
+{
+    mx_dbset_t *set = calloc(1, sizeof(*set));
+    if (!set || !(set->names = calloc(n ? n : 1, sizeof(char *)))) {
+        free(set);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *low = strdup(names[i]);
+        if (!low) {
+            dbset_free(set);
+            return -ENOMEM;
+        }
+        for (char *c = low; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c + 32);
+        set->names[set->n++] = low;
+    }
+    qsort(set->names, set->n, sizeof(char *), cmp_name);
+    uv_rwlock_wrlock(&h->db_lock);
+    mx_dbset_t *old = h->hosts[host].dbs;
+    h->hosts[host].dbs = set;
+    atomic_store(&h->dbs_known, true);
+    uv_rwlock_wrunlock(&h->db_lock);
+    int changed = !dbset_equal(old, set);
+    dbset_free(old);
+    return changed;
+}
+
+/* The server's own schemas exist on every backend, whatever SHOW DATABASES
+ * shows the heartbeat's account: a manx user mapped to another backend
+ * account (backend_user) may see them. */
+static const char *const system_schemas[] = { "information_schema", "mysql", "performance_schema", "sys" };
+
+bool mx_health_database_exists(mx_health_t *h, const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(system_schemas) / sizeof(system_schemas[0]); i++)
+        if (cmp_lower(name, len, system_schemas[i]) == 0)
+            return true;
+    if (!atomic_load(&h->dbs_known))
+        return true; /* no list yet: every name may be a database (fail closed) */
+    bool found = false;
+    uv_rwlock_rdlock(&h->db_lock);
+    for (size_t i = 0; i < h->cfg->n_hosts && !found; i++)
+        if (h->hosts[i].dbs)
+            found = dbset_has(h->hosts[i].dbs, name, len);
+    uv_rwlock_rdunlock(&h->db_lock);
+    return found;
+}
+
+bool mx_health_databases_known(mx_health_t *h)
+{
+    return atomic_load(&h->dbs_known);
+}
+
+/* Whether this beat should also list the databases: only on a dataHost's
+ * active writeHost (the server writes and DDL go to), at its first good
+ * beat there and every MX_HEALTH_DB_EVERY beats after. */
+static bool wants_databases(mx_hhost_t *hh)
+{
+    mx_health_t *h = hh->h;
+    if (hh->dbs && hh->db_due > 0)
+        return false;
+    for (size_t d = 0; d < h->cfg->n_datahosts; d++)
+        if (h->cfg->datahosts[d].write_hosts[atomic_load(&h->write_index[d])] == hh->host)
+            return true;
+    return false;
+}
+
+static void read_databases(mx_hhost_t *hh, MYSQL_RES *res)
+{
+    hh->db_due = MX_HEALTH_DB_EVERY;
+    size_t n = res ? (size_t)mysql_num_rows(res) : 0;
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+    if (!names)
+        return;
+    size_t k = 0;
+    MYSQL_ROW row;
+    while (res && k < n && (row = mysql_fetch_row(res)) != NULL)
+        if (row[0])
+            names[k++] = row[0];
+    int changed = mx__health_set_databases(hh->h, hh->host->index, names, k);
+    if (changed > 0) {
+        char list[1024];
+        size_t len = 0;
+        for (size_t i = 0; i < k && len < sizeof(list); i++)
+            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", names[i]);
+        hh->h->log(LOG_INFO, "host %s %s: %zu databases: %s%s", hh->host->name, hh->host->address, k, list,
+                   len >= sizeof(list) ? "..." : "");
+    }
+    free(names);
 }
 
 /* ---- one beat ---------------------------------------------------------------- */
@@ -193,13 +450,7 @@ static void host_up(mx_hhost_t *hh)
     else
         h->log(LOG_INFO, "host %s %s is UP (rtt %.1f ms)", hh->host->name, hh->host->address, hh->rtt_ms);
     /* A dataHost whose writer is down and found no candidate may now have one. */
-    const mx_config_t *cfg = h->cfg;
-    for (size_t i = 0; i < cfg->n_datahosts; i++) {
-        const mx_datahost_t *dh = &cfg->datahosts[i];
-        const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[i])];
-        if (atomic_load(&h->hosts[w->index].status) == MX_HOST_DOWN)
-            maybe_switch(h, dh, i);
-    }
+    recheck_writers(h);
 }
 
 static void host_down(mx_hhost_t *hh)
@@ -229,6 +480,8 @@ static void beat_ok(mx_hhost_t *hh)
     hh->fails = 0;
     uv_mutex_unlock(&h->lock);
     hh->oks++;
+    if (hh->db_due > 0)
+        hh->db_due--;
     atomic_store(&hh->suspect, false);
     int st = atomic_load(&hh->status);
     if (st == MX_HOST_UNKNOWN || (st == MX_HOST_DOWN && hh->oks >= hh->dh->heartbeat_rise))
@@ -448,6 +701,11 @@ static void run(mx_hhost_t *hh, int ready)
                 if (hh->phase == PH_REPL_QUERY) {
                     /* No privilege to look: not a reason to call the host down. */
                     atomic_store(&hh->repl, -1);
+                    if (wants_databases(hh)) {
+                        hh->phase = PH_DB_QUERY;
+                        ready = -1;
+                        continue;
+                    }
                     beat_ok(hh);
                     return;
                 }
@@ -482,13 +740,50 @@ static void run(mx_hhost_t *hh, int ready)
                 mysql_free_result(hh->res);
                 hh->res = NULL;
             }
-            if (hh->phase == PH_REPL_STORE) {
+            if (hh->phase == PH_REPL_STORE && !wants_databases(hh)) {
                 beat_ok(hh);
                 return;
             }
-            hh->phase = PH_REPL_QUERY;
+            hh->phase = hh->phase == PH_REPL_STORE ? PH_DB_QUERY : PH_REPL_QUERY;
             ready = -1;
             continue;
+        case PH_DB_QUERY:
+            if (ready < 0)
+                st = mysql_real_query_start(&hh->ret_int, hh->my, "SHOW DATABASES", 14);
+            else
+                st = mysql_real_query_cont(&hh->ret_int, hh->my, ready);
+            if (st)
+                break;
+            if (hh->ret_int) {
+                /* The heartbeat's account may not list databases: keep the
+                 * last list (or none), the host is not down for it. */
+                hh->db_due = MX_HEALTH_DB_EVERY;
+                hh->h->log(LOG_DEBUG, "host %s %s: SHOW DATABASES failed: %u %s", hh->host->name,
+                           hh->host->address, mysql_errno(hh->my), mysql_error(hh->my));
+                beat_ok(hh);
+                return;
+            }
+            hh->phase = PH_DB_STORE;
+            ready = -1;
+            continue;
+        case PH_DB_STORE:
+            if (ready < 0)
+                st = mysql_store_result_start((MYSQL_RES **)&hh->res, hh->my);
+            else
+                st = mysql_store_result_cont((MYSQL_RES **)&hh->res, hh->my, ready);
+            if (st)
+                break;
+            if (!hh->res && mysql_errno(hh->my)) {
+                fail_from_mysql(hh);
+                return;
+            }
+            read_databases(hh, hh->res);
+            if (hh->res) {
+                mysql_free_result(hh->res);
+                hh->res = NULL;
+            }
+            beat_ok(hh);
+            return;
         default:
             return;
         }
@@ -541,6 +836,35 @@ static void schedule(mx_hhost_t *hh, uint64_t ms)
 
 /* ---- switch-over ------------------------------------------------------------- */
 
+/* Every dataHost whose active writeHost is down looks for another. */
+static void recheck_writers(mx_health_t *h)
+{
+    const mx_config_t *cfg = h->cfg;
+    for (size_t i = 0; i < cfg->n_datahosts; i++) {
+        const mx_datahost_t *dh = &cfg->datahosts[i];
+        const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[i])];
+        if (atomic_load(&h->hosts[w->index].status) == MX_HOST_DOWN)
+            maybe_switch(h, dh, i);
+    }
+}
+
+static void on_rejoin(uv_timer_t *t)
+{
+    recheck_writers(t->data);
+}
+
+/* A writeHost skipped only because it came back less than rejoin_delay
+ * ago becomes a candidate when the delay ends, and nothing else may
+ * happen then (no host changes state in a double failure): wake up at
+ * that moment.  One timer serves all dataHosts: it is set to the
+ * earliest such moment, and recheck_writers() re-arms it for the others. */
+static void arm_rejoin(mx_health_t *h, uint64_t in_ms)
+{
+    if (uv_is_active((uv_handle_t *)&h->rejoin) && uv_timer_get_due_in(&h->rejoin) <= in_ms)
+        return;
+    uv_timer_start(&h->rejoin, on_rejoin, in_ms, 0);
+}
+
 static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
 {
     int cur = atomic_load(&h->write_index[di]);
@@ -551,14 +875,22 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
         return;
     }
     uint64_t now = now_ms(h);
-    int pick = -1, fallback = -1;
+    int pick = -1, fallback = -1, waiting = -1;
+    uint64_t wait_ms = 0;
     for (size_t k = 1; k < dh->n_write_hosts; k++) {
         int i = (int)((cur + (int)k) % (int)dh->n_write_hosts);
         const mx_hhost_t *c = &h->hosts[dh->write_hosts[i]->index];
         if (atomic_load(&c->status) != MX_HOST_UP)
             continue;
-        if (c->up_since_ms && now - c->up_since_ms < (uint64_t)dh->rejoin_delay_ms)
-            continue; /* just came back: may be behind, and may flap */
+        if (c->up_since_ms && now - c->up_since_ms < (uint64_t)dh->rejoin_delay_ms) {
+            /* Just came back: may be behind, and may flap. */
+            uint64_t left = (uint64_t)dh->rejoin_delay_ms - (now - c->up_since_ms);
+            if (waiting < 0 || left < wait_ms) {
+                waiting = i;
+                wait_ms = left;
+            }
+            continue;
+        }
         if (atomic_load(&c->repl) == 0) {
             if (fallback < 0)
                 fallback = i;
@@ -572,6 +904,13 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
                dh->name, dh->write_hosts[fallback]->name);
         pick = fallback;
     }
+    if (pick < 0 && waiting >= 0) {
+        h->log(LOG_ERROR, "dataHost %s: writeHost %s is down; %s is up again but takes writes only when it has "
+               "been up for rejoin_delay, in %.1f s: writes fail until then",
+               dh->name, old->name, dh->write_hosts[waiting]->name, (double)wait_ms / 1000.0);
+        arm_rejoin(h, wait_ms);
+        return;
+    }
     if (pick < 0) {
         h->log(LOG_ERROR, "dataHost %s: writeHost %s is down and no other writeHost is up: writes fail until one is",
                dh->name, old->name);
@@ -582,9 +921,7 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
     h->log(LOG_WARNING, "dataHost %s: writes switched from %s (index %d, %s) to %s (index %d), %.2f s after its first failed heartbeat",
            dh->name, old->name, cur, mx_fail_kind_name(atomic_load(&oh->last_fail)), dh->write_hosts[pick]->name,
            pick, oh->first_fail_ms ? (double)(now - oh->first_fail_ms) / 1000.0 : 0.0);
-    int rc = persist(h);
-    if (rc < 0)
-        h->log(LOG_ERROR, "%s: cannot write: %s (the switch holds until restart)", h->path, strerror(-rc));
+    save(h);
 }
 
 /* ---- thread and API -------------------------------------------------------------- */
@@ -602,21 +939,25 @@ static void on_async(uv_async_t *a)
             uv_close((uv_handle_t *)&hh->next, NULL);
             uv_close((uv_handle_t *)&hh->tmo, NULL);
         }
+        uv_timer_stop(&h->rejoin);
+        uv_close((uv_handle_t *)&h->rejoin, NULL);
+        uv_timer_stop(&h->persist_retry);
+        uv_close((uv_handle_t *)&h->persist_retry, NULL);
         uv_close((uv_handle_t *)&h->async, NULL);
         return;
     }
-    if (atomic_exchange(&h->reload, false))
-        load_dnindex(h);
-    int sdh = atomic_exchange(&h->switch_dh, -1);
-    if (sdh >= 0) {
-        const mx_datahost_t *dh = &h->cfg->datahosts[sdh];
-        int to = atomic_load(&h->switch_idx);
-        int from = atomic_exchange(&h->write_index[sdh], to);
+    if (atomic_exchange(&h->reload, false) && load_dnindex(h) < 0)
+        h->log(LOG_ERROR, "%s: not applied; writes stay where they are", h->path);
+    for (size_t d = 0; d < h->cfg->n_datahosts; d++) {
+        int req = atomic_exchange(&h->switch_to[d], 0);
+        if (req == 0)
+            continue;
+        const mx_datahost_t *dh = &h->cfg->datahosts[d];
+        int to = req - 1;
+        int from = atomic_exchange(&h->write_index[d], to);
         h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
                dh->name, dh->write_hosts[from]->name, from, dh->write_hosts[to]->name, to);
-        int rc = persist(h);
-        if (rc < 0)
-            h->log(LOG_ERROR, "%s: cannot write: %s (the switch holds until restart)", h->path, strerror(-rc));
+        save(h);
     }
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[i];
@@ -647,11 +988,16 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     snprintf(h->path, sizeof(h->path), "%s/dnindex.properties", cfg->state_dir);
     h->hosts = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*h->hosts));
     h->write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->write_index));
-    if (!h->hosts || !h->write_index)
-        return -ENOMEM;
-    int rc = uv_loop_init(&h->loop);
-    if (rc < 0)
+    h->switch_to = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->switch_to));
+    h->persisted = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->persisted));
+    int rc = h->hosts && h->write_index && h->switch_to && h->persisted ? uv_loop_init(&h->loop) : -ENOMEM;
+    if (rc < 0) {
+        free(h->hosts);
+        free(h->write_index);
+        free(h->switch_to);
+        free(h->persisted);
         return rc;
+    }
     for (size_t i = 0; i < cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[i];
         hh->h = h;
@@ -674,10 +1020,18 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
     }
     uv_async_init(&h->loop, &h->async, on_async);
     h->async.data = h;
+    uv_timer_init(&h->loop, &h->rejoin);
+    h->rejoin.data = h;
+    uv_timer_init(&h->loop, &h->persist_retry);
+    h->persist_retry.data = h;
     uv_mutex_init(&h->lock);
-    atomic_store(&h->switch_dh, -1);
-    load_dnindex(h);
-    return 0;
+    uv_rwlock_init(&h->db_lock);
+    rc = check_state_dir(h);
+    if (rc == 0)
+        rc = load_dnindex(h);
+    if (rc < 0)
+        mx_health_stop(h);
+    return rc;
 }
 
 int mx_health_start(mx_health_t *h)
@@ -686,9 +1040,11 @@ int mx_health_start(mx_health_t *h)
     for (size_t i = 0; i < h->cfg->n_hosts; i++)
         if (h->hosts[i].dh)
             uv_timer_start(&h->hosts[i].next, on_next, 10 + 7 * i, 0);
+    /* Set before the thread exists: it reads the flag (load_dnindex). */
+    h->started = true;
     int rc = uv_thread_create(&h->thread, thread_main, h);
-    if (rc == 0)
-        h->started = true;
+    if (rc != 0)
+        h->started = false;
     return rc;
 }
 
@@ -700,6 +1056,8 @@ void mx_health_stop(mx_health_t *h)
         uv_thread_join(&h->thread);
     } else {
         uv_close((uv_handle_t *)&h->async, NULL);
+        uv_close((uv_handle_t *)&h->rejoin, NULL);
+        uv_close((uv_handle_t *)&h->persist_retry, NULL);
         for (size_t i = 0; i < h->cfg->n_hosts; i++) {
             uv_close((uv_handle_t *)&h->hosts[i].next, NULL);
             uv_close((uv_handle_t *)&h->hosts[i].tmo, NULL);
@@ -708,11 +1066,28 @@ void mx_health_stop(mx_health_t *h)
     }
     uv_run(&h->loop, UV_RUN_NOWAIT);
     uv_loop_close(&h->loop);
+    /* The last word on a switch that never reached the disk. */
+    for (size_t d = 0; h->started && d < h->cfg->n_datahosts; d++) {
+        const mx_datahost_t *dh = &h->cfg->datahosts[d];
+        int active = atomic_load(&h->write_index[d]);
+        if (active != h->persisted[d])
+            h->log(LOG_ERROR, "dataHost %s: writes went to %s (index %d) but %s holds index %d (%s): the next start "
+                   "sends writes to %s unless the file is corrected", dh->name, dh->write_hosts[active]->name, active,
+                   h->path, h->persisted[d], h->persist_error[0] ? h->persist_error : "not written",
+                   dh->write_hosts[h->persisted[d]]->name);
+    }
     uv_mutex_destroy(&h->lock);
+    for (size_t i = 0; i < h->cfg->n_hosts; i++)
+        dbset_free(h->hosts[i].dbs);
+    uv_rwlock_destroy(&h->db_lock);
     free(h->hosts);
     free(h->write_index);
+    free(h->switch_to);
+    free(h->persisted);
+    h->persisted = NULL;
     h->hosts = NULL;
     h->write_index = NULL;
+    h->switch_to = NULL;
 }
 
 void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out)
@@ -735,13 +1110,22 @@ void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out)
     out->since_ms = changed ? uv_hrtime() / 1000000 - changed : 0;
 }
 
+void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    uv_mutex_lock(&h->lock);
+    out->active = atomic_load(&h->write_index[di]);
+    out->persisted = h->persisted[di];
+    memcpy(out->persist_error, h->persist_error, sizeof(out->persist_error));
+    uv_mutex_unlock(&h->lock);
+}
+
 bool mx_health_switch(mx_health_t *h, int di, int idx)
 {
     if (di < 0 || (size_t)di >= h->cfg->n_datahosts || idx < 0 ||
         (size_t)idx >= h->cfg->datahosts[di].n_write_hosts)
         return false;
-    atomic_store(&h->switch_idx, idx);
-    atomic_store(&h->switch_dh, di);
+    atomic_store(&h->switch_to[di], idx + 1);
     uv_async_send(&h->async);
     return true;
 }

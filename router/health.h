@@ -49,6 +49,8 @@ typedef struct mx_hhost_s {
     int phase;                   /* beat phase, 0 = idle */
     bool extended;               /* this beat's timeout was extended once (late timer) */
     int fails, oks;              /* consecutive */
+    int db_due;                  /* good beats until the next SHOW DATABASES (on an active writeHost) */
+    struct mx_dbset_s *dbs;      /* its last SHOW DATABASES, NULL none; replaced under h->db_lock */
     char last_error[200];
     uint64_t beat_start_ms, first_fail_ms, up_since_ms, changed_ms;
     uint64_t beats, failures;
@@ -64,16 +66,25 @@ typedef struct mx_health_s {
     uv_loop_t loop;
     uv_thread_t thread;
     uv_async_t async;            /* kick or stop */
+    uv_timer_t rejoin;           /* a writeHost's rejoin_delay ends while its dataHost has no writer */
     _Atomic bool stop;
     _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
-    _Atomic int switch_dh;       /* admin switch request: dataHost index, -1 none */
-    _Atomic int switch_idx;      /* ... and the writeHost index to switch to */
+    _Atomic int *switch_to;      /* per dataHost: console switch request, writeHost index + 1, 0 none */
+    uv_timer_t persist_retry;    /* writes dnindex.properties again after a failed write */
+    int *persisted;              /* per dataHost: the index a restart would read from dnindex.properties (lock) */
+    char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
+    uv_rwlock_t db_lock;         /* guards hosts[].dbs: written by the heartbeat, read by workers */
+    _Atomic bool dbs_known;      /* some host's database list has arrived */
     bool started;
 } mx_health_t;
 
-/* Read dnindex.properties (a corrupt or stale file is reported and
- * ignored) and prepare the loop.  Returns 0 or a negative errno. */
+/* Check that state_dir can be created and written in, read
+ * dnindex.properties and prepare the loop.  Stale or corrupt lines are
+ * reported and ignored; a state_dir manx cannot write in, or a file that
+ * exists but cannot be read whole (unreadable, not a regular file, over
+ * MX_DNINDEX_MAX_BYTES), is an error, logged: the caller must not start.
+ * Returns 0, or a negative errno with nothing left to stop. */
 int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log);
 int mx_health_start(mx_health_t *h);
 void mx_health_stop(mx_health_t *h);
@@ -89,6 +100,16 @@ typedef struct mx_host_snapshot_s {
 } mx_host_snapshot_t;
 
 void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out);
+
+/* What the admin console shows of one dataHost: where writes go, and
+ * whether dnindex.properties agrees (a consistent copy). */
+typedef struct mx_datahost_snapshot_s {
+    int active;                  /* writeHost index writes go to */
+    int persisted;               /* writeHost index a restart would read from dnindex.properties */
+    char persist_error[200];     /* why the last write of dnindex.properties failed; "" if it did not */
+} mx_datahost_snapshot_t;
+
+void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot_t *out);
 /* From any thread: make writeHost `idx` of dataHost `di` the active one
  * (persisted like an automatic switch).  Returns false if out of range. */
 bool mx_health_switch(mx_health_t *h, int di, int idx);
@@ -98,6 +119,26 @@ bool mx_health_switch(mx_health_t *h, int di, int idx);
 void mx_health_reload(mx_health_t *h);
 /* From any thread: a backend connection to host `index` failed. */
 void mx_health_kick(mx_health_t *h, int index);
+
+/* Databases on the backends, for strict_schemas: the heartbeat runs SHOW
+ * DATABASES on each dataHost's active writeHost at its first good beat and
+ * every MX_HEALTH_DB_EVERY good beats after, and keeps each host's last
+ * list.  A database created on a backend is known at most that many beats
+ * later. */
+#define MX_HEALTH_DB_EVERY 10
+
+/* From any thread, cheap (a read lock and a binary search per host):
+ * whether a database called `name` (len bytes, unquoted, not
+ * NUL-terminated) exists on some backend, ASCII case-insensitively.
+ * Fails closed: true for every name until the first list has arrived, and
+ * always true for information_schema, mysql, performance_schema and sys
+ * (which the heartbeat's account may not be shown). */
+bool mx_health_database_exists(mx_health_t *h, const char *name, size_t len);
+/* Whether a list has arrived (before that every name "exists"). */
+bool mx_health_databases_known(mx_health_t *h);
+/* Internal (heartbeat thread, unit tests): publish host `host`'s list.
+ * Returns 1 if it differs from the previous one, 0 if not, -ENOMEM. */
+int mx__health_set_databases(mx_health_t *h, int host, const char *const *names, size_t n);
 
 static inline int mx_health_writer(mx_health_t *h, size_t dh)
 {

@@ -48,7 +48,8 @@ def test_console_shows_hosts_and_switches(manx):
         cur.execute("SELECT @@server_id")
         assert cur.fetchone() == (89,)
     cl.close()
-    for bad in ("switch @@datasource localhost1:7", "switch @@datasource nosuch:0", "bogus"):
+    for bad in ("switch @@datasource localhost1:7", "switch @@datasource nosuch:0", "bogus",
+                "show @@datasource " + "x" * 600):
         with pytest.raises(pymysql.err.MySQLError):
             rows(c, bad)
     c.close()
@@ -65,3 +66,90 @@ def test_console_without_password_refuses_everyone(manx):
     with pytest.raises(pymysql.err.OperationalError) as ei:
         admin(m, password="")
     assert ei.value.args[0] == 1045
+
+
+def test_switch_keeps_the_datahost_name_case(manx, pair, tmp_path):
+    """A dataHost named DH_Main is switchable: only the keywords of a console
+    statement are case-insensitive, never the names in it (issue 8)."""
+    from conftest import render_config
+    text = render_config(pair, "{tmp}", "{port}", "{admin_port}",
+                         users_extra="\n[admin]\nuser = admin\npassword = admin\n")
+    m = manx(config_text=text.replace("localhost1", "DH_Main"))
+    c = admin(m)
+    _, r = rows(c, "SHOW @@DataSource DH_Main")
+    assert {x[0] for x in r} == {"hostM1", "hostS1", "hostM2", "hostS2"}, r
+    assert rows(c, "show @@datasource dh_main")[1] == ()
+    with c.cursor() as cur:
+        cur.execute("SWITCH @@DATASOURCE DH_Main:1")
+    assert wait_until(lambda: rows(c, "show @@datahost")[1][0][5] == "hostM2", 5)
+    f = m.tmp / "state" / "dnindex.properties"
+    assert wait_until(lambda: f.exists() and "DH_Main=1" in f.read_text(), 5)
+    # Another spelling is another (unknown) dataHost.
+    with pytest.raises(pymysql.err.MySQLError) as ei:
+        rows(c, "switch @@datasource dh_main:0")
+    assert "unknown dataHost 'dh_main'" in str(ei.value)
+    c.close()
+
+
+@pytest.mark.parametrize("arg", ["localhost1:", "localhost1:1x", "localhost1:-0", "localhost1: 1",
+                                 "localhost1:99999999999"])
+def test_switch_refuses_a_malformed_index(manx, arg):
+    """`switch @@datasource localhost1:` used to switch to index 0 (atoi)."""
+    m = manx(users_extra="\n[admin]\nuser = admin\npassword = admin\n",
+             manx_extra={"log_level": "info"})
+    c = admin(m)
+    with c.cursor() as cur:
+        cur.execute("switch @@datasource localhost1:1")
+    assert wait_until(lambda: rows(c, "show @@datahost")[1][0][4] == "1", 5)
+    with pytest.raises(pymysql.err.MySQLError) as ei, c.cursor() as cur:
+        cur.execute(f"switch @@datasource {arg}")
+    assert "usage" in str(ei.value) or "indexes 0..1" in str(ei.value), ei.value
+    time.sleep(0.3)
+    assert rows(c, "show @@datahost")[1][0][4] == "1"
+    c.close()
+
+
+def test_show_database_lists_the_logical_schemas(manx):
+    m = manx(users_extra="\n[admin]\nuser = admin\npassword = admin\n")
+    c = admin(m)
+    cols, r = rows(c, "SHOW @@DATABASE")
+    assert cols == ["DATABASE"] and r == (("aiurt-platform",), ("other",)), (cols, r)
+    c.close()
+
+
+def test_heartbeat_lists_the_writers_databases(manx, backend):
+    """strict_schemas needs the databases that exist on the backends: the
+    heartbeat lists them on the active writeHost at its first good beat and
+    every 10 beats, and logs the list when it changes."""
+    import re
+    m = manx(datahost_extra={"heartbeat_period": "200ms"})
+    line = re.compile(r"host (\w+) 127\.0\.0\.1:\d+: (\d+) databases: (.*)")
+
+    def lists():
+        return [x.groups() for x in line.finditer(m.log())]
+
+    assert wait_until(lambda: lists(), 5), m.log()[-2000:]
+    host, n, names = lists()[-1]
+    assert host == "hostM1", lists()           # the active writeHost only
+    assert {"aiurt_platform", "other_db", "mysql"} <= set(names.split(", ")), names
+    assert int(n) == len(names.split(", "))
+    name = "hf_NewDb_%d" % m.port
+    with backend.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    try:
+        # 10 beats of 200 ms, and the beat that sees it.
+        assert wait_until(lambda: name in lists()[-1][2].split(", "), 5), lists()
+    finally:
+        with backend.cursor() as cur:
+            cur.execute(f"DROP DATABASE `{name}`")
+    assert wait_until(lambda: name not in lists()[-1][2].split(", "), 5), lists()
+    assert {h for h, _, _ in lists()} == {"hostM1"}, lists()
+
+
+def wait_until(pred, timeout, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()

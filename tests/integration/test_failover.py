@@ -4,14 +4,17 @@ kill -9 and kill -STOP of the active writeHost, dnindex.properties written
 and read back, no automatic switch back, switch_type = -1."""
 
 import os
+import shlex
+import shutil
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import Manx, free_port, own_pair, render_config
+from conftest import Manx, free_port, own_pair, render_config, wait_port
 
 pytestmark = pytest.mark.manx_only
 
@@ -39,6 +42,19 @@ def server_pid(pair, n):
         return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+def start_one(pair, n):
+    """Start server n of the pair alone (pair.sh starts both).  Detached
+    like pair.sh does it, so the server is not this process's child (a
+    zombie would look alive to pair.sh stop)."""
+    d = pair.base / f"s{n}"
+    (d / "mysqld.pid").unlink(missing_ok=True)
+    mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+    subprocess.run(["sh", "-c", f"setsid nohup {shlex.quote(mariadbd)} --defaults-file={shlex.quote(str(d / 'my.cnf'))}"
+                    f" </dev/null >>{shlex.quote(str(d / 'stdout.log'))} 2>&1 &"], check=True)
+    port = pair.port1 if n == 1 else pair.port2
+    assert wait_port("127.0.0.1", port, 60), f"s{n} did not listen on {port}"
 
 
 def ensure_running(pair):
@@ -300,3 +316,41 @@ def test_readhosts_of_a_dead_writer(fpair, fmanx, drop):
         assert hosts == {"hostM2"}, hosts
     else:
         assert "hostS1" in hosts, hosts
+
+
+def test_double_failure_writes_return_when_rejoin_delay_ends(fpair, fmanx):
+    """Issue 8: the writer dies, then the standby, then the first writer
+    returns.  Nothing is up to take writes until hostM1 has been up for
+    rejoin_delay; the switch must happen when that delay ends, not at the
+    next UP/DOWN transition (which may never come: hostM2 stays dead)."""
+    rejoin = 3.0
+    m = fmanx(datahost_extra={"rejoin_delay": f"{int(rejoin * 1000)}ms"})
+    make_table(m)
+    assert writer_server_id(m) == 88
+    os.kill(server_pid(fpair, 1), signal.SIGKILL)
+    assert wait_for(lambda: "writes switched from hostM1" in m.log(), 10), m.log()[-3000:]
+    assert writer_server_id(m) == 89
+    os.kill(server_pid(fpair, 2), signal.SIGKILL)
+    assert wait_for(lambda: "host hostM2 127.0.0.1:%d is DOWN" % fpair.port2 in m.log(), 10)
+    with pytest.raises(Exception):
+        writer_server_id(m)
+
+    start_one(fpair, 1)
+    up = "host hostM1 127.0.0.1:%d is UP again" % fpair.port1
+    assert wait_for(lambda: up in m.log(), 30), m.log()[-3000:]
+    t_up = time.monotonic()
+    sid, t_ok = None, None
+    while time.monotonic() < t_up + rejoin + 3:
+        try:
+            sid = writer_server_id(m)
+            t_ok = time.monotonic()
+            break
+        except Exception:  # noqa: BLE001 - writes are expected to fail until then
+            time.sleep(0.1)
+    print(f"double failure: writes back on hostM1 {t_ok - t_up if t_ok else -1:.2f} s after it came UP "
+          f"(rejoin_delay {rejoin} s)")
+    assert sid == 88, (sid, m.log()[-3000:])
+    # Not before the delay (the UP line is seen up to a poll step late).
+    assert t_ok - t_up >= rejoin - 0.5, t_ok - t_up
+    assert "writes switched from hostM2" in m.log()
+    assert wait_for(lambda: "localhost1=0" in (dnindex(m) or ""), 5)

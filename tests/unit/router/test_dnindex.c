@@ -1,9 +1,11 @@
 /* dnindex.properties parsing and formatting: Mycat's own file, comments,
  * stale and corrupt entries reported and ignored. */
-#include <stdlib.h>
-
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "router/dnindex.h"
 #include "test.h"
@@ -41,6 +43,60 @@ static int parse(const char *text, int *idx)
     return mx_dnindex_parse(text, strlen(text), &cfg, idx, warn, NULL);
 }
 
+/* A file of `size` bytes of comments whose last line is `last`. */
+static void write_padded(const char *path, size_t size, const char *last)
+{
+    FILE *f = fopen(path, "w");
+    size_t n = 0;
+    while (n + strlen(last) + 40 < size)
+        n += (size_t)fprintf(f, "# %035zu\n", n);
+    fputs(last, f);
+    fclose(f);
+}
+
+/* The whole file counts, however long (Mycat's has no limit); a file too
+ * big to be ours is refused, never cut. */
+static void test_load(void)
+{
+    char dir[256], path[512];
+    snprintf(dir, sizeof(dir), "%s/manx-test-dnindex-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/dnindex.properties", dir);
+    int idx[2] = {0, 0};
+
+    write_padded(path, 20 * 1024, "localhost1=1\n");
+    struct stat st;
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_TRUE(st.st_size > 20 * 1024 - 64 && st.st_size <= 20 * 1024);
+    warnings[0] = 0;
+    ASSERT_EQ(mx_dnindex_load(path, &cfg, idx, warn, NULL), 1);
+    ASSERT_EQ(idx[0], 1);
+    ASSERT_STR_EQ(warnings, "");
+
+    /* Exactly at the limit: read; one byte over: refused, idx untouched. */
+    write_padded(path, MX_DNINDEX_MAX_BYTES, "localhost1=0\ndh2=0\n");
+    FILE *f = fopen(path, "a");
+    while (ftell(f) < MX_DNINDEX_MAX_BYTES)
+        fputc('\n', f);
+    fclose(f);
+    ASSERT_EQ(mx_dnindex_load(path, &cfg, idx, warn, NULL), 2);
+    ASSERT_EQ(idx[0], 0);
+    idx[0] = 1;
+    f = fopen(path, "a");
+    fputc('\n', f);
+    fclose(f);
+    ASSERT_EQ(mx_dnindex_load(path, &cfg, idx, warn, NULL), -EFBIG);
+    ASSERT_EQ(idx[0], 1);
+
+    unlink(path);
+    ASSERT_EQ(mx_dnindex_load(path, &cfg, idx, warn, NULL), -ENOENT);
+    ASSERT_EQ(mkdir(path, 0755), 0);
+    ASSERT_EQ(mx_dnindex_load(path, &cfg, idx, warn, NULL), -EISDIR);
+    ASSERT_EQ(idx[0], 1);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     setup();
@@ -74,5 +130,8 @@ int main(void)
     ASSERT_EQ(parse(buf, idx), 2);
     ASSERT_EQ(idx[0], 1);
     ASSERT_EQ(mx_dnindex_format(buf, 20, &cfg, w, 0), -1);
+    ASSERT_TRUE(mx_dnindex_format_cap(&cfg) >= (size_t)n);
+
+    test_load();
     return mx_test_summary("dnindex");
 }
