@@ -80,7 +80,7 @@ static const mx_param_t mx_params[] = {
     {S_MANX, "workers", T_INT, CF(workers), false, "0", 0, MX_MAX_WORKERS,
      .help = "worker threads; 0 = one per CPU"},
     {S_MANX, "state_dir", T_PATH, CF(state_dir), false, "./state",
-     .help = "directory for dnindex.properties (active write host per datahost)"},
+     .help = "directory for dnindex.properties (the active writeHost of each dataHost), created if missing; manx refuses to start when it cannot create it or write a file in it, because a switch-over it could not persist would be undone by the next restart"},
     {S_MANX, "log_level", T_ENUM, CF(log_level), true, "info",
      .choices = "error|warning|info|debug", .help = "least severe level logged"},
     {S_MANX, "max_connections", T_INT, CF(max_connections), true, "10000", 1, 1000000,
@@ -184,7 +184,7 @@ static const mx_param_t mx_params[] = {
     {S_DATAHOST, "heartbeat_rise", T_INT, DF(heartbeat_rise), true, "2", 1, 100,
      .help = "successful heartbeats in a row before a down host is up again"},
     {S_DATAHOST, "rejoin_delay", T_MS, DF(rejoin_delay_ms), true, "30000", 0, 86400000,
-     .help = "a host back up must stay up this long before writes may switch to it"},
+     .help = "a host back up must stay up this long before writes may switch to it; when the active writeHost is down and such a host is the only candidate, writes move to it as soon as the delay ends"},
 
     {S_HOST, "address", T_ADDR, HF(address), false, NULL, .flags = F_REQUIRED,
      .help = "ip:port, [ipv6]:port or localhost:port"},
