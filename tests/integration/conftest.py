@@ -502,3 +502,29 @@ def closed_port_config(port1, port2):
                          {"server_version": "10.11.6-MariaDB", "connect_timeout": 500,
                           "pool_wait_timeout": 1000})
     return text
+
+
+def restart_replication(pair, timeout=20):
+    """Starts the replication threads of either server that has them
+    stopped (an attack test that killed one must not break the tests
+    after it) and waits until both run.  Returns the ports it restarted."""
+    import pymysql
+
+    def running(c):
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            st = cur.fetchone()
+        return st and (st["Slave_IO_Running"], st["Slave_SQL_Running"]) == ("Yes", "Yes")
+
+    fixed = []
+    for port in (pair.port1, pair.port2):
+        c = pair.connect(port=port, db=None)
+        try:
+            if not running(c):
+                with c.cursor() as cur:
+                    cur.execute("START SLAVE")
+                fixed.append(port)
+                wait_for(lambda: running(c), timeout, f"replication threads on port {port}")
+        finally:
+            c.close()
+    return fixed
