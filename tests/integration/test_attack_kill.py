@@ -77,6 +77,13 @@ def assert_replication_runs(pair, before_ids):
         finally:
             c.close()
     sync_pair(pair)
+    c = pair.connect(port=pair.port1, db=None)
+    try:
+        with c.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS aiurt_platform.kill_probe")
+    finally:
+        c.close()
+    sync_pair(pair)
 
 
 def admin_conn(m):
