@@ -328,19 +328,8 @@ class Manx:
         return mdb.Conn(self.host, self.port, u, p, self.db if db is None else db, **kw)
 
 
-@pytest.fixture
-def manx(pair, tmp_path):
-    """Factory: manx(**overrides) -> a running Manx.
-
-    Overrides: manx_extra / datahost_extra (dict: keys replacing or added to
-    those sections; str: lines appended), users_extra (text with more [user] sections), max_con,
-    min_con, config_text (replaces the whole INI; may use {port},
-    {admin_port}, {tmp}, {p1}, {p2}), start=False (write the config only),
-    expect_exit (exit code asserted at teardown; default 0).
-
-    Teardown: SIGTERM, bounded wait, exit code 0, and no ASan/UBSan report in
-    the log; any failure there fails the test."""
-    started = []
+def _manx_factory(pair, tmp_path, started):
+    """The body of the `manx` fixture, shared with `manx_module`."""
     n = [0]
 
     def factory(manx_extra=None, datahost_extra=None, users_extra="", max_con=50,
@@ -367,8 +356,12 @@ def manx(pair, tmp_path):
             m.start()
         return m
 
-    yield factory
+    return factory
 
+
+def _stop_manxes(started):
+    """Teardown of the manx fixtures: SIGTERM, bounded wait, exit code and
+    no sanitizer report; any problem fails the test."""
     problems = []
     for m in started:
         if m.proc is None:
@@ -387,6 +380,33 @@ def manx(pair, tmp_path):
         problems += mine
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def manx(pair, tmp_path):
+    """Factory: manx(**overrides) -> a running Manx.
+
+    Overrides: manx_extra / datahost_extra (dict: keys replacing or added to
+    those sections; str: lines appended), users_extra (text with more [user] sections), max_con,
+    min_con, config_text (replaces the whole INI; may use {port},
+    {admin_port}, {tmp}, {p1}, {p2}), start=False (write the config only),
+    expect_exit (exit code asserted at teardown; default 0).
+
+    Teardown: SIGTERM, bounded wait, exit code 0, and no ASan/UBSan report in
+    the log; any failure there fails the test."""
+    started = []
+    yield _manx_factory(pair, tmp_path, started)
+    _stop_manxes(started)
+
+
+@pytest.fixture(scope="module")
+def manx_module(pair, tmp_path_factory):
+    """The `manx` factory for a whole module (one manx shared by many
+    parametrized cases, e.g. a corpus); same teardown checks, run once
+    after the module's last test."""
+    started = []
+    yield _manx_factory(pair, tmp_path_factory.mktemp("manx_module"), started)
+    _stop_manxes(started)
 
 
 @pytest.fixture
@@ -412,3 +432,99 @@ def table(backend, request):
             cur.execute(f"DROP TABLE IF EXISTS `{name}`")
     except Exception:
         pass
+
+
+# --- helpers for the attack tests (test_attack_*.py) -----------------------
+
+def wait_for(cond, timeout, what):
+    """Polls cond() until it returns a true value (returned) or the deadline
+    passes (the test fails naming `what`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def wait_hosts_up(m, hosts, timeout=15):
+    """Waits until manx's log says every named host is UP (the heartbeat's
+    first beats), so routing to them is deterministic."""
+    import re
+    wait_for(lambda: all(re.search(rf"host {h} \S+ is UP", m.log()) for h in hosts),
+             timeout, f"hosts {hosts} UP in manx's log")
+
+
+def sync_pair(pair, timeout=20):
+    """Waits until each server of the pair has applied everything the other
+    has written (MASTER_GTID_WAIT on the other's gtid_binlog_pos; each
+    server has its own gtid_domain_id)."""
+    c1, c2 = pair.connect(port=pair.port1, db=None), pair.connect(port=pair.port2, db=None)
+    try:
+        for src, dst in ((c1, c2), (c2, c1)):
+            with src.cursor() as cur:
+                cur.execute("SELECT @@gtid_binlog_pos")
+                pos = cur.fetchone()[0]
+            with dst.cursor() as cur:
+                cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (pos, timeout))
+                r = cur.fetchone()[0]
+            if r != 0:
+                pytest.fail(f"replication did not apply {pos} within {timeout}s")
+    finally:
+        c1.close()
+        c2.close()
+
+
+def on_both(pair, sql, args=None, db=DATABASE):
+    """Runs one statement as root on each server directly; [rows1, rows2]."""
+    out = []
+    for port in (pair.port1, pair.port2):
+        c = pair.connect(port=port, db=db)
+        try:
+            with c.cursor() as cur:
+                cur.execute(sql, args)
+                out.append(cur.fetchall())
+        finally:
+            c.close()
+    return out
+
+
+def closed_port_config(port1, port2):
+    """A config_text for the manx factory whose hosts listen nowhere (both
+    on closed ports), with server_version set so logins need no backend."""
+    class _P:
+        pass
+    p = _P()
+    p.port1, p.port2 = port1, port2
+    text = render_config(p, "{tmp}", "{port}", "{admin_port}",
+                         {"server_version": "10.11.6-MariaDB", "connect_timeout": 500,
+                          "pool_wait_timeout": 1000})
+    return text
+
+
+def restart_replication(pair, timeout=20):
+    """Starts the replication threads of either server that has them
+    stopped (an attack test that killed one must not break the tests
+    after it) and waits until both run.  Returns the ports it restarted."""
+    import pymysql
+
+    def running(c):
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            st = cur.fetchone()
+        return st and (st["Slave_IO_Running"], st["Slave_SQL_Running"]) == ("Yes", "Yes")
+
+    fixed = []
+    for port in (pair.port1, pair.port2):
+        c = pair.connect(port=port, db=None)
+        try:
+            if not running(c):
+                with c.cursor() as cur:
+                    cur.execute("START SLAVE")
+                fixed.append(port)
+                wait_for(lambda: running(c), timeout, f"replication threads on port {port}")
+        finally:
+            c.close()
+    return fixed
