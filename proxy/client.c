@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pool.h"
 #include "protocol/auth.h"
+#include "registry.h"
 #include "router/classify.h"
 #include "router/route.h"
 #include "router/sql.h"
@@ -55,7 +56,7 @@ static const uint32_t server_caps =
 
 static void client_work(mx_client_t *cl);
 static void client_close(mx_client_t *cl, const char *why);
-static bool handle_kill(mx_client_t *cl, const mx_sql_info_t *info);
+static bool handle_kill(mx_client_t *cl, uint64_t id, bool query_only);
 static void forward_command(mx_client_t *cl);
 static void replay_next(mx_client_t *cl);
 
@@ -326,8 +327,8 @@ static void on_close_timer(uv_handle_t *h)
     mx_stmt_clear_all(cl);
     mx_sstate_clear(&cl->pending_uv);
     free(cl->prep_sql);
+    atomic_fetch_sub(cl->admin ? &mx_proc.n_admin : &mx_proc.n_clients, 1);
     free(cl);
-    atomic_fetch_sub(&mx_proc.n_clients, 1);
     w->n_clients--;
     if (w->stopping && mx_list_empty(&w->clients) && w->n_clients == 0)
         mx_worker_finish(w);
@@ -370,6 +371,7 @@ static void client_close(mx_client_t *cl, const char *why)
     mx_cl_state_t old = cl->state;
     cl->state = CL_CLOSED;
     mx_list_del(&cl->link);
+    mx_registry_del(cl);
     uv_timer_stop(&cl->timer);
     if (old == CL_WAIT_POOL && cl->want)
         mx_pool_cancel_wait(cl->want, cl);
@@ -419,9 +421,13 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
     mx_list_init(&cl->wait_link);
     mx_list_append(&w->clients, &cl->link);
     w->n_clients++;
-    int total = atomic_fetch_add(&mx_proc.n_clients, 1) + 1;
+    /* Console sessions have slots of their own, so an operator gets in when
+     * max_connections is reached. */
+    int total = atomic_fetch_add(admin ? &mx_proc.n_admin : &mx_proc.n_clients, 1) + 1;
+    int limit = admin ? MX_ADMIN_MAX_SESSIONS : mx_proc.cfg->max_connections;
     cl->id = atomic_fetch_add(&mx_proc.next_client_id, 1) + 1;
     cl->admin = admin;
+    mx_registry_add(cl);
     cl->gtid_ok_host = -1;
     cl->state = CL_LOGIN;
     cl->status = MX_STATUS_AUTOCOMMIT;
@@ -447,7 +453,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         }
         snprintf(cl->peer, sizeof(cl->peer), "%s:%d", ip, port);
     }
-    if (w->stopping || total > mx_proc.cfg->max_connections) {
+    if (w->stopping || total > limit) {
         send_err(cl, 0, MX_ER_CON_COUNT, "08004", "Too many connections");
         client_close(cl, "too many connections");
         return;
@@ -520,6 +526,7 @@ static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
         client_close(cl, "bad database at login");
         return;
     }
+    mx_registry_set_user(cl);
     CL_DEBUG(cl, "logged in%s", cl->tls ? " over TLS" : "");
     send_ok(cl, seq);
 }
@@ -1809,6 +1816,34 @@ static const char *command_name(uint8_t cmd)
     }
 }
 
+/* Commands a readonly user may send to a backend (the others manx answers
+ * itself or refuses): the query, prepare and execute family and the
+ * harmless COM_FIELD_LIST and COM_STATISTICS. */
+static bool readonly_command(uint8_t cmd)
+{
+    switch (cmd) {
+    case MX_COM_QUERY:
+    case MX_COM_FIELD_LIST:
+    case MX_COM_STATISTICS:
+    case MX_COM_STMT_PREPARE:
+    case MX_COM_STMT_EXECUTE:
+    case MX_COM_STMT_SEND_LONG_DATA:
+    case MX_COM_STMT_CLOSE:
+    case MX_COM_STMT_RESET:
+    case MX_COM_STMT_FETCH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool send_readonly_err(mx_client_t *cl)
+{
+    return send_err(cl, 1, MX_ER_OPTION_PREVENTS, "HY000",
+                    "The MySQL server is running with the --read-only option so it cannot execute this "
+                    "statement (manx: user '%s' has readonly = true)", cl->user_name);
+}
+
 /* The console answers everything itself. */
 static bool dispatch_admin(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32_t have)
 {
@@ -1862,6 +1897,11 @@ static int dispatch_local(mx_client_t *cl, const uint8_t *p, uint32_t len, uint3
         drop_command(cl);
         set_option(cl, opt, n);
         return cl->state != CL_CLOSED;
+    }
+    case MX_COM_PROCESS_KILL: {
+        uint64_t id = have >= 5 ? mx_rd_u32(p + 1) : 0;
+        drop_command(cl);
+        return handle_kill(cl, id, false);
     }
     case MX_COM_RESET_CONNECTION:
         drop_command(cl);
@@ -2030,16 +2070,21 @@ static int dispatch_query(mx_client_t *cl, mx_sql_info_t *info)
     mx_sql_classify(p + 1, len - 1, info);
     cl->cls = info->cls;
     cl->marks = mx_sql_marks(p + 1, len - 1);
-    if (!prepare && (info->flags & MX_SQLF_KILL) && info->n_stmts == 1) {
+    if (info->flags & MX_SQLF_KILL) {
+        /* manx answers KILL itself: alone, it kills a manx session; inside
+         * a multi-statement or a prepared statement it would reach the
+         * backend as manx's account and kill any thread there. */
         drop_command(cl);
-        return handle_kill(cl, info);
+        if (prepare || info->n_stmts != 1) {
+            CL_LOG(cl, MX_LOG_WARNING, "refused a KILL that is not a statement of its own");
+            return send_err(cl, 1, 1235, "42000", "manx: KILL must be sent as a statement of its own");
+        }
+        return handle_kill(cl, info->kill_id, (info->flags & MX_SQLF_KILL_QUERY) != 0);
     }
     if (cl->user->readonly && refused_for_readonly(info)) {
         drop_command(cl);
         CL_DEBUG(cl, "refused a write: user is read-only");
-        return send_err(cl, 1, MX_ER_OPTION_PREVENTS, "HY000",
-                        "The MySQL server is running with the --read-only option so it cannot execute this "
-                        "statement (manx: user '%s' has readonly = true)", cl->user_name);
+        return send_readonly_err(cl);
     }
     cl->uv_ok = false;
     if (!prepare && (cl->marks & MX_MARK_USERVAR)) {
@@ -2095,6 +2140,13 @@ static bool dispatch(mx_client_t *cl)
     int rc = dispatch_local(cl, p, len, have);
     if (rc >= 0)
         return rc;
+    if (cl->user->readonly && !readonly_command(cl->cmd)) {
+        /* COM_REFRESH rotates binlogs, COM_DEBUG writes to the error log,
+         * COM_CREATE_DB creates: all as manx's backend account. */
+        drop_command(cl);
+        CL_DEBUG(cl, "refused command 0x%02x: user is read-only", cl->cmd);
+        return send_readonly_err(cl);
+    }
     mx_sql_info_t info;
     const mx_sql_info_t *ip = NULL;
     switch (cl->cmd) {
@@ -2359,25 +2411,30 @@ void mx_client_kill(mx_worker_t *w, uint32_t id, bool query_only)
     }
 }
 
-/* KILL [CONNECTION|QUERY] id: ids are manx session ids (what the
- * handshake and CONNECTION_ID() give), whichever worker holds them. */
-static bool handle_kill(mx_client_t *cl, const mx_sql_info_t *info)
+/* KILL [CONNECTION|QUERY] id and COM_PROCESS_KILL: ids are manx session ids
+ * (what the handshake and CONNECTION_ID() give), whichever worker holds
+ * them.  As MySQL without the PROCESS/SUPER privilege, a session may kill
+ * only sessions of its own user; console sessions and anything that is not
+ * a manx session (a backend's thread id) are unknown here, and nothing is
+ * ever forwarded. */
+static bool handle_kill(mx_client_t *cl, uint64_t id, bool query_only)
 {
-    if (!info->kill_id || info->kill_id > UINT32_MAX)
-        return send_err(cl, 1, 1094, "HY000", "Unknown thread id: %llu", (unsigned long long)info->kill_id);
-    uint32_t id = (uint32_t)info->kill_id;
-    if (id > atomic_load(&mx_proc.next_client_id))
-        return send_err(cl, 1, 1094, "HY000", "Unknown thread id: %u", id);
-    bool query_only = (info->flags & MX_SQLF_KILL_QUERY) != 0;
+    mx_reg_info_t t;
+    if (id == 0 || id > UINT32_MAX || !mx_registry_find((uint32_t)id, &t) || t.admin || !t.user)
+        return send_err(cl, 1, 1094, "HY000", "Unknown thread id: %llu", (unsigned long long)id);
+    if (t.user != cl->user) {
+        CL_LOG(cl, MX_LOG_WARNING, "refused KILL %llu: a session of another user", (unsigned long long)id);
+        return send_err(cl, 1, 1095, "HY000", "You are not owner of thread %llu", (unsigned long long)id);
+    }
     if (id == cl->id && !query_only) {
         client_close(cl, "KILL of its own connection");
         return false;
     }
     mx_worker_t *self = cl->conn.w;
-    for (int i = 0; i < mx_proc.n_workers; i++)
-        if (&mx_proc.workers[i] != self)
-            mx_worker_post_kill(&mx_proc.workers[i], id, query_only);
-    mx_client_kill(self, id, query_only);
+    if (t.worker == self->index)
+        mx_client_kill(self, (uint32_t)id, query_only);
+    else
+        mx_worker_post_kill(&mx_proc.workers[t.worker], (uint32_t)id, query_only);
     return send_ok(cl, 1);
 }
 

@@ -23,6 +23,7 @@ typedef struct mx_list_s {
 #define MX_CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr) - offsetof(type, field)))
 
 #define MX_BUF_SIZE (32 * 1024)    /* per active connection read buffer */
+#define MX_ADMIN_MAX_SESSIONS 16   /* console sessions, on top of max_connections */
 #define MX_INTERNAL_NONE INT64_MIN         /* internal query returned no row */
 #define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
@@ -175,6 +176,17 @@ struct mx_pool_s {
 
 /* ---- client sessions ---------------------------------------------------- */
 
+/* A session's entry in the registry (registry.c); its fields are written and
+ * read under the registry's lock only. */
+typedef struct mx_reg_node_s {
+    struct mx_reg_node_s *next;  /* in its bucket */
+    uint32_t id;
+    int worker;
+    const mx_user_t *user;       /* NULL before login */
+    bool admin;
+    bool linked;
+} mx_reg_node_t;
+
 typedef enum {
     CL_TLS,         /* on w->clients; TLS handshake after SSLRequest; server NULL */
     CL_LOGIN,       /* on w->clients; handshake sent, waiting for the response; server NULL */
@@ -190,6 +202,7 @@ typedef enum {
 struct mx_client_s {
     mx_conn_t conn;
     mx_list_t link;              /* w->clients */
+    mx_reg_node_t reg;           /* in the session registry from accept to close */
     mx_list_t wait_link;         /* pool->waiters while CL_WAIT_POOL */
     mx_cl_state_t state;
     uint32_t id;                 /* C-<id>; also the connection id clients see */
@@ -303,7 +316,8 @@ typedef struct mx_proc_s {
     mx_health_t health;          /* heartbeat thread, host states, active writeHosts */
     _Atomic uint32_t next_client_id;
     _Atomic uint32_t next_server_id;
-    _Atomic int n_clients;       /* all workers, for max_connections */
+    _Atomic int n_clients;       /* all workers, for max_connections (console sessions apart) */
+    _Atomic int n_admin;         /* console sessions, at most MX_ADMIN_MAX_SESSIONS */
     _Atomic int *host_conns;     /* per host: backend connections, all workers */
     _Atomic int *host_waiters;   /* per host: clients waiting, all workers */
     mx_user_t admin_user;        /* [admin] as a user the login code understands */
