@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "worker.h"
 #include "mx_version.h"
 
 typedef struct table_s {
@@ -86,7 +87,9 @@ static bool show_version(mx_client_t *cl, const char *arg)
     ({                                                                                  \
         type _s = 0;                                                                    \
         for (int _w = 0; _w < mx_proc.n_workers; _w++)                                  \
-            _s += atomic_load_explicit(&mx_proc.workers[_w].pools[hi].field, memory_order_relaxed); \
+            for (int _a = 0; _a < mx_proc.n_accounts; _a++)                             \
+                _s += atomic_load_explicit(&mx_worker_pool(&mx_proc.workers[_w], hi, _a)->field, \
+                                           memory_order_relaxed);                      \
         _s;                                                                             \
     })
 

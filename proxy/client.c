@@ -62,7 +62,8 @@ static void replay_next(mx_client_t *cl);
 
 uint8_t mx_client_flavor(const mx_client_t *cl)
 {
-    return (cl->caps & MX_CLIENT_FOUND_ROWS) ? 1 : 0;
+    return ((cl->caps & MX_CLIENT_FOUND_ROWS) ? MX_FLAVOR_FOUND_ROWS : 0) |
+           (cl->user && cl->user->readonly ? MX_FLAVOR_READ_ONLY : 0);
 }
 
 /* ---- output helpers -------------------------------------------------------- */
@@ -358,6 +359,7 @@ static void unlink_server(mx_client_t *cl, bool dirty)
         return;
     cl->server = NULL;
     sv->client = NULL;
+    sv->owner = cl->user;
     if (!sv->conn.reading && !sv->conn.closing)
         mx_conn_read_start(&sv->conn);
     mx_server_release(sv, dirty);
@@ -527,6 +529,8 @@ static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
         return;
     }
     mx_registry_set_user(cl);
+    if (!cl->admin)
+        cl->acct = mx_proc.user_acct[cl->user - mx_proc.cfg->users];
     CL_DEBUG(cl, "logged in%s", cl->tls ? " over TLS" : "");
     send_ok(cl, seq);
 }
@@ -730,10 +734,16 @@ static const mx_schema_t *effective_schema(const mx_client_t *cl)
     return cl->user && cl->user->n_schemas ? cl->user->schemas[0] : NULL;
 }
 
+/* Outstanding requests on a host from this worker, all accounts. */
 static int pool_load(void *arg, int host)
 {
     mx_worker_t *w = arg;
-    return w->pools[host].n_busy + w->pools[host].n_waiting;
+    int n = 0;
+    for (int a = 0; a < mx_proc.n_accounts; a++) {
+        const mx_pool_t *p = mx_worker_pool(w, host, a);
+        n += p->n_busy + p->n_waiting;
+    }
+    return n;
 }
 
 /* The pool the command at hand goes to: the active writeHost, or for a
@@ -747,7 +757,7 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     const mx_datahost_t *dh = s->datanode->datahost;
     size_t di = (size_t)(dh - mx_proc.cfg->datahosts);
     mx_worker_t *w = cl->conn.w;
-    mx_pool_t *writer = mx_worker_pool(w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]);
+    mx_pool_t *writer = mx_worker_pool(w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]->index, cl->acct);
     cl->routed_read = false;
     cl->need_gtid_wait = false;
     if (dh->write_type == 1) {
@@ -756,7 +766,7 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
          * places at once). */
         int wh = mx_route_write_host(dh, &mx_proc.health, pool_load, w, &w->rr);
         if (wh >= 0)
-            writer = &w->pools[wh];
+            writer = mx_worker_pool(w, wh, cl->acct);
     }
     if (cl->force_writer) {
         cl->force_writer = false;
@@ -781,10 +791,11 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     if (hi < 0)
         return writer;
     cl->routed_read = true;
-    if (dh->consistency_session && cl->last_gtid[0] && &w->pools[hi] != writer &&
+    mx_pool_t *reader = mx_worker_pool(w, hi, cl->acct);
+    if (dh->consistency_session && cl->last_gtid[0] && reader != writer &&
         !(cl->gtid_ok_host == hi && strcmp(cl->gtid_ok, cl->last_gtid) == 0))
         cl->need_gtid_wait = true;
-    return &w->pools[hi];
+    return reader;
 }
 
 static const char *logical_to_real(void *arg, const char *name, size_t len)
@@ -2200,7 +2211,7 @@ static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip)
     }
     cl->want = pool;
     cl->state = CL_WAIT_POOL;
-    mx_server_t *sv = mx_pool_acquire(pool, cl, mx_client_flavor(cl), NULL);
+    mx_server_t *sv = mx_pool_acquire(pool, cl, mx_client_flavor(cl));
     if (sv) {
         mx_client_got_server(cl, sv);
     } else if (cl->state == CL_WAIT_POOL) {

@@ -5,6 +5,7 @@
 #include "pool.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -28,25 +29,64 @@ static const mx_datahost_t *host_datahost(const mx_config_t *cfg, const mx_host_
     return NULL;
 }
 
-void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h)
+bool mx_pool_accounts_init(void)
+{
+    const mx_config_t *cfg = mx_proc.cfg;
+    mx_proc.accounts = calloc(cfg->n_users + 1, sizeof(*mx_proc.accounts));
+    mx_proc.user_acct = calloc(cfg->n_users ? cfg->n_users : 1, sizeof(*mx_proc.user_acct));
+    if (!mx_proc.accounts || !mx_proc.user_acct)
+        return false;
+    mx_proc.n_accounts = 1;
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        const mx_user_t *u = &cfg->users[i];
+        int a = 0;
+        if (u->backend_user[0]) {
+            for (a = 1; a < mx_proc.n_accounts; a++)
+                if (strcmp(mx_proc.accounts[a].user, u->backend_user) == 0 &&
+                    strcmp(mx_proc.accounts[a].password, u->backend_password) == 0)
+                    break;
+            if (a == mx_proc.n_accounts) {
+                mx_proc.accounts[a].user = u->backend_user;
+                mx_proc.accounts[a].password = u->backend_password;
+                mx_proc.n_accounts++;
+            }
+        }
+        mx_proc.user_acct[i] = a;
+    }
+    return true;
+}
+
+void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h, int acct)
 {
     const mx_config_t *cfg = mx_proc.cfg;
     memset(p, 0, sizeof(*p));
     p->w = w;
     p->host = h;
+    p->acct = acct;
     p->dh = host_datahost(cfg, h);
-    mx_list_init(&p->idle[0]);
-    mx_list_init(&p->idle[1]);
+    for (int f = 0; f < MX_FLAVORS; f++)
+        mx_list_init(&p->idle[f]);
     mx_list_init(&p->active);
     mx_list_init(&p->connecting);
     mx_list_init(&p->waiters);
     int max_con = p->dh ? p->dh->max_con : 100;
     int min_con = p->dh ? p->dh->min_con : 0;
     int n = mx_proc.n_workers;
-    /* max_con holds over all workers (a shared counter of slots); each
-     * worker keeps its share of min_con warm. */
+    /* max_con holds over all workers and accounts (a shared counter of
+     * slots); each worker keeps its share of min_con warm, for the hosts'
+     * own account. */
     p->max = max_con;
-    p->min = (min_con + n - 1) / n;
+    p->min = acct == 0 ? (min_con + n - 1) / n : 0;
+}
+
+const char *mx_pool_user(const mx_pool_t *p)
+{
+    return p->acct ? mx_proc.accounts[p->acct].user : p->host->user;
+}
+
+const char *mx_pool_password(const mx_pool_t *p)
+{
+    return p->acct ? mx_proc.accounts[p->acct].password : p->host->password;
 }
 
 bool mx_pool_reserve(mx_pool_t *p)
@@ -102,27 +142,54 @@ static int n_waiters(const mx_pool_t *p)
     return p->n_waiting;
 }
 
-mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor, mx_server_t *hint)
+/* Idle servers of any flavour but `flavor`, the least recently used first:
+ * what can make room when max_con is reached. */
+static mx_server_t *other_flavor_idle(mx_pool_t *p, uint8_t flavor)
+{
+    for (int f = 0; f < MX_FLAVORS; f++)
+        if (f != flavor && !mx_list_empty(&p->idle[f]))
+            return MX_CONTAINER_OF(p->idle[f].prev, mx_server_t, link);
+    return NULL;
+}
+
+static void take(mx_pool_t *p, mx_server_t *sv)
+{
+    mx_list_del(&sv->link);
+    mx_list_append(&p->active, &sv->link);
+    sv->state = SV_ACTIVE;
+    p->n_busy++;
+}
+
+mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor)
 {
     mx_list_t *idle = &p->idle[flavor];
-    mx_server_t *sv = NULL;
-    if (hint && hint->pool == p && hint->state == SV_IDLE && hint->flavor == flavor)
-        sv = hint;
-    else if (!mx_list_empty(idle))
-        sv = MX_CONTAINER_OF(idle->next, mx_server_t, link);
-    if (sv) {
-        mx_list_del(&sv->link);
-        mx_list_append(&p->active, &sv->link);
-        sv->state = SV_ACTIVE;
-        p->n_busy++;
-        return sv;
-    }
-    if (atomic_load(&mx_proc.host_conns[p->host->index]) >= p->max && !mx_list_empty(&p->idle[!flavor])) {
-        /* Full, but an idle server of the other flavour can make room. */
-        mx_server_t *other = MX_CONTAINER_OF(p->idle[!flavor].prev, mx_server_t, link);
-        mx_server_close(other, "replaced by a connection of another flavour");
+    /* The warmest server that is clean or was last used by this user: a
+     * backend carries session state manx may not see (a user variable set
+     * by a stored function, say), so it never passes from one manx user to
+     * another without a reset.  The scan is bounded: past it, a reset. */
+    int scanned = 0;
+    for (mx_list_t *l = idle->next; l != idle && scanned < 32; l = l->next, scanned++) {
+        mx_server_t *sv = MX_CONTAINER_OF(l, mx_server_t, link);
+        if (sv->owner == NULL || sv->owner == cl->user) {
+            take(p, sv);
+            return sv;
+        }
     }
     waiter_add(p, cl);
+    if (!mx_list_empty(idle)) {
+        /* Only servers other users left: reset the least recently used one;
+         * the pool offers it to the first waiter when it is clean. */
+        mx_server_t *sv = MX_CONTAINER_OF(idle->prev, mx_server_t, link);
+        take(p, sv);
+        mx_server_release(sv, true);
+        return NULL;
+    }
+    if (atomic_load(&mx_proc.host_conns[p->host->index]) >= p->max) {
+        /* Full, but an idle server of another flavour can make room. */
+        mx_server_t *other = other_flavor_idle(p, flavor);
+        if (other)
+            mx_server_close(other, "replaced by a connection of another flavour");
+    }
     if (n_connecting(p) < n_waiters(p))
         mx_server_connect(p, flavor);
     return NULL;
@@ -147,10 +214,16 @@ void mx_pool_offer(mx_server_t *sv)
         mx_server_start_kill(sv, p->kill_tids[--p->n_kill]);
         return;
     }
+    mx_client_t *foreign = NULL;
     for (mx_list_t *l = p->waiters.next; l != &p->waiters; l = l->next) {
         mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, wait_link);
         if (mx_client_flavor(cl) != sv->flavor)
             continue;
+        if (sv->owner && sv->owner != cl->user) {
+            if (!foreign)
+                foreign = cl;
+            continue;
+        }
         waiter_del(p, cl);
         mx_list_append(&p->active, &sv->link);
         sv->state = SV_ACTIVE;
@@ -158,12 +231,21 @@ void mx_pool_offer(mx_server_t *sv)
         mx_client_got_server(cl, sv);
         return;
     }
+    if (foreign) {
+        /* Only another user waits for this flavour: reset the server for it
+         * (it comes back here clean). */
+        mx_list_append(&p->active, &sv->link);
+        sv->state = SV_ACTIVE;
+        p->n_busy++;
+        mx_server_release(sv, true);
+        return;
+    }
     sv->state = SV_IDLE;
     sv->used_at = uv_now(&p->w->loop);
     mx_list_push(&p->idle[sv->flavor], &sv->link);
     if (!mx_list_empty(&p->waiters)) {
-        /* Waiters of the other flavour only: trade this idle server for one
-         * of theirs. */
+        /* Waiters of other flavours only: trade this idle server for one of
+         * theirs. */
         mx_client_t *cl = MX_CONTAINER_OF(p->waiters.next, mx_client_t, wait_link);
         if (n_connecting(p) == 0) {
             mx_server_close(sv, "replaced by a connection of another flavour");
@@ -199,7 +281,10 @@ static int list_len(const mx_list_t *head)
 void mx_pool_janitor(mx_pool_t *p)
 {
     atomic_store_explicit(&p->pub_busy, p->n_busy, memory_order_relaxed);
-    atomic_store_explicit(&p->pub_idle, list_len(&p->idle[0]) + list_len(&p->idle[1]), memory_order_relaxed);
+    int idle = 0;
+    for (int f = 0; f < MX_FLAVORS; f++)
+        idle += list_len(&p->idle[f]);
+    atomic_store_explicit(&p->pub_idle, idle, memory_order_relaxed);
     atomic_store_explicit(&p->pub_total, p->n_total, memory_order_relaxed);
     atomic_store_explicit(&p->pub_waiting, p->n_waiting, memory_order_relaxed);
     atomic_store_explicit(&p->pub_reads, p->n_reads, memory_order_relaxed);
@@ -218,7 +303,7 @@ void mx_pool_janitor(mx_pool_t *p)
     if (waiting_elsewhere > 0 && p->n_waiting == 0) {
         /* Another worker's clients wait for a slot of max_con while this
          * worker holds idle connections: give one back. */
-        for (int f = 0; f < 2; f++) {
+        for (int f = 0; f < MX_FLAVORS; f++) {
             if (!mx_list_empty(&p->idle[f])) {
                 mx_server_t *sv = MX_CONTAINER_OF(p->idle[f].prev, mx_server_t, link);
                 mx_server_close(sv, "slot handed to another worker");
@@ -248,8 +333,8 @@ static void close_list(mx_list_t *head, const char *why)
 
 void mx_pool_close_all(mx_pool_t *p, const char *why)
 {
-    close_list(&p->idle[0], why);
-    close_list(&p->idle[1], why);
+    for (int f = 0; f < MX_FLAVORS; f++)
+        close_list(&p->idle[f], why);
     close_list(&p->connecting, why);
     close_list(&p->active, why);
 }

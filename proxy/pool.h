@@ -6,15 +6,23 @@
 
 #include "proxy-t.h"
 
-void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h);
+/* Build mx_proc.accounts and user_acct from the config: account 0 is each
+ * host's own user, then one per distinct backend_user/backend_password. */
+bool mx_pool_accounts_init(void) __attribute__((warn_unused_result));
+void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h, int acct);
+/* The credentials servers of pool p log in with. */
+const char *mx_pool_user(const mx_pool_t *p);
+const char *mx_pool_password(const mx_pool_t *p);
 /* Take one of the host's max_con slots (shared by all workers); false when
  * all are in use.  Every reserved slot is given back with unreserve. */
 bool mx_pool_reserve(mx_pool_t *p);
 void mx_pool_unreserve(mx_pool_t *p);
-/* Returns a linked-ready idle server, or NULL after queueing the client as a
- * waiter (and starting a connection if the pool may grow).  `hint` is the
- * server the client used last: taken first when it is idle here. */
-mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor, mx_server_t *hint);
+/* Returns a linked-ready idle server of the client's flavour that is clean
+ * or was last used by the client's own user, or NULL after queueing the
+ * client as a waiter (starting a connection if the pool may grow, or
+ * resetting an idle server another user left).  A backend never goes from
+ * one manx user to another without COM_RESET_CONNECTION in between. */
+mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor);
 /* A waiter gave up (timeout or disconnect). */
 void mx_pool_cancel_wait(mx_pool_t *p, mx_client_t *cl);
 /* A server became free (released by a session, or its connect/reset

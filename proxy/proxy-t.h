@@ -24,6 +24,11 @@ typedef struct mx_list_s {
 
 #define MX_BUF_SIZE (32 * 1024)    /* per active connection read buffer */
 #define MX_ADMIN_MAX_SESSIONS 16   /* console sessions, on top of max_connections */
+
+/* Pool flavours: how a backend connection was set up, bit by bit. */
+#define MX_FLAVOR_FOUND_ROWS 0x1   /* CLIENT_FOUND_ROWS negotiated */
+#define MX_FLAVOR_READ_ONLY  0x2   /* session set to READ ONLY (readonly users) */
+#define MX_FLAVORS 4
 #define MX_INTERNAL_NONE INT64_MIN         /* internal query returned no row */
 #define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
@@ -33,6 +38,13 @@ typedef struct mx_bytes_s {
     uint8_t *data;
     size_t len, cap;
 } mx_bytes_t;
+
+/* A backend account manx logs in as: a user's backend_user, or (user NULL)
+ * the account configured on each host. */
+typedef struct mx_account_s {
+    const char *user;
+    const char *password;
+} mx_account_t;
 
 typedef struct mx_worker_s mx_worker_t;
 typedef struct mx_client_s mx_client_t;
@@ -110,7 +122,7 @@ typedef enum {
     SV_CONNECTING,  /* on pool->connecting; TCP connect in progress; client NULL */
     SV_AUTH,        /* on pool->connecting; handshake/auth exchange; client NULL */
     SV_SETUP,       /* on pool->connecting; session tracking SET in flight; client NULL */
-    SV_IDLE,        /* on pool->idle[flavor]; client NULL */
+    SV_IDLE,        /* on pool->idle[flavor]; client NULL; owner: last user, or NULL when clean */
     SV_ACTIVE,      /* on pool->active; client set (linked both ways) */
     SV_RESET,       /* on pool->active; COM_RESET_CONNECTION + setup after a dirty release; client NULL */
     SV_KILL,        /* on pool->active; running KILL QUERY for another session; client NULL */
@@ -126,7 +138,8 @@ struct mx_server_s {
     uint32_t id;                 /* S-<id> in logs */
     uint32_t backend_thread_id;  /* from the handshake */
     uint32_t caps;               /* negotiated with the backend */
-    uint8_t flavor;              /* pool flavour (CLIENT_FOUND_ROWS) */
+    uint8_t flavor;              /* MX_FLAVOR_* bits */
+    const mx_user_t *owner;      /* manx user whose session last used it; NULL when fresh or reset */
     uint8_t scramble[MX_SCRAMBLE_LEN];
     uint8_t auth_step;           /* caching_sha2 progress */
     bool auth_sha2;              /* current auth plugin is caching_sha2 */
@@ -153,7 +166,8 @@ struct mx_pool_s {
     mx_worker_t *w;
     const mx_host_t *host;
     const mx_datahost_t *dh;
-    mx_list_t idle[2];           /* SV_IDLE, by flavour; LIFO */
+    int acct;                    /* backend account (mx_proc.accounts): 0 = the host's user */
+    mx_list_t idle[MX_FLAVORS];  /* SV_IDLE, by flavour; LIFO */
     mx_list_t active;            /* SV_ACTIVE and SV_RESET */
     mx_list_t connecting;        /* SV_CONNECTING/AUTH/SETUP */
     mx_list_t waiters;           /* clients in CL_WAIT_POOL, FIFO */
@@ -209,6 +223,7 @@ struct mx_client_s {
     char peer[64];               /* "127.0.0.1:51234" */
     char user_name[MX_NAME_MAX];
     const mx_user_t *user;
+    int acct;                    /* the user's backend account (mx_proc.accounts) */
     const mx_schema_t *schema;   /* current logical schema, NULL if none */
     uint32_t caps;               /* negotiated with the client */
     uint8_t scramble[MX_SCRAMBLE_LEN];
@@ -285,7 +300,7 @@ struct mx_worker_s {
     uv_os_sock_t listen_fd;
     uv_timer_t janitor;          /* pool upkeep, shutdown deadline */
     mx_list_t clients;
-    mx_pool_t *pools;            /* one per config host */
+    mx_pool_t *pools;            /* one per config host and backend account: [host * n_accounts + acct] */
     size_t n_pools;
     uint8_t **buf_free;          /* freelist of MX_BUF_SIZE buffers */
     size_t n_buf_free, cap_buf_free;
@@ -321,6 +336,9 @@ typedef struct mx_proc_s {
     _Atomic int *host_conns;     /* per host: backend connections, all workers */
     _Atomic int *host_waiters;   /* per host: clients waiting, all workers */
     mx_user_t admin_user;        /* [admin] as a user the login code understands */
+    mx_account_t *accounts;      /* backend accounts; [0] = each host's own user */
+    int n_accounts;
+    int *user_acct;              /* per config user: index in accounts */
     int admin_fd;                /* listening socket of the console, -1 none */
     uint64_t started_ms;         /* uv_hrtime() / 1e6 at start-up */
     bool schemas_renamed;        /* some schema's name differs from its database */

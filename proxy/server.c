@@ -24,8 +24,12 @@
     mx_log(lvl, "S-%u %s %s: " fmt, (sv)->id, (sv)->pool->host->name, (sv)->pool->host->address, ##__VA_ARGS__)
 #define SV_DEBUG(sv, fmt, ...) do { if (mx_log_level >= MX_LOG_DEBUG) SV_LOG(sv, MX_LOG_DEBUG, fmt, ##__VA_ARGS__); } while (0)
 
+/* Session tracking, so every OK packet tells manx what the statement
+ * changed; a readonly user's connections are READ ONLY as a second wall
+ * behind the classifier (a write that got past it fails on the server). */
 #define SETUP_SQL "SET SESSION session_track_schema=ON, session_track_state_change=ON, " \
-                  "session_track_system_variables='*'"
+                  "session_track_system_variables='*', session_track_transaction_info=CHARACTERISTICS"
+#define SETUP_SQL_RO SETUP_SQL ", tx_read_only=1"
 #define MX_DEFAULT_COLLATION 45 /* utf8mb4_general_ci */
 
 static const uint32_t wanted_caps =
@@ -250,21 +254,21 @@ mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
 
 static bool send_auth_response(mx_server_t *sv, uint8_t seq)
 {
-    const mx_host_t *h = sv->pool->host;
+    const char *user = mx_pool_user(sv->pool), *password = mx_pool_password(sv->pool);
     uint8_t auth[MX_SHA256_LEN];
     size_t auth_len = 0;
     const char *plugin;
     if (sv->auth_sha2) {
         plugin = "caching_sha2_password";
-        if (h->password[0]) {
-            mx_sha2_scramble(sv->scramble, h->password, strlen(h->password), auth);
+        if (password[0]) {
+            mx_sha2_scramble(sv->scramble, password, strlen(password), auth);
             auth_len = MX_SHA256_LEN;
         }
     } else {
         plugin = "mysql_native_password";
-        mx_native_scramble(sv->scramble, h->password, strlen(h->password), auth, &auth_len);
+        mx_native_scramble(sv->scramble, password, strlen(password), auth, &auth_len);
     }
-    mx_pkt_hsresp(&sv->out, seq, sv->caps, 1u << 30, MX_DEFAULT_COLLATION, h->user, auth, auth_len,
+    mx_pkt_hsresp(&sv->out, seq, sv->caps, 1u << 30, MX_DEFAULT_COLLATION, user, auth, auth_len,
                   NULL, plugin);
     sv->auth_step = AUTH_WAIT_RESULT;
     return send_out(sv);
@@ -281,10 +285,17 @@ static bool send_own(mx_server_t *sv, uint8_t cmd, const void *arg, size_t len)
     return send_out(sv);
 }
 
+static bool send_setup(mx_server_t *sv)
+{
+    if (sv->flavor & MX_FLAVOR_READ_ONLY)
+        return send_own(sv, MX_COM_QUERY, SETUP_SQL_RO, sizeof(SETUP_SQL_RO) - 1);
+    return send_own(sv, MX_COM_QUERY, SETUP_SQL, sizeof(SETUP_SQL) - 1);
+}
+
 static void start_setup(mx_server_t *sv)
 {
     sv->state = SV_SETUP;
-    send_own(sv, MX_COM_QUERY, SETUP_SQL, sizeof(SETUP_SQL) - 1);
+    send_setup(sv);
 }
 
 static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
@@ -310,7 +321,7 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
     memcpy(sv->scramble, hs.scramble, MX_SCRAMBLE_LEN);
     sv->backend_thread_id = hs.conn_id;
     sv->caps = (wanted_caps & hs.caps) | MX_CLIENT_PROTOCOL_41;
-    if (sv->flavor)
+    if (sv->flavor & MX_FLAVOR_FOUND_ROWS)
         sv->caps |= MX_CLIENT_FOUND_ROWS;
     sv->auth_sha2 = hs.auth_plugin.len == 21 && memcmp(hs.auth_plugin.p, "caching_sha2_password", 21) == 0;
     if (!atomic_load(&mx_proc.version_known) && !mx_proc.cfg->server_version[0]) {
@@ -347,7 +358,7 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
 
 static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, uint8_t seq)
 {
-    const mx_host_t *h = sv->pool->host;
+    const char *user = mx_pool_user(sv->pool), *password = mx_pool_password(sv->pool);
     if (len == 0) {
         fail(sv, "empty auth packet");
         return;
@@ -361,10 +372,10 @@ static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, 
     case 0xFF: {
         mx_err_t e;
         if (mx_parse_err(p, len, &e) == 0)
-            fail(sv, "authentication as '%s' failed: %u %.*s", h->user, e.code,
+            fail(sv, "authentication as '%s' failed: %u %.*s", user, e.code,
                  (int)e.message.len, e.message.p);
         else
-            fail(sv, "authentication as '%s' failed", h->user);
+            fail(sv, "authentication as '%s' failed", user);
         return;
     }
     case 0xFE: { /* auth switch */
@@ -389,12 +400,12 @@ static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, 
         uint8_t auth[MX_SHA256_LEN];
         size_t auth_len = 0;
         if (sv->auth_sha2) {
-            if (h->password[0]) {
-                mx_sha2_scramble(sv->scramble, h->password, strlen(h->password), auth);
+            if (password[0]) {
+                mx_sha2_scramble(sv->scramble, password, strlen(password), auth);
                 auth_len = MX_SHA256_LEN;
             }
         } else {
-            mx_native_scramble(sv->scramble, h->password, strlen(h->password), auth, &auth_len);
+            mx_native_scramble(sv->scramble, password, strlen(password), auth, &auth_len);
         }
         mx_pkt_begin(&sv->out, (uint8_t)(seq + 1));
         mx_put_bytes(&sv->out, auth, auth_len);
@@ -406,7 +417,7 @@ static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, 
         if (sv->auth_step == AUTH_WAIT_PUBKEY) {
             uint8_t enc[1024];
             int n = mx_sha2_rsa_encrypt((const char *)p + 1, len - 1, sv->scramble, MX_SCRAMBLE_LEN,
-                                        h->password, strlen(h->password), enc, sizeof(enc));
+                                        password, strlen(password), enc, sizeof(enc));
             if (n < 0) {
                 fail(sv, "RSA encryption of the password failed");
                 return;
@@ -423,7 +434,7 @@ static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, 
         if (len >= 2 && p[1] == 0x04) {
             mx_pkt_begin(&sv->out, (uint8_t)(seq + 1));
             if (sv->conn.ssl) {
-                mx_put_cstr(&sv->out, h->password);
+                mx_put_cstr(&sv->out, password);
             } else {
                 mx_put_u8(&sv->out, 0x02); /* request the public key */
                 sv->auth_step = AUTH_WAIT_PUBKEY;
@@ -460,7 +471,7 @@ static void send_reset(mx_server_t *sv)
 bool mx_server_kill_query(mx_pool_t *p, uint32_t thread_id)
 {
     mx_server_t *sv = NULL;
-    for (int f = 0; f < 2 && !sv; f++)
+    for (int f = 0; f < MX_FLAVORS && !sv; f++)
         if (!mx_list_empty(&p->idle[f]))
             sv = MX_CONTAINER_OF(p->idle[f].next, mx_server_t, link);
     if (!sv) {
@@ -537,10 +548,11 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         if (sv->reset_step == RESET_COM) {
             /* COM_RESET_CONNECTION also reset session tracking. */
             sv->reset_step = RESET_SETUP;
-            send_own(sv, MX_COM_QUERY, SETUP_SQL, sizeof(SETUP_SQL) - 1);
+            send_setup(sv);
             return;
         }
         sv->reset_step = RESET_NONE;
+        sv->owner = NULL;       /* clean: any user may have it now */
         mx_sstmt_clear_all(sv); /* COM_RESET_CONNECTION closed them all */
         sv->needs_reset = false;
         mx_sstate_clear(&sv->st);

@@ -108,9 +108,9 @@ void mx_worker_buf_put(mx_worker_t *w, uint8_t *buf)
     free(buf);
 }
 
-mx_pool_t *mx_worker_pool(mx_worker_t *w, const mx_host_t *h)
+mx_pool_t *mx_worker_pool(mx_worker_t *w, int host, int acct)
 {
-    return &w->pools[h->index];
+    return &w->pools[(size_t)host * (size_t)mx_proc.n_accounts + (size_t)acct];
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -217,14 +217,20 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd)
     int rc = uv_loop_init(&w->loop);
     if (rc < 0)
         return rc;
-    w->n_pools = cfg->n_hosts;
-    w->pools = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*w->pools));
+    if (!mx_proc.accounts && !mx_pool_accounts_init())
+        return -ENOMEM;
+    size_t na = (size_t)mx_proc.n_accounts;
+    w->n_pools = cfg->n_hosts * na;
+    w->pools = calloc(w->n_pools ? w->n_pools : 1, sizeof(*w->pools));
     w->sha2_cached = calloc(cfg->n_users ? cfg->n_users : 1, sizeof(bool));
     if (!w->pools || !w->sha2_cached)
         return -ENOMEM;
     for (size_t i = 0; i < cfg->n_hosts; i++) {
-        mx_pool_init(&w->pools[i], w, &cfg->hosts[i]);
-        w->pools[i].down_gen = atomic_load(&mx_proc.health.hosts[i].down_gen);
+        for (size_t a = 0; a < na; a++) {
+            mx_pool_t *p = &w->pools[i * na + a];
+            mx_pool_init(p, w, &cfg->hosts[i], (int)a);
+            p->down_gen = atomic_load(&mx_proc.health.hosts[i].down_gen);
+        }
     }
     if ((rc = uv_tcp_init(&w->loop, &w->listener)) < 0)
         return rc;

@@ -49,8 +49,9 @@ void mx_worker_post_kill(mx_worker_t *w, uint32_t id, bool query_only);
 uint8_t *mx_worker_buf_get(mx_worker_t *w);
 void mx_worker_buf_put(mx_worker_t *w, uint8_t *buf);
 
-/* The pool serving host `h` on this worker. */
-mx_pool_t *mx_worker_pool(mx_worker_t *w, const mx_host_t *h);
+/* The pool serving config host index `host` for backend account `acct`
+ * on this worker. */
+mx_pool_t *mx_worker_pool(mx_worker_t *w, int host, int acct);
 
 /* Parse "ip:port" / "[v6]:port" into a sockaddr. */
 int mx_parse_listen(const char *s, struct sockaddr_storage *ss);
