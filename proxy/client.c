@@ -16,6 +16,7 @@
 
 #include "admin.h"
 #include "conn.h"
+#include "lockout.h"
 #include "log.h"
 #include "pool.h"
 #include "protocol/auth.h"
@@ -409,6 +410,15 @@ static const char *announced_version(void)
     return "5.7.44-manx";
 }
 
+static const char *host_of(const mx_client_t *cl, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", cl->peer);
+    char *colon = strrchr(buf, ':');
+    if (colon)
+        *colon = 0;
+    return buf;
+}
+
 void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
 {
     mx_client_t *cl = calloc(1, sizeof(*cl));
@@ -455,6 +465,15 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         }
         snprintf(cl->peer, sizeof(cl->peer), "%s:%d", ip, port);
     }
+    char ip[64];
+    uint64_t left;
+    if (mx_lockout_blocked(host_of(cl, ip, sizeof(ip)), &left)) {
+        send_err(cl, 0, 1129, "HY000", "Host '%s' is blocked for %llu more seconds after %d failed logins "
+                 "(manx max_login_failures)", ip, (unsigned long long)(left + 999) / 1000,
+                 mx_proc.cfg->max_login_failures);
+        client_close(cl, "address locked out");
+        return;
+    }
     if (w->stopping || total > limit) {
         send_err(cl, 0, MX_ER_CON_COUNT, "08004", "Too many connections");
         client_close(cl, "too many connections");
@@ -478,19 +497,14 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         client_close(cl, "read start failed");
 }
 
-static const char *host_of(const mx_client_t *cl, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", cl->peer);
-    char *colon = strrchr(buf, ':');
-    if (colon)
-        *colon = 0;
-    return buf;
-}
-
 static void deny_login(mx_client_t *cl, uint8_t seq, bool used_password)
 {
     char host[64];
     CL_LOG(cl, MX_LOG_WARNING, "login refused: wrong user or password");
+    uint64_t locked = mx_lockout_failed(host_of(cl, host, sizeof(host)));
+    if (locked)
+        CL_LOG(cl, MX_LOG_WARNING, "address %s locked out for %llu ms after %d failed logins in a row", host,
+               (unsigned long long)locked, mx_proc.cfg->max_login_failures);
     send_err(cl, seq, MX_ER_ACCESS_DENIED, "28000", "Access denied for user '%s'@'%s' (using password: %s)",
              cl->user_name, host_of(cl, host, sizeof(host)), used_password ? "YES" : "NO");
     client_close(cl, "access denied");
@@ -529,6 +543,10 @@ static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
         return;
     }
     mx_registry_set_user(cl);
+    if (mx_proc.cfg->max_login_failures > 0) {
+        char host[64];
+        mx_lockout_succeeded(host_of(cl, host, sizeof(host)));
+    }
     if (!cl->admin)
         cl->acct = mx_proc.user_acct[cl->user - mx_proc.cfg->users];
     CL_DEBUG(cl, "logged in%s", cl->tls ? " over TLS" : "");
