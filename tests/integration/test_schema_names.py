@@ -36,8 +36,9 @@ def test_select_database_gives_the_logical_name(manx):
 
 def test_logical_schema_qualifiers_are_mapped(manx, backend, table):
     """Mycat's checkSQLschema: `aiurt-platform`.t means aiurt_platform.t;
-    text inside strings and comments is left alone."""
-    m = manx(datahost_extra={"balance": 1})
+    text inside strings and comments is left alone.  The reads may run on the
+    replica: consistency = session makes them wait for this session's write."""
+    m = manx(datahost_extra={"balance": 1, "consistency": "session"})
     with backend.cursor() as cur:
         cur.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, v VARCHAR(40))")
     c = m.connect()
