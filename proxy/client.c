@@ -1470,6 +1470,17 @@ static bool replayable_var(const mx_str_t *name)
     return true;
 }
 
+/* A tracked variable entry saying the session is no longer READ ONLY (a
+ * stored function can run SET SESSION TRANSACTION READ WRITE). */
+static bool read_only_lifted(const mx_track_t *t)
+{
+    bool name = (t->name.len == 12 && strncasecmp((const char *)t->name.p, "tx_read_only", 12) == 0) ||
+                (t->name.len == 21 && strncasecmp((const char *)t->name.p, "transaction_read_only", 21) == 0);
+    bool on = (t->value.len == 2 && strncasecmp((const char *)t->value.p, "ON", 2) == 0) ||
+              (t->value.len == 1 && t->value.p[0] == '1');
+    return name && !on;
+}
+
 /* Read the session-state entries of an OK from the backend. */
 static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
 {
@@ -1501,6 +1512,8 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
                     memcpy(cl->last_gtid, t.value.p, t.value.len);
                     cl->last_gtid[t.value.len] = 0;
                 }
+                if ((sv->flavor & MX_FLAVOR_READ_ONLY) && read_only_lifted(&t))
+                    sv->lost_read_only = true;
                 if (!replayable_var(&t.name))
                     break;
                 if (!mx_sstate_set_var(&cl->st, t.name.p, t.name.len, t.value.p, t.value.len) ||
@@ -1722,6 +1735,18 @@ static void command_done(mx_client_t *cl)
      * statement that left warnings, only make sense on the same backend. */
     cl->pin_next = (cl->cmd == MX_COM_QUERY && (cl->marks & MX_MARK_FOUND_ROWS)) ||
                    (mx_resp_expected(cl->cmd) && cl->resp.warnings > 0);
+    if (sv && sv->lost_read_only) {
+        /* The second wall fell: this connection never serves a statement
+         * again, whatever the session had going on it. */
+        CL_LOG(cl, MX_LOG_WARNING, "S-%u is no longer READ ONLY after a statement of readonly user %s: closed",
+               sv->id, cl->user_name);
+        cl->server = NULL;
+        sv->client = NULL;
+        mx_server_close(sv, "READ ONLY lifted");
+        cl->sticky = cl->pin_next = cl->long_data_pin = cl->cursor_open = false;
+        cl->status = MX_STATUS_AUTOCOMMIT;
+        sv = NULL;
+    }
     if (sv && !must_keep_server(cl)) {
         unlink_server(cl, false);
     } else if (sv && !sv->conn.reading) {

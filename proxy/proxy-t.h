@@ -159,6 +159,7 @@ struct mx_server_s {
     uint32_t close_ids[64];      /* evicted or duplicate statements to COM_STMT_CLOSE */
     uint32_t n_close;
     bool needs_reset;            /* close_ids overflowed: reset before reuse */
+    bool lost_read_only;         /* a READ ONLY flavour session was made read-write: never reuse */
 };
 
 /* Pool of one host on one worker.  Shared-nothing: only its worker touches it. */
