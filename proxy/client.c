@@ -350,7 +350,7 @@ static bool must_keep_server(const mx_client_t *cl)
      * a statement opens the implicit transaction, and the autocommit
      * variable itself is replayed like any other. */
     return (cl->status & MX_STATUS_IN_TRANS) || cl->long_data_pin || cl->sticky || cl->pin_next ||
-           cl->cursor_open;
+           cl->cursor_open || cl->trx_chars;
 }
 
 static void unlink_server(mx_client_t *cl, bool dirty)
@@ -1524,6 +1524,15 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
             case MX_TRACK_STATE_CHANGE:
                 cl->state_change = true;
                 break;
+            case MX_TRACK_TRANSACTION_CHARACTERISTICS: {
+                /* SET TRANSACTION ... for the next transaction: it lives on
+                 * this backend until a transaction consumes it. */
+                mx_rd_t d;
+                mx_str_t chars;
+                mx_rd_init(&d, t.data.p, t.data.len);
+                cl->trx_chars = !mx_rd_lenenc_str(&d, &chars) || chars.len > 0;
+                break;
+            }
             default:
                 break;
             }
@@ -1769,6 +1778,7 @@ void mx_client_server_lost(mx_client_t *cl, mx_server_t *sv, const char *why)
     cl->cursor_open = false;
     cl->sticky = false;
     cl->pin_next = false;
+    cl->trx_chars = false;
     cl->status = MX_STATUS_AUTOCOMMIT;
     if (find_var(&cl->st, "autocommit") && strcasecmp(find_var(&cl->st, "autocommit"), "OFF") == 0)
         cl->status = 0;
@@ -1812,6 +1822,7 @@ static void reset_session(mx_client_t *cl)
     cl->cursor_open = false;
     cl->sticky = false;
     cl->pin_next = false;
+    cl->trx_chars = false;
     cl->status = MX_STATUS_AUTOCOMMIT;
     if (cl->server)
         unlink_server(cl, true);
@@ -2234,7 +2245,8 @@ static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip)
         /* A weak pin (the statement after SQL_CALC_FOUND_ROWS or one that
          * left warnings) yields when this statement belongs elsewhere,
          * unless it is the FOUND_ROWS()/SHOW WARNINGS it was kept for. */
-        bool strong = (cl->status & MX_STATUS_IN_TRANS) || cl->long_data_pin || cl->sticky || cl->cursor_open;
+        bool strong = (cl->status & MX_STATUS_IN_TRANS) || cl->long_data_pin || cl->sticky || cl->cursor_open ||
+                      cl->trx_chars;
         bool wanted = ip && (ip->flags & (MX_SQLF_FOUND_ROWS | MX_SQLF_DIAGNOSTICS));
         if (strong || wanted || !ip) {
             mx_client_got_server(cl, cl->server);

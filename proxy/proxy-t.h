@@ -247,6 +247,7 @@ struct mx_client_s {
     bool uv_ok;                  /* ... and that SET can be replayed (literal values only) */
     bool sticky;                 /* user vars / temp tables / locks: keep backend */
     bool pin_next;               /* keep the backend for one more statement */
+    bool trx_chars;              /* SET TRANSACTION pending for the next transaction (tracked): keep backend */
 
     mx_server_t *server;         /* linked backend, or NULL */
     mx_pool_t *want;             /* pool the buffered command waits for */
