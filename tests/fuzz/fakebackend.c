@@ -868,6 +868,8 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
+    /* Split responses must reach manx in pieces, not wait for an ACK. */
+    uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     switch (c->hs_mode) {
     case FB_HS_ERR: {
