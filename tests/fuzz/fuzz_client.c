@@ -10,17 +10,27 @@
  * pieces with loop turns in between, with wrong sequence ids.  Big payloads
  * are synthesised, not read from the input.
  *
- * Checked besides what ASan/UBSan see: no session's read position ever
- * passes the bytes it received; once the clients hung up (and the backend
- * answered or died) the worker has no session left; after the worker
- * stopped, no handle is open and no client or backend slot is still
- * counted.  The input format is described above read_script(),
- * open_slot() and run_command(); corpus/client/gen.py writes seeds. */
+ * Checked besides what ASan/UBSan see: the worker's read buffers are
+ * followed by poisoned memory as long as a packet, so a read position that
+ * runs past its buffer is caught at its first byte; between loop turns no
+ * session's read position passes the bytes it received; once the clients
+ * hung up (and the backend answered or died) the worker has no session
+ * left; after the worker stopped, no handle is open and no client or
+ * backend slot is still counted.  The input format is described above
+ * LLVMFuzzerTestOneInput(), read_script(), open_slot() and run_command();
+ * tests/fuzz/gen_client_corpus.py writes the seeds.
+ *
+ * Environment: MX_FUZZ_LOG=error|warning|info|debug shows manx's log and
+ * what the client does; MX_FUZZ_TIME=1 prints each input's time;
+ * MX_FUZZ_MAX_PAYLOAD=N caps client packets at N bytes (to look past a
+ * known crash that needs big ones). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +40,15 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+
+#if defined(__has_include)
+#if __has_include(<sanitizer/asan_interface.h>)
+#include <sanitizer/asan_interface.h>
+#endif
+#endif
+#ifndef ASAN_POISON_MEMORY_REGION
+#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
 
 #include "fakebackend.h"
 #include "protocol/auth.h"
@@ -46,6 +65,9 @@ mx_proc_t mx_proc;
 #define N_SLOTS 3
 #define BUDGET (40u * 1024 * 1024) /* synthesised bytes per input: keeps iterations fast */
 #define MAX_TURNS 2000000          /* a loop that never goes quiet is a finding */
+#define N_GUARDED 16               /* read buffers with a poisoned tail */
+/* A read position can run past its buffer by at most one packet. */
+#define GUARD_SIZE ((size_t)MX_PKT_MAX + 2 * MX_PKT_HDR)
 
 /* ---- the configuration --------------------------------------------------------- */
 
@@ -153,12 +175,15 @@ typedef struct slot_s {
 static struct {
     bool ready;
     bool timing;                 /* MX_FUZZ_TIME set: print each input's time */
+    bool trace;                  /* MX_FUZZ_LOG set: say what the client does, too */
+    uint32_t max_payload;        /* MX_FUZZ_MAX_PAYLOAD: cap on client packet sizes */
     int manx_fd, admin_fd, backend_fd, dead_fd;
     uint64_t budget;             /* synthesised bytes left for this input */
     uint32_t big_rows;           /* huge rows the backend may still send */
     mx_worker_t *w;
     fb_t *fb;
     slot_t slots[N_SLOTS];
+    uint8_t *guarded[N_GUARDED]; /* MX_BUF_SIZE usable bytes, then GUARD_SIZE poisoned */
 } fz;
 
 /* ---- input -------------------------------------------------------------------------- */
@@ -184,6 +209,23 @@ static size_t in_take(in_t *in, uint8_t *out, size_t want)
     in->p += n;
     in->n -= n;
     return n;
+}
+
+/* ---- tracing ----------------------------------------------------------------------------------- */
+
+/* With MX_FUZZ_LOG set, what the client does goes into the same log as
+ * manx's lines, so a finding reads as a story. */
+static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void trace(const char *fmt, ...)
+{
+    if (!fz.trace)
+        return;
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "fuzz_client> %s\n", line);
 }
 
 /* ---- running the loop ------------------------------------------------------------------ */
@@ -225,6 +267,7 @@ static bool slot_drain(slot_t *s)
         ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n > 0) {
             moved = true;
+            trace("slot %d: received %zd bytes", (int)(s - fz.slots), n);
             if (s->keep_rx) {
                 size_t k = (size_t)n < sizeof(s->rx) - s->rx_len ? (size_t)n : sizeof(s->rx) - s->rx_len;
                 memcpy(s->rx + s->rx_len, buf, k);
@@ -348,6 +391,10 @@ static bool slot_connect(slot_t *s, bool admin)
     s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s->fd < 0)
         return false;
+    /* Without it a small packet behind one manx does not answer (a
+     * COM_STMT_CLOSE) waits for a delayed ACK: 40 ms of nothing. */
+    int one = 1;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (s->slow) {
         int small = 4096;
         setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
@@ -477,6 +524,8 @@ static void open_slot(int i, in_t *in)
     int user = b0 & 7, how = (b0 >> 3) & 7;
     s->slow = (b0 & 0x40) != 0;
     s->keep_rx = true;
+    trace("slot %d: connect%s, log in as %s (how %d), database %s, b1 0x%02x", i, s->slow ? " (slow reader)" : "",
+          who[user].user, how, dbs[b1 & 7] ? dbs[b1 & 7] : "-", b1);
     if (!slot_connect(s, user == 4 || user == 5))
         return;
     settle();
@@ -565,10 +614,13 @@ static void open_slot(int i, in_t *in)
     }
     if (send_pktbuf(s, &b))
         finish_auth(s, pw);
+    trace("slot %d: %s", i, s->logged_in ? "logged in" : "not logged in");
 out:
     mx_pktbuf_free(&b);
     s->keep_rx = false;
 }
+
+static void print_sessions(const char *what);
 
 /* ---- commands -------------------------------------------------------------------------------- */
 
@@ -684,6 +736,8 @@ static uint32_t pick_size(uint8_t sel)
     uint32_t len = sel < 0xF0 ? small_sizes[sel % N(small_sizes)] : huge_sizes[(sel - 0xF0) % N(huge_sizes)];
     if (len > fz.budget)
         len = small_sizes[sel % N(small_sizes)];
+    if (len > fz.max_payload)
+        len = fz.max_payload;
     fz.budget -= len < fz.budget ? len : fz.budget;
     return len;
 }
@@ -795,9 +849,17 @@ static void run_command(slot_t *s, in_t *in)
     }
     int after = (flags >> 4) & 3;
     uint8_t cont_sel = (flags & 0x40) ? in_u8(in) : 0;
+    char shown[64];
+    size_t sl = plen - 1 < sizeof(shown) - 1 ? plen - 1 : sizeof(shown) - 1;
+    for (size_t i = 0; i < sl; i++)
+        shown[i] = prefix[1 + i] >= 0x20 && prefix[1 + i] < 0x7f ? (char)prefix[1 + i] : '.';
+    shown[sl] = 0;
+    trace("slot %d: command 0x%02x, %u bytes \"%s\" + 0x%02x..., seq %u, %d split(s)%s%s", (int)(s - fz.slots),
+          cmd, len, shown, fill, seq, pl.n_split, cut ? ", cut short" : "", (flags & 0x80) ? ", pipelined" : "");
     if (!send_packet(s, len, seq, prefix, plen, fill, &pl))
         return;
     if (cut) {
+        trace("slot %d: after the cut: %s", (int)(s - fz.slots), after == 1 ? "close" : after == 2 ? "wait 40 ms" : "go on");
         if (after == 1)
             slot_close(s);
         else if (after == 2)
@@ -809,13 +871,18 @@ static void run_command(slot_t *s, in_t *in)
     for (int k = 0; len == MX_PKT_MAX && k < 3; k++) {
         len = cont_sel >= 0xF8 && k < 2 && fz.budget >= MX_PKT_MAX ? MX_PKT_MAX
                                                                    : small_sizes[cont_sel % N(small_sizes)];
+        if (len > fz.max_payload)
+            len = fz.max_payload;
         fz.budget -= len < fz.budget ? len : fz.budget;
         plan_t whole = { .stop = UINT64_MAX };
+        trace("slot %d: continuation packet of %u bytes", (int)(s - fz.slots), len);
         if (!send_packet(s, len, ++seq, NULL, 0, fill, &whole))
             return;
     }
     if (!(flags & 0x80))
         settle();
+    if (fz.trace)
+        print_sessions("sessions after the command:");
 }
 
 /* ---- one input ------------------------------------------------------------------------------- */
@@ -873,11 +940,38 @@ static void read_script(in_t *in, fb_script_t *s)
         atomic_store(&h->hosts[r2->index].suspect, true);
     if (b1 & 0x20)
         atomic_store(&h->write_index[0], 1);
+    trace("backend: handshake mode %u on connection %u, fault %u at command %u, rows of %u bytes, split at %u, "
+          "multi %d, warnings %d, gtid wait %d, hosts 0x%02x",
+          s->hs_mode, s->hs_conn, s->fault, s->fault_at, s->row_len, s->split_at, s->multi, s->warnings,
+          s->gtid_wait, b1);
 }
 
 static bool no_sessions(void)
 {
     return mx_list_empty(&fz.w->clients);
+}
+
+/* Every connection is gone, so every buffer is back on the worker's
+ * freelist: take ours out before the worker frees the rest. */
+static void take_back_guarded(void)
+{
+    mx_worker_t *w = fz.w;
+    int found = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < w->n_buf_free; i++) {
+        bool ours = false;
+        for (int g = 0; g < N_GUARDED && !ours; g++)
+            ours = w->buf_free[i] == fz.guarded[g];
+        if (ours)
+            found++;
+        else
+            w->buf_free[k++] = w->buf_free[i];
+    }
+    w->n_buf_free = k;
+    if (found != N_GUARDED) {
+        fprintf(stderr, "fuzz_client: %d of %d read buffers came back to the worker\n", found, N_GUARDED);
+        abort();
+    }
 }
 
 static bool worker_finished(void)
@@ -907,6 +1001,7 @@ static void print_handle(uv_handle_t *h, void *arg)
  * SIGTERM does and check that everything was given back. */
 static void finish_input(void)
 {
+    trace("end of input: every client hangs up");
     for (int i = 0; i < N_SLOTS; i++)
         slot_close(&fz.slots[i]);
     settle();
@@ -942,6 +1037,7 @@ static void finish_input(void)
     }
     fb_free(fz.fb);
     fz.fb = NULL;
+    take_back_guarded();
     mx_worker_free(fz.w);
     int clients = atomic_load(&mx_proc.n_clients);
     if (clients != 0) {
@@ -1003,6 +1099,11 @@ static void set_up(void)
     mx_log_level = !lv ? -1 : strcmp(lv, "debug") == 0 ? MX_LOG_DEBUG : strcmp(lv, "info") == 0 ? MX_LOG_INFO
                             : strcmp(lv, "warning") == 0 ? MX_LOG_WARNING : MX_LOG_ERROR;
     fz.timing = getenv("MX_FUZZ_TIME") != NULL;
+    fz.trace = lv != NULL;
+    /* To look past a known crash that needs big packets (the issue 8
+     * read-position class needs more than 32 KiB), cap their size. */
+    const char *mp = getenv("MX_FUZZ_MAX_PAYLOAD");
+    fz.max_payload = mp ? (uint32_t)strtoul(mp, NULL, 0) : UINT32_MAX;
     fz.manx_fd = loopback_socket(true);
     fz.admin_fd = loopback_socket(true);
     fz.backend_fd = loopback_socket(true);
@@ -1042,6 +1143,12 @@ static void set_up(void)
     mx_proc.started_ms = now_ms();
     for (int i = 0; i < N_SLOTS; i++)
         fz.slots[i].fd = -1;
+    for (int i = 0; i < N_GUARDED; i++) {
+        fz.guarded[i] = malloc(MX_BUF_SIZE + GUARD_SIZE);
+        if (!fz.guarded[i])
+            abort();
+        ASAN_POISON_MEMORY_REGION(fz.guarded[i] + MX_BUF_SIZE, GUARD_SIZE);
+    }
     fz.w = &mx_proc.workers[0];
     fz.ready = true;
 }
@@ -1071,6 +1178,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_client: mx_worker_init: %s\n", uv_strerror(rc));
         abort();
     }
+    /* The worker's spare read buffers are ours: each is followed by a
+     * poisoned region as long as a packet, so a read position that runs
+     * past its buffer is reported at the first byte it touches, wherever
+     * the allocator happened to put the next chunk. */
+    for (int i = 0; i < N_GUARDED; i++)
+        mx_worker_buf_put(fz.w, fz.guarded[i]);
     fz.fb = fb_start(loop(), fz.backend_fd, &script);
     if (!fz.fb)
         abort();
@@ -1088,14 +1201,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 4: {
             uint8_t raw[255];
             size_t n = in_take(&in, raw, in_u8(&in));
+            trace("slot %d: %zu raw bytes", i, n);
             slot_write(s, raw, n);
             settle();
             break;
         }
-        case 5:
-            wait_ms((in_u8(&in) & 63) + 1, NULL);
+        case 5: {
+            unsigned ms = (in_u8(&in) & 63) + 1;
+            trace("wait %u ms", ms);
+            wait_ms(ms, NULL);
             break;
+        }
         case 6:
+            trace("slot %d: close", i);
             slot_close(s);
             settle();
             break;
