@@ -11,8 +11,8 @@
  * are synthesised, not read from the input.
  *
  * Checked besides what ASan/UBSan see: the worker's read buffers are
- * followed by poisoned memory as long as a packet, so a read position that
- * runs past its buffer is caught at its first byte; between loop turns no
+ * followed by PROT_NONE memory longer than a packet, so a read position
+ * that runs past its buffer faults at its first byte (in every build); between loop turns no
  * session's read position passes the bytes it received; once the clients
  * hung up (and the backend answered or died) the worker has no session
  * left; after the worker stopped, no handle is open and no client or
@@ -34,21 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-
-#if defined(__has_include)
-#if __has_include(<sanitizer/asan_interface.h>)
-#include <sanitizer/asan_interface.h>
-#endif
-#endif
-#ifndef ASAN_POISON_MEMORY_REGION
-#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
-#endif
 
 #include "fakebackend.h"
 #include "protocol/auth.h"
@@ -65,9 +57,9 @@ mx_proc_t mx_proc;
 #define N_SLOTS 3
 #define BUDGET (40u * 1024 * 1024) /* synthesised bytes per input: keeps iterations fast */
 #define MAX_TURNS 2000000          /* a loop that never goes quiet is a finding */
-#define N_GUARDED 16               /* read buffers with a poisoned tail */
+#define N_GUARDED 16               /* read buffers followed by an inaccessible guard */
 /* A read position can run past its buffer by at most one packet. */
-#define GUARD_SIZE ((size_t)MX_PKT_MAX + 2 * MX_PKT_HDR)
+#define GUARD_SIZE ((size_t)16 * 1024 * 1024 + 64 * 1024)
 
 /* ---- the configuration --------------------------------------------------------- */
 
@@ -183,7 +175,7 @@ static struct {
     mx_worker_t *w;
     fb_t *fb;
     slot_t slots[N_SLOTS];
-    uint8_t *guarded[N_GUARDED]; /* MX_BUF_SIZE usable bytes, then GUARD_SIZE poisoned */
+    uint8_t *guarded[N_GUARDED]; /* MX_BUF_SIZE usable bytes, then GUARD_SIZE of PROT_NONE */
 } fz;
 
 /* ---- input -------------------------------------------------------------------------- */
@@ -1143,11 +1135,16 @@ static void set_up(void)
     mx_proc.started_ms = now_ms();
     for (int i = 0; i < N_SLOTS; i++)
         fz.slots[i].fd = -1;
+    /* mmap, not malloc + ASan poisoning: the guard then works in every
+     * build, the replay test of a plain build included.  MX_BUF_SIZE is a
+     * multiple of the page size. */
     for (int i = 0; i < N_GUARDED; i++) {
-        fz.guarded[i] = malloc(MX_BUF_SIZE + GUARD_SIZE);
-        if (!fz.guarded[i])
+        void *p = mmap(NULL, MX_BUF_SIZE + GUARD_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED || mprotect((uint8_t *)p + MX_BUF_SIZE, GUARD_SIZE, PROT_NONE) != 0) {
+            perror("fuzz_client: guarded buffer");
             abort();
-        ASAN_POISON_MEMORY_REGION(fz.guarded[i] + MX_BUF_SIZE, GUARD_SIZE);
+        }
+        fz.guarded[i] = p;
     }
     fz.w = &mx_proc.workers[0];
     fz.ready = true;
@@ -1178,10 +1175,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_client: mx_worker_init: %s\n", uv_strerror(rc));
         abort();
     }
-    /* The worker's spare read buffers are ours: each is followed by a
-     * poisoned region as long as a packet, so a read position that runs
-     * past its buffer is reported at the first byte it touches, wherever
-     * the allocator happened to put the next chunk. */
+    /* The worker's spare read buffers are ours: each is followed by an
+     * inaccessible region longer than a packet, so a read position that
+     * runs past its buffer faults at the first byte it touches, wherever
+     * the allocator would have put the next chunk. */
     for (int i = 0; i < N_GUARDED; i++)
         mx_worker_buf_put(fz.w, fz.guarded[i]);
     fz.fb = fb_start(loop(), fz.backend_fd, &script);
