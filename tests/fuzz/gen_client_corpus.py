@@ -170,6 +170,15 @@ def seeds():
             tag = "%s-%s-%d" % (name.lower(), (text or "").split(" ")[0].lower(), size)
             s["size-" + tag.replace("--", "-")] = script() + login() + cmd(0, name, size=size, text=text) + \
                 cmd(0, "PING")
+    # Bigger than MX_RESP_PEEK (16 KiB) but within the 32 KiB buffer, in two
+    # pieces of 25,600 and 7,168 bytes: manx looks at a command once 16 KiB
+    # of it are there, so the packet is not whole when it is answered (TCP
+    # delivers 20 KB in pieces too).
+    for name in ("PING", "RESET_CONNECTION", "INIT_DB", "SET_OPTION"):
+        s["peek-%s-32764-split" % name.lower()] = script() + login() + \
+            cmd(0, name, size=32764, splits=(200,)) + cmd(0, "PING")
+    s["peek-ro-insert-32764-split"] = script() + login(user="ro") + \
+        cmd(0, "QUERY", size=32764, text="INSERT INTO t VALUES (1)", splits=(200,)) + cmd(0, "PING")
     for size in (0, 1, 5, 100, 32764, 32765, 65536):
         s["size-query-select-%d" % size] = script() + login() + cmd(0, "QUERY", size=size, text="SELECT 1")
     # Huge packets: max_packet (4M) +- 1, 16 MB - 1, 16 MB + continuation.
@@ -240,6 +249,13 @@ def seeds():
     s["replay-fail"] = script(fault_at=4, fault="ERR") + login(db="fzr") + cmd(0, "QUERY", text="USE fz") + \
         cmd(0, "QUERY", text="SET SESSION wait_timeout = 10") + cmd(0, "QUERY", text="SELECT 1") + \
         cmd(0, "QUERY", text="INSERT INTO t VALUES (1)") + cmd(0, "PING")
+    # A 40 KB read whose state replay on the replica fails (ERR, then the
+    # backend closing): the issue's "on replay failure" and "lost during
+    # replay" paths.
+    for fault in ("ERR", "CLOSE"):
+        s["replay-%s-40k" % fault.lower()] = script(fault_at=5, fault=fault) + login(db="fzr") + \
+            cmd(0, "QUERY", text="SET SESSION wait_timeout = 10") + cmd(0, "QUERY", size=40960, text="SELECT 1") + \
+            cmd(0, "PING")
     s["prepared"] = script() + login() + cmd(0, "STMT_PREPARE", text="select * from t where id = ?") + \
         cmd(0, "STMT_EXECUTE", args=b"\x00\x01\x00\x00\x00\x00\x01\x03\x00\x07\x00\x00\x00") + \
         cmd(0, "STMT_EXECUTE", args=b"\x01\x01\x00\x00\x00\x00\x00") + \
