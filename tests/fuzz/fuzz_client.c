@@ -56,6 +56,7 @@ mx_proc_t mx_proc;
 
 #define N_SLOTS 3
 #define BUDGET (40u * 1024 * 1024) /* synthesised bytes per input: keeps iterations fast */
+#define WAIT_BUDGET 150            /* ms an input may spend in wait operations */
 #define MAX_TURNS 2000000          /* a loop that never goes quiet is a finding */
 #define N_GUARDED 16               /* read buffers followed by an inaccessible guard */
 /* A read position can run past its buffer by at most one packet. */
@@ -75,10 +76,10 @@ static const char ini_fmt[] =
     "state_dir = /nonexistent/manx-fuzz-client\n"
     "max_connections = 2\n"
     "max_packet = 4M\n"
-    "connect_timeout = 50ms\n"
-    "pool_wait_timeout = 20ms\n"
-    "client_idle_timeout = 80ms\n"
-    "net_read_timeout = 30ms\n"
+    "connect_timeout = 30ms\n"
+    "pool_wait_timeout = 10ms\n"
+    "client_idle_timeout = 50ms\n"
+    "net_read_timeout = 20ms\n"
     "max_login_failures = 0\n"
     "shutdown_timeout = 0\n"
     "[admin]\n"
@@ -171,6 +172,7 @@ static struct {
     uint32_t max_payload;        /* MX_FUZZ_MAX_PAYLOAD: cap on client packet sizes */
     int manx_fd, admin_fd, backend_fd, dead_fd;
     uint64_t budget;             /* synthesised bytes left for this input */
+    unsigned wait_left;          /* ms of wait operations left for this input */
     uint32_t big_rows;           /* huge rows the backend may still send */
     mx_worker_t *w;
     fb_t *fb;
@@ -333,6 +335,16 @@ static void wait_ms(uint64_t ms, bool (*done)(void))
         struct pollfd p = { .fd = uv_backend_fd(loop()), .events = POLLIN };
         poll(&p, 1, t);
     }
+}
+
+/* A wait the input asks for, within what is left of its wait budget. */
+static void input_wait(unsigned ms)
+{
+    if (ms > fz.wait_left)
+        ms = fz.wait_left;
+    fz.wait_left -= ms;
+    trace("wait %u ms", ms);
+    wait_ms(ms, NULL);
 }
 
 /* ---- client connections ------------------------------------------------------------------- */
@@ -813,7 +825,7 @@ static size_t make_prefix(uint8_t cmd, uint8_t sel, in_t *in, const slot_t *s, u
  *   bits 0-1 split points (each one more byte: < 8 an offset in the
  *   header, else a fraction of the packet), bit 2 sequence id from the next
  *   byte, bit 3 cut short (next byte: fraction sent), bits 4-5 after a cut:
- *   go on / close / wait 40 ms / go on, bit 6 continuation length class
+ *   go on / close / wait 40 ms (see input_wait) / go on, bit 6 continuation length class
  *   from the next byte for a 0xFFFFFF packet, bit 7 no settle afterwards
  *   (the next packet is pipelined behind this one). */
 static void run_command(slot_t *s, in_t *in)
@@ -855,7 +867,7 @@ static void run_command(slot_t *s, in_t *in)
         if (after == 1)
             slot_close(s);
         else if (after == 2)
-            wait_ms(40, NULL);
+            input_wait(40);
         return;
     }
     /* 0xFFFFFF: the command goes on in further packets (at most two more
@@ -1164,6 +1176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t started = now_ms();
     in_t in = { data, size };
     fz.budget = BUDGET;
+    fz.wait_left = WAIT_BUDGET;
     turns = 0;
     fb_script_t script;
     read_script(&in, &script);
@@ -1203,12 +1216,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             settle();
             break;
         }
-        case 5: {
-            unsigned ms = (in_u8(&in) & 63) + 1;
-            trace("wait %u ms", ms);
-            wait_ms(ms, NULL);
+        case 5:
+            input_wait((in_u8(&in) & 63) + 1u);
             break;
-        }
         case 6:
             trace("slot %d: close", i);
             slot_close(s);
