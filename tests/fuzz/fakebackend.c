@@ -246,9 +246,19 @@ struct fb_s {
     int n_accepted;
     uint32_t n_cmds;
     uint32_t gtid;             /* last GTID sequence number handed out */
+    uint32_t rows;             /* rows sent so far */
 };
 
 static uint8_t read_scratch[64 * 1024];
+
+/* The value length of the next row (see fb_script_t.row_times). */
+static uint32_t next_row_len(fb_t *fb)
+{
+    if (fb->s.row_times && fb->rows >= fb->s.row_times)
+        return 1;
+    fb->rows++;
+    return fb->s.row_len;
+}
 
 static void on_conn_handle_closed(uv_handle_t *h)
 {
@@ -505,7 +515,7 @@ static void answer_query(fb_conn_t *c, out_t *o, const uint8_t *p, size_t n)
     if (is_word(w, reads)) {
         if (!(c->status & MX_STATUS_AUTOCOMMIT))
             c->status |= MX_STATUS_IN_TRANS;
-        answer_select(c, o, c->fb->s.row_len, false, false);
+        answer_select(c, o, next_row_len(c->fb), false, false);
         return;
     }
     out_t st = { 0 };
@@ -601,7 +611,7 @@ static void answer(fb_conn_t *c, out_t *o)
         if (!(st = find_stmt(c, p, n))) {
             o_err(o, 1243, "HY000", "Unknown prepared statement handler given to mysqld_stmt_execute");
         } else if (st->select) {
-            answer_select(c, o, c->fb->s.row_len, true, n > 5 && p[5] != 0);
+            answer_select(c, o, next_row_len(c->fb), true, n > 5 && p[5] != 0);
         } else {
             o_ok(o, c->caps, 1, 0, c->status, NULL);
         }
@@ -611,7 +621,7 @@ static void answer(fb_conn_t *c, out_t *o)
             o_err(o, 1243, "HY000", "Unknown prepared statement handler given to mysqld_stmt_fetch");
             return;
         }
-        o_row(o, c->fb->s.row_len, true);
+        o_row(o, next_row_len(c->fb), true);
         o_eof(o, 0, c->status | MX_STATUS_LAST_ROW_SENT);
         return;
     case MX_COM_STMT_RESET:

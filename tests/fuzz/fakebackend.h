@@ -44,7 +44,8 @@ typedef struct fb_script_s {
     uint8_t hs_conn;      /* accept order, from 0; 0xFF = every connection */
     uint32_t fault_at;    /* command number (from 1, over all connections) that misbehaves; 0 = none */
     uint8_t fault;        /* FB_FAULT_* */
-    uint32_t row_len;     /* length of the value in a SELECT's row */
+    uint32_t row_len;     /* length of the value in a SELECT's row ... */
+    uint32_t row_times;   /* ... for this many rows, then 1 (0: no limit) */
     uint32_t split_at;    /* > 0: write each response in two pieces, this many bytes first */
     bool multi;           /* statements with ';' get an extra OK (MORE_RESULTS) first */
     bool warnings;        /* SELECTs end with one warning */

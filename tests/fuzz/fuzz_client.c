@@ -863,7 +863,8 @@ static void run_command(slot_t *s, in_t *in)
     if (!send_packet(s, len, seq, prefix, plen, fill, &pl))
         return;
     if (cut) {
-        trace("slot %d: after the cut: %s", (int)(s - fz.slots), after == 1 ? "close" : after == 2 ? "wait 40 ms" : "go on");
+        trace("slot %d: after the cut: %s", (int)(s - fz.slots),
+              after == 1 ? "close" : after == 2 ? "wait 40 ms" : "go on");
         if (after == 1)
             slot_close(s);
         else if (after == 2)
@@ -920,10 +921,11 @@ static void read_script(in_t *in, fb_script_t *s)
     s->gtid_wait = gtid[b3 >> 6];
     s->row_len = row_sizes[b4 % N(row_sizes)];
     if (s->row_len > 1000000) {
-        /* Huge rows cost time: the first one or two SELECTs get them. */
-        uint32_t n = fz.budget / s->row_len < 2 ? fz.budget / s->row_len : 2;
+        /* Huge rows cost time: the first one or two rows are huge. */
+        uint32_t n = fz.budget / s->row_len < 2 ? (uint32_t)(fz.budget / s->row_len) : 2;
+        s->row_times = n;
         s->row_len = n ? s->row_len : 1;
-        fz.budget -= n * s->row_len;
+        fz.budget -= (uint64_t)n * s->row_len;
     }
     s->split_at = b5;
     mx_health_t *h = &mx_proc.health;
