@@ -253,7 +253,8 @@ static void check_sessions(void)
  * connection ended. */
 static bool slot_drain(slot_t *s)
 {
-    if (s->fd < 0 || s->slow || s->eof)
+    /* A slow reader still reads its login exchange. */
+    if (s->fd < 0 || (s->slow && !s->keep_rx) || s->eof)
         return false;
     bool moved = false;
     for (;;) {
