@@ -502,6 +502,28 @@ static void finish_auth(slot_t *s, const char *pw)
     mx_pktbuf_free(&b);
 }
 
+/* A handshake response with connection attributes, as libmariadb sends
+ * it (mx_pkt_hsresp writes none). */
+static void put_hsresp_attrs(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint8_t charset, const char *user,
+                             const uint8_t *auth, size_t auth_len, const char *db, const char *plugin)
+{
+    caps |= MX_CLIENT_CONNECT_ATTRS;
+    mx_pkt_begin(b, seq);
+    mx_put_u32(b, caps);
+    mx_put_u32(b, 1u << 24);
+    mx_put_u8(b, charset);
+    mx_put_zeros(b, 23);
+    mx_put_cstr(b, user);
+    mx_put_lenenc_str(b, auth, auth_len);
+    if (caps & MX_CLIENT_CONNECT_WITH_DB)
+        mx_put_cstr(b, db ? db : "");
+    mx_put_cstr(b, plugin);
+    mx_put_lenenc(b, 24);
+    mx_put_lenenc_str(b, "_client_name", 12);
+    mx_put_lenenc_str(b, "libmariadb", 10);
+    mx_pkt_end(b);
+}
+
 /* Open slot i and log in.  Two bytes:
  *   b0: bits 0-2 who: app, ro, sha, nopw, admin on the console, app on the
  *       console, admin on :8066, an unknown user;
@@ -596,27 +618,12 @@ static void open_slot(int i, in_t *in)
     } else {
         mx_native_scramble(s->scramble, pw, strlen(pw), auth, &auth_len);
     }
-    if (b1 & 0x40) {
-        /* With connection attributes, as libmariadb sends them. */
-        caps |= MX_CLIENT_CONNECT_ATTRS;
-        mx_pkt_begin(&b, how == 4 ? 2 : 1);
-        mx_put_u32(&b, caps);
-        mx_put_u32(&b, 1u << 24);
-        mx_put_u8(&b, charset);
-        mx_put_zeros(&b, 23);
-        mx_put_cstr(&b, c->user);
-        mx_put_lenenc_str(&b, auth, auth_len);
-        if (caps & MX_CLIENT_CONNECT_WITH_DB)
-            mx_put_cstr(&b, db ? db : "");
-        mx_put_cstr(&b, use_sha2 ? "caching_sha2_password" : "mysql_native_password");
-        mx_put_lenenc(&b, 24);
-        mx_put_lenenc_str(&b, "_client_name", 12);
-        mx_put_lenenc_str(&b, "libmariadb", 10);
-        mx_pkt_end(&b);
-    } else {
-        mx_pkt_hsresp(&b, how == 4 ? 2 : 1, caps, 1u << 24, charset, c->user, auth, auth_len, db,
-                      use_sha2 ? "caching_sha2_password" : "mysql_native_password");
-    }
+    const char *plugin = use_sha2 ? "caching_sha2_password" : "mysql_native_password";
+    seq = how == 4 ? 2 : 1;
+    if (b1 & 0x40)
+        put_hsresp_attrs(&b, seq, caps, charset, c->user, auth, auth_len, db, plugin);
+    else
+        mx_pkt_hsresp(&b, seq, caps, 1u << 24, charset, c->user, auth, auth_len, db, plugin);
     if (send_pktbuf(s, &b))
         finish_auth(s, pw);
     trace("slot %d: %s", i, s->logged_in ? "logged in" : "not logged in");
