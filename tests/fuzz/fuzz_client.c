@@ -64,7 +64,12 @@ mx_proc_t mx_proc;
 
 /* ---- the configuration --------------------------------------------------------- */
 
-/* Schemas: fz is renamed (database fzdb: qualifier mapping runs) on a
+/* Timeouts are short so that inputs stay fast, but not so short that they
+ * pre-empt a healthy exchange: libuv starts a timer from the time cached
+ * at the loop turn's start, which can be stale by the time it took to
+ * write megabytes (10 ms was too short under ASan at -O0).
+ *
+ * Schemas: fz is renamed (database fzdb: qualifier mapping runs) on a
  * dataHost with max_con = 1 (a second session waits for the pool); fzr
  * reads from a replica with consistency = session and sql_max_limit; dead
  * points at a port nobody listens on. */
@@ -76,10 +81,10 @@ static const char ini_fmt[] =
     "state_dir = /nonexistent/manx-fuzz-client\n"
     "max_connections = 2\n"
     "max_packet = 4M\n"
-    "connect_timeout = 30ms\n"
-    "pool_wait_timeout = 10ms\n"
-    "client_idle_timeout = 50ms\n"
-    "net_read_timeout = 20ms\n"
+    "connect_timeout = 40ms\n"
+    "pool_wait_timeout = 25ms\n"
+    "client_idle_timeout = 60ms\n"
+    "net_read_timeout = 25ms\n"
     "max_login_failures = 0\n"
     "shutdown_timeout = 0\n"
     "[admin]\n"
