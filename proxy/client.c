@@ -1150,7 +1150,7 @@ static void replay_next(mx_client_t *cl)
                 break;
             }
             continue;
-        default:
+        default: {
             /* Everything replayed: the backend now holds the session's state
              * (but for a LAST_INSERT_ID() nobody asked about). */
             uint64_t lid = sv->st.last_insert_id;
@@ -1164,6 +1164,7 @@ static void replay_next(mx_client_t *cl)
             sv->synced_version = cl->st_version;
             forward_command(cl);
             return;
+        }
         }
         CL_DEBUG(cl, "replaying state on S-%u (step %d)", sv->id, cl->replay_step - 1);
         if (!mx_server_internal(sv))

@@ -277,6 +277,11 @@ void mx_worker_stop(mx_worker_t *w)
 void mx_worker_join(mx_worker_t *w)
 {
     uv_thread_join(&w->thread);
+    mx_worker_free(w);
+}
+
+void mx_worker_free(mx_worker_t *w)
+{
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->kill_lock);
     for (size_t i = 0; i < w->n_buf_free; i++)

@@ -37,6 +37,10 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd);
 int mx_worker_start(mx_worker_t *w);
 void mx_worker_stop(mx_worker_t *w);          /* from the main thread */
 void mx_worker_join(mx_worker_t *w);
+/* Free what mx_worker_init allocated once the loop has ended (every handle
+ * closed).  mx_worker_join calls it; tests/fuzz/fuzz_client.c, which runs
+ * the loop in its own thread instead of mx_worker_start's, calls it. */
+void mx_worker_free(mx_worker_t *w);
 
 /* Called by client.c when the last session of a stopping worker is gone:
  * close pools and timers so the loop can end. */
