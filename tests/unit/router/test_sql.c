@@ -1,5 +1,6 @@
-/* The small SQL recognizers of router/sql.c: markers, USE, and the
- * statements manx answers itself. */
+/* The transitional wrappers of router/sql.c over mx_sql_scan(): markers,
+ * USE, the statements manx answers itself, schema mapping and user
+ * variables, with their old contracts. */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,12 @@ int main(void)
     ASSERT_EQ(mx_sql_marks(S("select last_insert_id()")), MX_MARK_LAST_INSERT_ID);
     ASSERT_EQ(mx_sql_marks(S("select @@identity, @@session.last_insert_id")), MX_MARK_LAST_INSERT_ID);
     ASSERT_EQ(mx_sql_marks(S("select 'last_insert_id()', @@identity_x")), 0);
+    /* What a compound statement does to the session counts too. */
+    ASSERT_EQ(mx_sql_marks(S("BEGIN NOT ATOMIC CREATE TEMPORARY TABLE x (a INT); END")), MX_MARK_TEMP);
+    ASSERT_EQ(mx_sql_marks(S("BEGIN NOT ATOMIC PREPARE s FROM 'select 1'; END")), MX_MARK_PREPARE);
+    ASSERT_EQ(mx_sql_marks(S("BEGIN NOT ATOMIC SET @a = 1; END")), MX_MARK_USERVAR);
+    ASSERT_EQ(mx_sql_marks(S("SELECT 'a\\'; SET @x = 1; -- '")), 0);
+    ASSERT_EQ(mx_sql_marks(S("SELECT 1 /*!40000 , GET_LOCK('a', 0) */")), MX_MARK_LOCK);
 
     ASSERT_EQ(mx_sql_use(S("USE `aiurt-platform`;"), buf, sizeof(buf)), 1);
     ASSERT_STR_EQ(buf, "aiurt-platform");
@@ -94,6 +101,10 @@ int main(void)
     ASSERT_STR_EQ(buf, "a%");
     ASSERT_EQ(mx_sql_show_databases(S("show databases where 1"), buf, sizeof(buf)), 0);
     ASSERT_EQ(mx_sql_show_databases(S("show databases like 'x"), buf, sizeof(buf)), 0);
+    ASSERT_EQ(mx_sql_show_databases(S("show databases like 'a\\_b'"), buf, sizeof(buf)), 0);
+    ASSERT_EQ(mx_sql_show_databases(S("show databases; show databases"), buf, sizeof(buf)), 0);
+    ASSERT_EQ(mx_sql_select_database(S("SELECT DATABASE() AS xy"), buf, 2), 0); /* does not fit */
+    ASSERT_EQ(mx_sql_use(S("USE `a`"), buf, 1), -1);
 
     check_map("select * from `aiurt-platform`.t", "select * from `aiurt_platform`.t", 1);
     check_map("select shop.t.c from shop.t join `shop` . u", "select `shop_real`.t.c from `shop_real`.t join `shop_real` . u", 3);
@@ -113,6 +124,16 @@ int main(void)
     ASSERT_EQ(uvars("set @a = 'unterminated"), 0);
     ASSERT_EQ(uvars("set autocommit = 0"), 1);
     ASSERT_STR_EQ(uv, "");
+    /* Replayed verbatim elsewhere, a literal must read the same in every
+     * sql_mode and charset, and the name must survive being written back. */
+    ASSERT_EQ(uvars("set @a = 'x\\'y'"), 0);
+    ASSERT_EQ(uvars("set @a = \"x\""), 0);
+    ASSERT_EQ(uvars("set @`a b` = 1"), 0);
+    ASSERT_EQ(uvars("set @a = 1; set @b = 2"), 0);
+    ASSERT_EQ(uvars("SET @a = 1 /*!40000 , @b = 2 */"), 0); /* server version unknown */
+    ASSERT_EQ(uvars("set @a = 1, @b = @a"), 0);
+    ASSERT_EQ(uvars("set @a = - 1, @b = N'x', @c = X'41', @d = TRUE"), 1);
+    ASSERT_STR_EQ(uv, "a=- 1;b=N'x';c=X'41';d=TRUE;");
 
     ASSERT_TRUE(mx_sql_like("aiurt%", "aiurt-platform"));
     ASSERT_TRUE(mx_sql_like("%PLAT%", "aiurt-platform"));
