@@ -24,6 +24,7 @@
 #include "router/classify.h"
 #include "router/route.h"
 #include "router/sql.h"
+#include "router/lex.h"
 #include "server.h"
 #include "stmt.h"
 #include "worker.h"
@@ -40,6 +41,15 @@
 
 /* Auth exchange steps while CL_AUTH_MORE. */
 enum { AUTH_SWITCHED, AUTH_SHA2_FULL, AUTH_SHA2_PUBKEY };
+
+/* Bits of cl->qflags beyond the classifier's MX_SQLF_*. */
+#define MX_QF_AMBIGUOUS (UINT64_C(1) << 63) /* manx could not read the text for sure */
+
+/* cl->lex_unknown and cl->reported: the session's sql_mode / client
+ * character set was changed in a way session tracking did not report
+ * (MariaDB 10.11 does not report SET @@var = ... without a scope). */
+#define LEX_SQL_MODE 0x1
+#define LEX_CHARSET  0x2
 
 /* What cl->timer measures (cl->timer_kind). */
 enum { CT_NONE, CT_LOGIN, CT_POOL, CT_IDLE, CT_READ };
@@ -515,6 +525,12 @@ static void deny_login(mx_client_t *cl, uint8_t seq, bool used_password)
 static bool select_schema(mx_client_t *cl, const char *name, size_t len, uint8_t seq)
 {
     const mx_schema_t *s = mx_conf_find_schema(mx_proc.cfg, name, len);
+    if (!s && cl->user && cl->user->strict_schemas) {
+        /* Whether another database exists is not this user's business. */
+        send_err(cl, seq, MX_ER_DBACCESS_DENIED, "42000", "Access denied for user '%s'@'%%' to database '%.*s'",
+                 cl->user_name, (int)len, name);
+        return false;
+    }
     if (!s) {
         send_err(cl, seq, MX_ER_BAD_DB, "42000", "Unknown database '%.*s'", (int)len, name);
         return false;
@@ -816,82 +832,6 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     return reader;
 }
 
-static const char *logical_to_real(void *arg, const char *name, size_t len)
-{
-    mx_client_t *cl = arg;
-    const mx_user_t *u = cl->user;
-    for (size_t i = 0; i < u->n_schemas; i++) {
-        const mx_schema_t *s = u->schemas[i];
-        if (strlen(s->name) == len && memcmp(s->name, name, len) == 0 &&
-            strcmp(s->name, s->datanode->database) != 0)
-            return s->datanode->database;
-    }
-    return NULL;
-}
-
-/* Mycat's checkSQLschema: `logical`.table becomes `real`.table in the text
- * the backend sees (cl->rewrite, built on an earlier rewrite if any).
- * Returns false when the session was closed. */
-static bool map_schema_names(mx_client_t *cl, const uint8_t *p, uint32_t len)
-{
-    const uint8_t *src = cl->rewrite.len ? cl->rewrite.data : p;
-    size_t slen = cl->rewrite.len ? cl->rewrite.len : len;
-    bool mentioned = false;
-    for (size_t i = 0; i < cl->user->n_schemas && !mentioned; i++) {
-        const mx_schema_t *s = cl->user->schemas[i];
-        mentioned = strcmp(s->name, s->datanode->database) != 0 &&
-                    memmem(src + 1, slen - 1, s->name, strlen(s->name)) != NULL;
-    }
-    if (!mentioned)
-        return true;
-    mx_pktbuf_t out;
-    mx_pktbuf_init(&out);
-    mx_put_u8(&out, src[0]);
-    size_t n = mx_sql_map_schemas(src + 1, slen - 1, logical_to_real, cl, &out);
-    if (n == 0 || out.failed) {
-        mx_pktbuf_free(&out);
-        return true;
-    }
-    CL_DEBUG(cl, "mapped %zu logical schema qualifier%s to the real database", n, n == 1 ? "" : "s");
-    cl->rewrite.len = 0;
-    bool ok = bytes_put(&cl->rewrite, out.data, out.len);
-    mx_pktbuf_free(&out);
-    if (!ok) {
-        client_close(cl, "out of memory");
-        return false;
-    }
-    return true;
-}
-
-static void collect_uservar(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
-{
-    mx_client_t *cl = arg;
-    char n[MX_NAME_MAX + 2];
-    if (nlen > MX_NAME_MAX) {
-        cl->uv_ok = false;
-        return;
-    }
-    n[0] = '@';
-    memcpy(n + 1, name, nlen);
-    if (!mx_sstate_set_var(&cl->pending_uv, (const uint8_t *)n, nlen + 1, val, vlen))
-        cl->uv_ok = false;
-}
-
-/* A statement that writes, for a user with readonly = true. */
-static bool refused_for_readonly(const mx_sql_info_t *info)
-{
-    if (info->cls != MX_SQL_WRITE)
-        return false;
-    /* Needs the writer without changing data: transaction control, locking
-     * reads, writer-only functions, diagnostics, KILL. */
-    const uint32_t harmless = MX_SQLF_WRITER_FUNC | MX_SQLF_FOR_UPDATE | MX_SQLF_BEGIN | MX_SQLF_COMMIT |
-                              MX_SQLF_ROLLBACK | MX_SQLF_START_READ_ONLY | MX_SQLF_UNLOCK_TABLES |
-                              MX_SQLF_KILL | MX_SQLF_DIAGNOSTICS;
-    if (info->flags & (MX_SQLF_SELECT_INTO | MX_SQLF_TEMP_TABLE | MX_SQLF_LOCK_TABLES | MX_SQLF_XA))
-        return true;
-    return !(info->flags & harmless);
-}
-
 static void on_wait_timeout(uv_timer_t *t)
 {
     mx_client_t *cl = t->data;
@@ -929,7 +869,7 @@ void mx_client_got_server(mx_client_t *cl, mx_server_t *sv)
     cl->state = CL_REPLAY;
     cl->replay_step = RP_GTID;
     if (sv->synced_id == cl->id && sv->synced_version == cl->st_version && !cl->need_gtid_wait && !sv->n_close &&
-        (sv->st.last_insert_id == cl->st.last_insert_id || !(cl->marks & MX_MARK_LAST_INSERT_ID)) &&
+        (sv->st.last_insert_id == cl->st.last_insert_id || !(cl->qflags & MX_SQLF_LAST_INSERT_ID)) &&
         (!cl->cur_stmt || mx_sstmt_find(sv, cl->cur_stmt))) {
         forward_command(cl);
         return;
@@ -1010,6 +950,18 @@ static const char *find_var(const mx_sstate_t *st, const char *name)
     return NULL;
 }
 
+/* @`name`, the backtick doubled inside: a name is never read as SQL. */
+static void put_uservar_name(mx_pktbuf_t *b, const char *name)
+{
+    mx_put_bytes(b, "@`", 2);
+    for (const char *c = name; *c; c++) {
+        if (*c == '`')
+            mx_put_u8(b, '`');
+        mx_put_u8(b, (uint8_t)*c);
+    }
+    mx_put_u8(b, '`');
+}
+
 /* Build "SET ..." bringing the backend's variables to the session's.
  * Returns false when nothing differs. */
 static bool build_set(mx_client_t *cl, mx_server_t *sv)
@@ -1031,8 +983,10 @@ static bool build_set(mx_client_t *cl, mx_server_t *sv)
         if (any)
             mx_put_u8(b, ',');
         if (v->name[0] == '@') {
-            /* A user variable: its literal, as the client wrote it. */
-            mx_put_bytes(b, v->name, strlen(v->name));
+            /* A user variable: its literal, as the client wrote it (the
+             * classifier reports only literals that read the same in every
+             * sql_mode and character set). */
+            put_uservar_name(b, v->name + 1);
             mx_put_u8(b, '=');
             mx_put_bytes(b, v->value, strlen(v->value));
         } else {
@@ -1050,7 +1004,7 @@ static bool build_set(mx_client_t *cl, mx_server_t *sv)
         if (any)
             mx_put_u8(b, ',');
         if (v->name[0] == '@') {
-            mx_put_bytes(b, v->name, strlen(v->name));
+            put_uservar_name(b, v->name + 1);
             mx_put_bytes(b, "=NULL", 5);
         } else {
             mx_put_bytes(b, "@@SESSION.", 10);
@@ -1108,7 +1062,7 @@ static void replay_next(mx_client_t *cl)
             /* Only a statement that reads LAST_INSERT_ID() needs the
              * session's value on this backend: replaying it for every
              * write after a move would cost a round trip each. */
-            if ((cl->marks & MX_MARK_LAST_INSERT_ID) && cl->st.last_insert_id != sv->st.last_insert_id) {
+            if ((cl->qflags & MX_SQLF_LAST_INSERT_ID) && cl->st.last_insert_id != sv->st.last_insert_id) {
                 char q[64];
                 int n = snprintf(q, sizeof(q), "DO LAST_INSERT_ID(%llu)", (unsigned long long)cl->st.last_insert_id);
                 put_command(b, MX_COM_QUERY, q, (size_t)n);
@@ -1158,7 +1112,7 @@ static void replay_next(mx_client_t *cl)
                 client_close(cl, "out of memory");
                 return;
             }
-            if (!(cl->marks & MX_MARK_LAST_INSERT_ID))
+            if (!(cl->qflags & MX_SQLF_LAST_INSERT_ID))
                 sv->st.last_insert_id = lid;
             sv->synced_id = cl->id;
             sv->synced_version = cl->st_version;
@@ -1429,6 +1383,7 @@ static void forward_command(mx_client_t *cl)
         sv->pool->n_writes++;
     cl->skip_left = 0;
     cl->state_change = cl->state_known = false;
+    cl->reported = 0;
     cl->next_seq = 1;
     bool expects = mx_resp_expected(cl->cmd);
     if (expects)
@@ -1515,6 +1470,10 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
                 }
                 if ((sv->flavor & MX_FLAVOR_READ_ONLY) && read_only_lifted(&t))
                     sv->lost_read_only = true;
+                if (t.name.len == 8 && strncasecmp((const char *)t.name.p, "sql_mode", 8) == 0)
+                    cl->reported |= LEX_SQL_MODE;
+                else if (t.name.len == 20 && strncasecmp((const char *)t.name.p, "character_set_client", 20) == 0)
+                    cl->reported |= LEX_CHARSET;
                 if (!replayable_var(&t.name))
                     break;
                 if (!mx_sstate_set_var(&cl->st, t.name.p, t.name.len, t.value.p, t.value.len) ||
@@ -1615,7 +1574,7 @@ static void server_data_once(mx_client_t *cl)
                 client_close(cl, "out of memory");
                 return;
             }
-            st->marks = mx_sql_marks((const uint8_t *)st->sql, st->sql_len);
+            st->flags = cl->qflags;
             cl->prep_sql = NULL;
             mx_wr_u32((uint8_t *)h + MX_PKT_HDR + 1, st->vid);
         }
@@ -1688,6 +1647,43 @@ void mx_client_server_drained(mx_client_t *cl)
     }
 }
 
+/* After a statement ran: state it left on this backend that manx cannot
+ * replay elsewhere keeps the session here (sticky; the backend is reset
+ * before another session has it).  User variables set to literals by a
+ * plain SET are replayed instead.  Pinning is decided from the text as
+ * well as from session tracking, which reports neither a user variable
+ * assigned by SELECT/DO/CALL, nor a HANDLER, nor a named lock. */
+static void note_session_state(mx_client_t *cl, bool ok)
+{
+    const uint64_t keeps = MX_SQLF_USERVAR_ASSIGN | MX_SQLF_HANDLER | MX_SQLF_CALL | MX_SQLF_TEMP_TABLE |
+                           MX_SQLF_LOCK_FUNC | MX_SQLF_LOCK_TABLES | MX_SQLF_PREPARE | MX_QF_AMBIGUOUS;
+    uint64_t f = cl->qflags;
+    bool uv_replay = ok && cl->cmd == MX_COM_QUERY && cl->uv_ok && cl->pending_uv.n_vars > 0;
+    /* A change of how the server reads text that it did not report: manx
+     * can no longer be sure how to read this session's statements. */
+    if ((f & (MX_SQLF_SET_SQL_MODE | MX_QF_AMBIGUOUS)) && !(cl->reported & LEX_SQL_MODE))
+        cl->lex_unknown |= LEX_SQL_MODE;
+    if ((f & (MX_SQLF_SET_NAMES | MX_QF_AMBIGUOUS)) && !(cl->reported & LEX_CHARSET))
+        cl->lex_unknown |= LEX_CHARSET;
+    if ((f & keeps) || (f & MX_SQLF_SYSVAR_BARE) || ((f & MX_SQLF_USERVAR_SET) && !uv_replay) ||
+        (cl->state_change && !cl->state_known && !uv_replay)) {
+        cl->sticky = true;
+    } else if (uv_replay && cl->server) {
+        /* Both the session and this backend now hold the values. */
+        mx_server_t *sv = cl->server;
+        for (uint32_t i = 0; i < cl->pending_uv.n_vars; i++) {
+            const mx_var_t *v = &cl->pending_uv.vars[i];
+            if (!mx_sstate_set_uservar(&cl->st, v->name, v->value) ||
+                !mx_sstate_set_uservar(&sv->st, v->name, v->value))
+                cl->sticky = true;
+        }
+        cl->st_version++;
+        if (sv->synced_id == cl->id)
+            sv->synced_version = cl->st_version;
+    }
+    mx_sstate_clear(&cl->pending_uv);
+}
+
 static void response_finished(mx_client_t *cl)
 {
     const mx_resp_t *r = &cl->resp;
@@ -1706,33 +1702,8 @@ static void response_finished(mx_client_t *cl)
     }
     if (!r->is_error || r->got_ok)
         cl->status = r->status;
-    if (!r->is_error) {
-        if (cl->cmd == MX_COM_QUERY) {
-            bool uv = (cl->marks & MX_MARK_USERVAR) != 0;
-            bool uv_replay = uv && cl->uv_ok && cl->pending_uv.n_vars > 0;
-            if (cl->state_change && ((!cl->state_known && !uv_replay) || (uv && !uv_replay) ||
-                                     (cl->marks & (MX_MARK_TEMP | MX_MARK_PREPARE))))
-                cl->sticky = true;
-            else if (uv_replay && cl->server) {
-                /* Both the session and this backend now hold the values. */
-                mx_server_t *sv = cl->server;
-                for (uint32_t i = 0; i < cl->pending_uv.n_vars; i++) {
-                    const mx_var_t *v = &cl->pending_uv.vars[i];
-                    if (!mx_sstate_set_var(&cl->st, (const uint8_t *)v->name, strlen(v->name),
-                                           (const uint8_t *)v->value, strlen(v->value)) ||
-                        !mx_sstate_set_var(&sv->st, (const uint8_t *)v->name, strlen(v->name),
-                                           (const uint8_t *)v->value, strlen(v->value)))
-                        cl->sticky = true;
-                }
-                cl->st_version++;
-                if (sv->synced_id == cl->id)
-                    sv->synced_version = cl->st_version;
-            }
-            mx_sstate_clear(&cl->pending_uv);
-            if (cl->marks & MX_MARK_LOCK)
-                cl->sticky = true;
-        }
-    }
+    if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE)
+        note_session_state(cl, !r->is_error);
     command_done(cl);
 }
 
@@ -1743,7 +1714,8 @@ static void command_done(mx_client_t *cl)
     cl->state = CL_IDLE;
     /* FOUND_ROWS() after SQL_CALC_FOUND_ROWS, and SHOW WARNINGS after a
      * statement that left warnings, only make sense on the same backend. */
-    cl->pin_next = (cl->cmd == MX_COM_QUERY && (cl->marks & MX_MARK_FOUND_ROWS)) ||
+    cl->pin_next = ((cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE) &&
+                    (cl->qflags & MX_SQLF_SQL_CALC_FOUND_ROWS)) ||
                    (mx_resp_expected(cl->cmd) && cl->resp.warnings > 0);
     if (sv && sv->lost_read_only) {
         /* The second wall fell: this connection never serves a statement
@@ -1824,6 +1796,7 @@ static void reset_session(mx_client_t *cl)
     cl->sticky = false;
     cl->pin_next = false;
     cl->trx_chars = false;
+    cl->lex_unknown = 0;
     cl->status = MX_STATUS_AUTOCOMMIT;
     if (cl->server)
         unlink_server(cl, true);
@@ -2034,7 +2007,7 @@ static int dispatch_stmt(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32
     }
     cl->cur_stmt = st;
     cl->cls = st->cls;
-    cl->marks = st->marks;
+    cl->qflags = st->flags;
     if (cl->cmd == MX_COM_STMT_SEND_LONG_DATA)
         cl->long_data_pin = true;
     /* Route by the class of the prepared text. */
@@ -2044,49 +2017,6 @@ static int dispatch_stmt(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32
 }
 
 static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip);
-
-/* Statements manx answers itself: logical names rather than the backends'
- * databases, the session's own id.  Returns -1 when q is none of them. */
-static int answer_locally(mx_client_t *cl, const uint8_t *q, uint32_t n)
-{
-    char db[MX_NAME_MAX + 1], name[128];
-    if (mx_sql_use(q, n, db, sizeof(db)) == 1) {
-        drop_command(cl);
-        if (select_schema(cl, db, strlen(db), 1))
-            return send_ok(cl, 1);
-        return cl->state != CL_CLOSED;
-    }
-    if (n >= 512 || !(q[0] == 's' || q[0] == 'S' || q[0] == ' ' || q[0] == '/'))
-        return -1;
-    if (mx_sql_select_database(q, n, name, sizeof(name)) == 1) {
-        /* The logical schema the client chose, not the real name. */
-        drop_command(cl);
-        const char *col = name, *val = cl->schema ? cl->schema->name : NULL;
-        return send_resultset(cl, &col, 1, &val, 1);
-    }
-    if (mx_sql_select_connection_id(q, n, name, sizeof(name)) == 1) {
-        /* The session's own id, stable across pooled backends (the one the
-         * handshake announced). */
-        drop_command(cl);
-        char id[16];
-        snprintf(id, sizeof(id), "%u", cl->id);
-        const char *col = name, *val = id;
-        return send_resultset(cl, &col, 1, &val, 1);
-    }
-    if (mx_sql_show_databases(q, n, name, sizeof(name)) == 1) {
-        drop_command(cl);
-        char colname[160];
-        snprintf(colname, sizeof(colname), name[0] ? "Database (%s)" : "Database", name);
-        const char *col = colname;
-        const char *vals[32];
-        size_t nv = 0;
-        for (size_t i = 0; i < cl->user->n_schemas && nv < 32; i++)
-            if (!name[0] || mx_sql_like(name, cl->user->schemas[i]->name))
-                vals[nv++] = cl->user->schemas[i]->name;
-        return send_resultset(cl, &col, 1, vals, nv);
-    }
-    return -1;
-}
 
 /* A leading routing hint: the server must not see it (the `!` spelling
  * would be parsed as SQL), so the command starts after it. */
@@ -2106,71 +2036,269 @@ static void cut_hint(mx_client_t *cl, uint32_t cut)
     c->rpos += cut;
 }
 
-/* Mycat's sqlMaxLimit: a single SELECT without LIMIT gets one. */
-static void add_limit(mx_client_t *cl, const mx_schema_t *es, const uint8_t *p, uint32_t len, size_t pos)
+/* How the server will read this session's next statement (router/lex.h):
+ * its sql_mode and client character set as session tracking reported them,
+ * else the backends' default and the handshake's; the backends' version. */
+static void session_lexmode(const mx_client_t *cl, mx_lexmode_t *m)
 {
-    char add[32];
-    int an = snprintf(add, sizeof(add), " LIMIT %d", es->sql_max_limit);
-    cl->rewrite.len = 0;
-    if (!bytes_put(&cl->rewrite, p, 1 + pos) || !bytes_put(&cl->rewrite, add, (size_t)an) ||
-        !bytes_put(&cl->rewrite, p + 1 + pos, len - 1 - pos)) {
-        cl->rewrite.len = 0;
-        return;
+    const char *mode = find_var(&cl->st, "sql_mode");
+    if (cl->lex_unknown & LEX_SQL_MODE) {
+        m->sql_mode = MX_LEX_SQL_MODE_UNKNOWN;
+    } else if (mode) {
+        m->sql_mode = mx_lex_sql_mode_bits(mode, strlen(mode));
+    } else {
+        uint8_t d = atomic_load(&mx_proc.sql_mode_default);
+        m->sql_mode = (d & 0x80) ? (uint8_t)(d & 0x7f) : MX_LEX_SQL_MODE_UNKNOWN;
     }
-    CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", es->sql_max_limit);
+    const char *cs = find_var(&cl->st, "character_set_client");
+    m->charset = (uint8_t)((cl->lex_unknown & LEX_CHARSET) ? MX_CS_UNKNOWN
+                           : cs ? mx_charset_kind(cs, strlen(cs)) : mx_charset_kind_of_collation(cl->st.collation));
+    m->server_version = atomic_load(&mx_proc.backend_version);
+    m->mariadb = atomic_load(&mx_proc.backend_mariadb);
 }
 
-/* COM_QUERY and COM_STMT_PREPARE, whole: classify, answer or refuse what
- * manx handles itself, rewrite what must be.  Returns -1 when the command
- * goes on to a backend, else whether the caller may go on. */
+/* What the scan of one statement text found that needs the session. */
+typedef struct scan_s {
+    mx_client_t *cl;
+    char denied[MX_NAME_MAX + 1];  /* strict_schemas: first database named outside the user's */
+    bool refused;
+    struct { uint32_t off, len; const char *real; } *maps; /* logical qualifiers to rewrite */
+    size_t n_maps, cap_maps;
+    bool oom;
+} scan_t;
+
+static const mx_schema_t *users_schema(const mx_user_t *u, const char *name, size_t len, bool real_too)
+{
+    for (size_t i = 0; i < u->n_schemas; i++) {
+        const mx_schema_t *s = u->schemas[i];
+        if ((strlen(s->name) == len && strncasecmp(s->name, name, len) == 0) ||
+            (real_too && strlen(s->datanode->database) == len && strncasecmp(s->datanode->database, name, len) == 0))
+            return s;
+    }
+    return NULL;
+}
+
+/* A name the backends know as a database: listed by the heartbeat (which
+ * says yes to everything until it has listed them), or in the config. */
+static bool known_database(const char *name, size_t len)
+{
+    const mx_config_t *cfg = mx_proc.cfg;
+    if (mx_health_database_exists(&mx_proc.health, name, len))
+        return true;
+    for (size_t i = 0; i < cfg->n_schemas; i++) {
+        const mx_schema_t *s = &cfg->schemas[i];
+        if ((strlen(s->name) == len && strncasecmp(s->name, name, len) == 0) ||
+            (strlen(s->datanode->database) == len && strncasecmp(s->datanode->database, name, len) == 0))
+            return true;
+    }
+    return false;
+}
+
+static void on_db_name(void *arg, int kind, size_t off, size_t len, const char *name, size_t nlen)
+{
+    scan_t *x = arg;
+    const mx_user_t *u = x->cl->user;
+    const mx_schema_t *own = nlen ? users_schema(u, name, nlen, false) : NULL;
+    if (kind == MX_SQL_DB_QUALIFIER && own && strcmp(own->name, own->datanode->database) != 0) {
+        /* Mycat's checkSQLschema: `logical`.t reaches the backend as `real`.t. */
+        if (x->n_maps == x->cap_maps) {
+            size_t cap = x->cap_maps ? x->cap_maps * 2 : 8;
+            void *m = realloc(x->maps, cap * sizeof(*x->maps));
+            if (!m) {
+                x->oom = true;
+                return;
+            }
+            x->maps = m;
+            x->cap_maps = cap;
+        }
+        x->maps[x->n_maps].off = (uint32_t)off;
+        x->maps[x->n_maps].len = (uint32_t)len;
+        x->maps[x->n_maps].real = own->datanode->database;
+        x->n_maps++;
+    }
+    if (!u->strict_schemas || x->refused)
+        return;
+    if (nlen && users_schema(u, name, nlen, true))
+        return;
+    /* USE and CREATE/DROP DATABASE name a database for sure; a qualifier or
+     * SHOW ... FROM x may name a table alias or a table, so those are
+     * refused when x is a database the backends know. */
+    bool refuse = nlen == 0 || kind == MX_SQL_DB_USE || kind == MX_SQL_DB_DDL || known_database(name, nlen);
+    if (refuse) {
+        x->refused = true;
+        snprintf(x->denied, sizeof(x->denied), "%.*s", (int)(nlen ? nlen : 0), name);
+    }
+}
+
+static void on_uservar(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
+{
+    scan_t *x = arg;
+    if (!mx_sstate_set_var(&x->cl->pending_uv, name, nlen, val, vlen))
+        x->oom = true;
+}
+
+/* Statements manx answers itself: logical names rather than the backends'
+ * databases, the session's own id. */
+static bool answer_locally(mx_client_t *cl, const mx_sql_info_t *info)
+{
+    const char *name = info->local_name;
+    drop_command(cl);
+    switch (info->local) {
+    case MX_LOCAL_USE:
+        if (select_schema(cl, name, strlen(name), 1))
+            return send_ok(cl, 1);
+        return cl->state != CL_CLOSED;
+    case MX_LOCAL_SELECT_DATABASE: {
+        /* The logical schema the client chose, not the real name. */
+        const char *val = cl->schema ? cl->schema->name : NULL;
+        return send_resultset(cl, &name, 1, &val, 1);
+    }
+    case MX_LOCAL_SELECT_CONNECTION_ID: {
+        /* The session's own id, stable across pooled backends (the one the
+         * handshake announced). */
+        char id[16];
+        snprintf(id, sizeof(id), "%u", cl->id);
+        const char *val = id;
+        return send_resultset(cl, &name, 1, &val, 1);
+    }
+    default: {
+        char colname[160];
+        snprintf(colname, sizeof(colname), info->local_like ? "Database (%s)" : "Database", name);
+        const char *col = colname;
+        const char *vals[32];
+        size_t nv = 0;
+        for (size_t i = 0; i < cl->user->n_schemas && nv < 32; i++)
+            if (!info->local_like || mx_sql_like(name, cl->user->schemas[i]->name))
+                vals[nv++] = cl->user->schemas[i]->name;
+        return send_resultset(cl, &col, 1, vals, nv);
+    }
+    }
+}
+
+/* The statement text as the backend must see it, in cl->rewrite: from
+ * `skip` (a routing hint cut off), logical schema qualifiers replaced by
+ * real names (x->maps, in text order), " LIMIT n" inserted at limit_pos
+ * when limit > 0.  Offsets are in the text (p + 1).  False when out of memory. */
+static bool rewrite_text(mx_client_t *cl, const scan_t *x, const uint8_t *p, uint32_t len, size_t skip,
+                         size_t limit_pos, int limit)
+{
+    const uint8_t *q = p + 1;
+    size_t n = len - 1, last = skip;
+    char add[32];
+    int an = limit > 0 ? snprintf(add, sizeof(add), " LIMIT %d", limit) : 0;
+    cl->rewrite.len = 0;
+    if (!bytes_put(&cl->rewrite, p, 1))
+        return false;
+    for (size_t i = 0; i <= x->n_maps; i++) {
+        size_t off = i < x->n_maps ? x->maps[i].off : n;
+        if (off < last)
+            continue;
+        if (an && limit_pos >= last && limit_pos <= off) {
+            if (!bytes_put(&cl->rewrite, q + last, limit_pos - last) || !bytes_put(&cl->rewrite, add, (size_t)an))
+                return false;
+            last = limit_pos;
+            an = 0;
+        }
+        if (!bytes_put(&cl->rewrite, q + last, off - last))
+            return false;
+        last = off;
+        if (i == x->n_maps)
+            break;
+        const char *real = x->maps[i].real;
+        if (!bytes_put(&cl->rewrite, "`", 1) || !bytes_put(&cl->rewrite, real, strlen(real)) ||
+            !bytes_put(&cl->rewrite, "`", 1))
+            return false;
+        last = off + x->maps[i].len;
+    }
+    if (x->n_maps)
+        CL_DEBUG(cl, "mapped %zu logical schema qualifier%s to the real database", x->n_maps, x->n_maps == 1 ? "" : "s");
+    if (limit > 0)
+        CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", limit);
+    return true;
+}
+
+/* Refusals of a statement text, before any backend sees it.  Returns -1
+ * when it may go on, else what dispatch returns. */
+static int refuse_query(mx_client_t *cl, const mx_sql_info_t *info, const scan_t *x, bool prepare)
+{
+    if (info->flags & MX_SQLF_KILL) {
+        /* manx answers KILL itself: alone, it kills a manx session; inside
+         * a multi-statement or a prepared statement it would reach the
+         * backend as manx's account and kill any thread there. */
+        if (prepare || info->n_stmts != 1 || info->ambiguous) {
+            CL_LOG(cl, MX_LOG_WARNING, "refused a KILL that is not a statement of its own");
+            return send_err(cl, 1, 1235, "42000", "manx: KILL must be sent as a statement of its own");
+        }
+        if (info->flags & MX_SQLF_KILL_USER)
+            return send_err(cl, 1, 1235, "42000", "manx: KILL takes the id of a manx session");
+        return handle_kill(cl, info->kill_id, (info->flags & MX_SQLF_KILL_QUERY) != 0);
+    }
+    if (info->flags & MX_SQLF_SHUTDOWN)
+        return send_err(cl, 1, 1235, "42000", "manx does not forward SHUTDOWN");
+    if (cl->user->readonly && !info->ro_ok) {
+        CL_LOG(cl, MX_LOG_INFO, "refused a statement%s: user is read-only", info->ambiguous ? " manx cannot read for sure" : "");
+        return send_readonly_err(cl);
+    }
+    if (cl->user->strict_schemas &&
+        (x->refused || info->ambiguous ||
+         ((info->flags & MX_SQLF_SHOW_DATABASES) && info->local != MX_LOCAL_SHOW_DATABASES))) {
+        const char *db = x->refused ? x->denied : info->ambiguous ? "(a text manx cannot read for sure)"
+                                                                    : "(all databases)";
+        CL_LOG(cl, MX_LOG_INFO, "refused a statement naming database %s: strict_schemas", db);
+        return send_err(cl, 1, MX_ER_DBACCESS_DENIED, "42000", "Access denied for user '%s'@'%%' to database '%s'",
+                        cl->user_name, db);
+    }
+    return -1;
+}
+
+/* COM_QUERY and COM_STMT_PREPARE, whole: one scan of the text (classes,
+ * flags, readonly verdict, database names, user variables), then answer or
+ * refuse what manx handles itself and rewrite what must be.  Returns -1
+ * when the command goes on to a backend, else whether the caller may go on. */
 static int dispatch_query(mx_client_t *cl, mx_sql_info_t *info)
 {
     uint32_t len, have;
     const uint8_t *p = cmd_payload(cl, &len, &have);
     bool prepare = cl->cmd == MX_COM_STMT_PREPARE;
-    if (!prepare) {
-        int rc = answer_locally(cl, p + 1, len - 1);
-        if (rc >= 0)
-            return rc;
+    mx_lexmode_t mode;
+    session_lexmode(cl, &mode);
+    scan_t x = {.cl = cl};
+    mx_sql_cb_t cb = {.arg = &x, .db_name = on_db_name, .uservar = prepare ? NULL : on_uservar};
+    mx_sstate_clear(&cl->pending_uv);
+    mx_sql_scan(p + 1, len - 1, &mode, &cb, info);
+    int rc = -1;
+    if (x.oom) {
+        client_close(cl, "out of memory");
+        rc = false;
+        goto out;
     }
-    mx_sql_classify(p + 1, len - 1, info);
     cl->cls = info->cls;
-    cl->marks = mx_sql_marks(p + 1, len - 1);
-    if (info->flags & MX_SQLF_KILL) {
-        /* manx answers KILL itself: alone, it kills a manx session; inside
-         * a multi-statement or a prepared statement it would reach the
-         * backend as manx's account and kill any thread there. */
+    cl->qflags = info->flags | (info->ambiguous ? MX_QF_AMBIGUOUS : 0);
+    cl->uv_ok = (info->flags & MX_SQLF_USERVAR_LITERAL) && cl->pending_uv.n_vars > 0;
+    if (!prepare && info->local != MX_LOCAL_NONE && !info->ambiguous && info->n_stmts == 1 &&
+        !(cl->user->strict_schemas && x.refused)) {
+        rc = answer_locally(cl, info);
+        goto out;
+    }
+    if ((rc = refuse_query(cl, info, &x, prepare)) >= 0) {
         drop_command(cl);
-        if (prepare || info->n_stmts != 1) {
-            CL_LOG(cl, MX_LOG_WARNING, "refused a KILL that is not a statement of its own");
-            return send_err(cl, 1, 1235, "42000", "manx: KILL must be sent as a statement of its own");
-        }
-        return handle_kill(cl, info->kill_id, (info->flags & MX_SQLF_KILL_QUERY) != 0);
-    }
-    if (cl->user->readonly && refused_for_readonly(info)) {
-        drop_command(cl);
-        CL_DEBUG(cl, "refused a write: user is read-only");
-        return send_readonly_err(cl);
-    }
-    cl->uv_ok = false;
-    if (!prepare && (cl->marks & MX_MARK_USERVAR)) {
-        /* SET @a = <literal>: remember the values to replay them on other
-         * backends instead of pinning the session. */
-        mx_sstate_clear(&cl->pending_uv);
-        cl->uv_ok = mx_sql_set_uservars(p + 1, len - 1, collect_uservar, cl) == 1;
-    }
-    size_t limit_pos = info->limit_pos;
-    if (info->hint != MX_HINT_NONE && info->hint_end > 0 && info->hint_end < len - 1) {
-        cut_hint(cl, (uint32_t)info->hint_end);
-        limit_pos -= info->hint_end;
-        p = cmd_payload(cl, &len, &have);
+        goto out;
     }
     const mx_schema_t *es = effective_schema(cl);
-    if (!prepare && es && es->sql_max_limit > 0 && info->n_stmts == 1 &&
-        (info->flags & MX_SQLF_SELECT_NO_LIMIT) && limit_pos <= len - 1)
-        add_limit(cl, es, p, len, limit_pos);
-    if (mx_proc.schemas_renamed && !map_schema_names(cl, p, len))
-        return false;
+    size_t cut = info->hint != MX_HINT_NONE && info->hint_end > 0 && info->hint_end < len - 1 ? info->hint_end : 0;
+    int limit = !prepare && es && es->sql_max_limit > 0 && info->n_stmts == 1 &&
+                (info->flags & MX_SQLF_SELECT_NO_LIMIT) && info->limit_pos >= cut && info->limit_pos <= len - 1
+                    ? es->sql_max_limit : 0;
+    if (x.n_maps || limit) {
+        if (!rewrite_text(cl, &x, p, len, cut, info->limit_pos, limit)) {
+            client_close(cl, "out of memory");
+            rc = false;
+            goto out;
+        }
+    } else if (cut) {
+        cut_hint(cl, (uint32_t)cut);
+        p = cmd_payload(cl, &len, &have);
+    }
     if (prepare) {
         /* The text as the backend prepares it: hint cut, names mapped. */
         const uint8_t *t = cl->rewrite.len ? cl->rewrite.data : p;
@@ -2179,12 +2307,15 @@ static int dispatch_query(mx_client_t *cl, mx_sql_info_t *info)
         cl->prep_sql = malloc(tl);
         if (!cl->prep_sql) {
             client_close(cl, "out of memory");
-            return false;
+            rc = false;
+            goto out;
         }
         memcpy(cl->prep_sql, t + 1, tl - 1);
         cl->prep_len = (uint32_t)(tl - 1);
     }
-    return -1;
+out:
+    free(x.maps);
+    return rc;
 }
 
 /* Handle the command in hand: whole when dispatch_ready() said so, else at
@@ -2195,7 +2326,7 @@ static bool dispatch(mx_client_t *cl)
     uint32_t len, have;
     const uint8_t *p = cmd_payload(cl, &len, &have);
     cl->cmd = p[0];
-    cl->marks = 0;
+    cl->qflags = 0;
     cl->cur_stmt = NULL;
     cl->cls = MX_CLS_NONE;
     cl->routed_read = false;

@@ -99,7 +99,7 @@ typedef struct mx_stmt_s {
     uint32_t sql_len;
     uint16_t n_params;
     uint8_t cls;                 /* mx_sql_class_t: where EXECUTE may run */
-    uint32_t marks;              /* mx_sql_marks() of the text */
+    uint64_t flags;              /* MX_SQLF_* of the text (router/classify.h) */
     bool has_types;              /* types holds what the last EXECUTE bound */
     uint8_t *types;              /* 2 bytes per parameter, heap */
 } mx_stmt_t;
@@ -248,6 +248,8 @@ struct mx_client_s {
     bool sticky;                 /* user vars / temp tables / locks: keep backend */
     bool pin_next;               /* keep the backend for one more statement */
     bool trx_chars;              /* SET TRANSACTION pending for the next transaction (tracked): keep backend */
+    uint8_t lex_unknown;         /* MX_LEX_SQL_MODE_UNKNOWN / LEX_CHARSET_UNKNOWN: set in a way the server did not report */
+    uint8_t reported;            /* what the response in flight reported: LEX_* bits of client.c */
 
     mx_server_t *server;         /* linked backend, or NULL */
     mx_pool_t *want;             /* pool the buffered command waits for */
@@ -266,7 +268,7 @@ struct mx_client_s {
 
     /* The command in flight. */
     uint8_t cmd;
-    uint32_t marks;              /* mx_sql_marks() of a COM_QUERY */
+    uint64_t qflags;             /* MX_SQLF_* of the statement text in flight (and MX_QF_* bits of client.c) */
     uint8_t cls;                 /* mx_sql_class_t of the command, MX_CLS_NONE if not classified */
     bool routed_read;            /* sent to a read host by balance */
     mx_bytes_t rewrite;          /* payload of the command as manx rewrote it, or empty */
@@ -346,6 +348,9 @@ typedef struct mx_proc_s {
     bool schemas_renamed;        /* some schema's name differs from its database */
     char server_version[96];     /* announced to clients */
     _Atomic bool version_known;
+    _Atomic uint32_t backend_version;  /* lowest version id a backend announced (10.11.6 = 101106); 0 unknown */
+    _Atomic bool backend_mariadb;      /* ... and the backends are MariaDB */
+    _Atomic uint8_t sql_mode_default;  /* MX_LEX_* bits of the backends' default sql_mode, | 0x80 once known */
 } mx_proc_t;
 
 extern mx_proc_t mx_proc;

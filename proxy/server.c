@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pool.h"
 #include "protocol/auth.h"
+#include "router/lex.h"
 #include "stmt.h"
 #include "worker.h"
 
@@ -25,10 +26,13 @@
 #define SV_DEBUG(sv, fmt, ...) do { if (mx_log_level >= MX_LOG_DEBUG) SV_LOG(sv, MX_LOG_DEBUG, fmt, ##__VA_ARGS__); } while (0)
 
 /* Session tracking, so every OK packet tells manx what the statement
- * changed; a readonly user's connections are READ ONLY as a second wall
- * behind the classifier (a write that got past it fails on the server). */
+ * changed; sql_mode set to itself so that the answer reports the server's
+ * default, which decides how manx must read SQL text (router/lex.h); a
+ * readonly user's connections are READ ONLY as a second wall behind the
+ * classifier (a write that got past it fails on the server). */
 #define SETUP_SQL "SET SESSION session_track_schema=ON, session_track_state_change=ON, " \
-                  "session_track_system_variables='*', session_track_transaction_info=CHARACTERISTICS"
+                  "session_track_system_variables='*', session_track_transaction_info=CHARACTERISTICS, " \
+                  "sql_mode=@@sql_mode"
 #define SETUP_SQL_RO SETUP_SQL ", tx_read_only=1"
 #define MX_DEFAULT_COLLATION 45 /* utf8mb4_general_ci */
 
@@ -98,6 +102,17 @@ bool mx_sstate_set_var(mx_sstate_t *st, const uint8_t *name, size_t nl, const ui
     st->vars[st->n_vars].value = v;
     st->n_vars++;
     return true;
+}
+
+bool mx_sstate_set_uservar(mx_sstate_t *st, const char *name, const char *value)
+{
+    char n[MX_NAME_MAX * 4 + 2];
+    size_t nl = strlen(name);
+    if (nl + 1 >= sizeof(n))
+        return false;
+    n[0] = '@';
+    memcpy(n + 1, name, nl);
+    return mx_sstate_set_var(st, (const uint8_t *)n, nl + 1, (const uint8_t *)value, strlen(value));
 }
 
 bool mx_sstate_copy(mx_sstate_t *dst, const mx_sstate_t *src)
@@ -298,6 +313,39 @@ static void start_setup(mx_server_t *sv)
     send_setup(sv);
 }
 
+/* How SQL text is read depends on the server's version (versioned
+ * comments): keep the lowest any backend announced. */
+static void note_version(const mx_str_t *v)
+{
+    uint32_t id;
+    bool mariadb;
+    if (!mx_lex_parse_server_version((const char *)v->p, v->len, &id, &mariadb))
+        return;
+    uint32_t cur = atomic_load(&mx_proc.backend_version);
+    while ((cur == 0 || id < cur) && !atomic_compare_exchange_weak(&mx_proc.backend_version, &cur, id))
+        ;
+    atomic_store(&mx_proc.backend_mariadb, mariadb);
+}
+
+/* The setup statement's OK reports the server's default sql_mode. */
+static void note_sql_mode(const uint8_t *p, uint32_t len, uint32_t caps)
+{
+    mx_ok_t ok;
+    if (mx_parse_ok(p, len, caps, &ok) < 0 || !ok.session_state.len)
+        return;
+    mx_rd_t r;
+    mx_track_t t;
+    mx_rd_init(&r, ok.session_state.p, ok.session_state.len);
+    while (mx_track_next(&r, &t) > 0) {
+        if (t.type == MX_TRACK_SYSTEM_VARIABLES && t.name.len == 8 &&
+            strncasecmp((const char *)t.name.p, "sql_mode", 8) == 0) {
+            atomic_store(&mx_proc.sql_mode_default, (uint8_t)(mx_lex_sql_mode_bits((const char *)t.value.p,
+                                                                                     t.value.len) | 0x80));
+            return;
+        }
+    }
+}
+
 static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
 {
     const mx_host_t *h = sv->pool->host;
@@ -320,6 +368,7 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
     }
     memcpy(sv->scramble, hs.scramble, MX_SCRAMBLE_LEN);
     sv->backend_thread_id = hs.conn_id;
+    note_version(&hs.server_version);
     sv->caps = (wanted_caps & hs.caps) | MX_CLIENT_PROTOCOL_41;
     if (sv->flavor & MX_FLAVOR_FOUND_ROWS)
         sv->caps |= MX_CLIENT_FOUND_ROWS;
@@ -628,6 +677,9 @@ static void read_own_packets(mx_server_t *sv)
             fail(sv, "malformed response");
             return;
         }
+        if (rc == MX_RESP_DONE && !sv->resp.is_error && len && p[0] == 0x00 &&
+            (sv->state == SV_SETUP || (sv->state == SV_RESET && sv->reset_step == RESET_SETUP)))
+            note_sql_mode(p, len, sv->caps);
         if (rc == MX_RESP_DONE)
             internal_done(sv, sv->resp.is_error ? p : NULL, len);
     }

@@ -24,6 +24,9 @@ bool mx_server_start_kill(mx_server_t *sv, uint32_t thread_id);
 void mx_sstate_clear(mx_sstate_t *st);
 bool mx_sstate_copy(mx_sstate_t *dst, const mx_sstate_t *src);
 bool mx_sstate_set_var(mx_sstate_t *st, const uint8_t *name, size_t nl, const uint8_t *val, size_t vl);
+/* A user variable (name without '@', as the client wrote it unquoted) set
+ * to a literal: kept as "@name" among the variables. */
+bool mx_sstate_set_uservar(mx_sstate_t *st, const char *name, const char *value);
 
 /* Result of an internal command, for the client (client.c). */
 void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err);

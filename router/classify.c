@@ -754,6 +754,8 @@ static void set_variable(scan_t *sc, stmt_t *st, const uint8_t *name, size_t len
             st->flags |= MX_SQLF_SET_SQL_MODE;
     } else if (word_is(name, len, "character_set_client")) {
         mx_lex_mode_changes(&sc->lx, MX_LEX_NEXT_CHARSET);
+        if (scope != SCOPE_GLOBAL && !st->set_stmt)
+            st->flags |= MX_SQLF_SET_NAMES;
     }
     st->ac_var = !st->set_stmt && scope != SCOPE_GLOBAL && word_is(name, len, "autocommit");
     if (st->ac_var)
@@ -838,8 +840,11 @@ static void set_lhs(scan_t *sc, stmt_t *st, const tok_t *t)
         size_t len;
         uint8_t scope;
         sysvar_name(sc, t, &name, &len, &scope);
-        if (scope == SCOPE_NONE)
+        if (scope == SCOPE_NONE) {
             scope = st->scope;
+            if (scope != SCOPE_GLOBAL && !st->set_stmt)
+                st->flags |= MX_SQLF_SYSVAR_BARE;
+        }
         set_variable(sc, st, name, len, scope);
         return;
     }
@@ -1894,7 +1899,7 @@ static const char *const flag_names[MX_SQLF_NBITS] = {
     "USE", "KILL", "KILL_QUERY", "SQL_CALC_FOUND_ROWS", "SELECT_NO_LIMIT",
     "SHOW_DATABASES", "SELECT_DATABASE", "CONNECTION_ID", "MULTI", "PREPARE",
     "DIAGNOSTICS", "USERVAR_SET", "USERVAR_LITERAL", "USERVAR_READ", "HANDLER",
-    "CALL", "GLOBAL", "SET_SQL_MODE", "SHUTDOWN", "KILL_USER",
+    "CALL", "GLOBAL", "SET_SQL_MODE", "SHUTDOWN", "KILL_USER", "SYSVAR_BARE",
 };
 
 const char *mx_sql_flag_name(uint64_t bit)

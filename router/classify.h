@@ -48,7 +48,8 @@ typedef enum {
 #define MX_SQLF_SET_AUTOCOMMIT   (UINT64_C(1) << 15) /* SET [SESSION] autocommit = ... */
 #define MX_SQLF_AUTOCOMMIT_0     (UINT64_C(1) << 16) /* ... to a literal 0/OFF/FALSE */
 #define MX_SQLF_AUTOCOMMIT_1     (UINT64_C(1) << 17) /* ... to a literal 1/ON/TRUE */
-#define MX_SQLF_SET_NAMES        (UINT64_C(1) << 18) /* SET NAMES, SET CHARACTER SET, SET CHARSET */
+#define MX_SQLF_SET_NAMES        (UINT64_C(1) << 18) /* SET NAMES, SET CHARACTER SET, SET CHARSET,
+                                                      * character_set_client assigned */
 #define MX_SQLF_SET_TRANSACTION  (UINT64_C(1) << 19) /* SET TRANSACTION without scope: next transaction only */
 #define MX_SQLF_USE              (UINT64_C(1) << 20) /* USE db; the name is in use_db */
 #define MX_SQLF_KILL             (UINT64_C(1) << 21) /* KILL anywhere; a literal connection id is in kill_id */
@@ -73,7 +74,9 @@ typedef enum {
 #define MX_SQLF_KILL_USER        (UINT64_C(1) << 39) /* KILL USER, or a KILL whose target is not a
                                                       * literal connection id (expression, QUERY ID,
                                                       * inside a compound statement) */
-#define MX_SQLF_NBITS 40
+#define MX_SQLF_SYSVAR_BARE      (UINT64_C(1) << 40) /* SET @@name = ... (no scope): MariaDB 10.11's
+                                                      * session tracking does not report it */
+#define MX_SQLF_NBITS 41
 
 /* Functions whose result depends on the connection that wrote, or that
  * change server state: a query calling one must run on the writer. */

@@ -7,6 +7,7 @@
 #include "lex.h"
 
 #include <string.h>
+#include <strings.h>
 
 enum {
     CC_SPACE = 0x01, /* my_isspace() in every client charset: \t \n \v \f \r and space */
@@ -286,6 +287,31 @@ static size_t parse_triple(const char *s, size_t n, uint32_t v[3])
         v[k] = x;
     }
     return i;
+}
+
+uint8_t mx_lex_sql_mode_bits(const char *v, size_t n)
+{
+    static const struct {
+        const char *name;
+        uint8_t bits;
+    } modes[] = {
+        {"NO_BACKSLASH_ESCAPES", MX_LEX_NO_BACKSLASH_ESCAPES}, {"ANSI_QUOTES", MX_LEX_ANSI_QUOTES},
+        {"ANSI", MX_LEX_ANSI_QUOTES}, {"DB2", MX_LEX_ANSI_QUOTES}, {"MAXDB", MX_LEX_ANSI_QUOTES},
+        {"MSSQL", MX_LEX_ANSI_QUOTES}, {"POSTGRESQL", MX_LEX_ANSI_QUOTES},
+        {"ORACLE", MX_LEX_SQL_MODE_UNKNOWN},
+    };
+    uint8_t bits = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++)
+            if (strlen(modes[k].name) == j - i && strncasecmp(v + i, modes[k].name, j - i) == 0)
+                bits |= modes[k].bits;
+        i = j + 1;
+    }
+    return bits;
 }
 
 bool mx_lex_parse_server_version(const char *s, size_t n, uint32_t *id, bool *mariadb)

@@ -49,6 +49,12 @@ mx_charset_kind_t mx_charset_kind_of_collation(unsigned id);
  * the outputs alone, when s does not start with a version. */
 bool mx_lex_parse_server_version(const char *s, size_t n, uint32_t *id, bool *mariadb);
 
+/* MX_LEX_* bits of a sql_mode value as the server reports it
+ * ("STRICT_TRANS_TABLES,ANSI_QUOTES,..."): the combination modes ANSI,
+ * DB2, MAXDB, MSSQL and POSTGRESQL imply ANSI_QUOTES; ORACLE changes the
+ * grammar and gives MX_LEX_SQL_MODE_UNKNOWN. */
+uint8_t mx_lex_sql_mode_bits(const char *v, size_t n);
+
 typedef enum {
     MX_TOK_END,     /* end of the text: s == e == n */
     MX_TOK_WORD,    /* keyword or bare identifier, also _charset introducers */
