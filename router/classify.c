@@ -1856,12 +1856,6 @@ void mx_sql_scan(const uint8_t *q, size_t n, const mx_lexmode_t *mode, const mx_
     }
 }
 
-void mx_sql_classify(const uint8_t *q, size_t n, mx_sql_info_t *out)
-{
-    static const mx_lexmode_t legacy = {.sql_mode = 0, .charset = MX_CS_UTF8, .server_version = 0,
-                                        .mariadb = true};
-    mx_sql_scan(q, n, &legacy, NULL, out);
-}
 
 const char *mx_sql_class_name(int cls)
 {

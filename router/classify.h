@@ -174,11 +174,6 @@ typedef struct mx_sql_cb_s {
 void mx_sql_scan(const uint8_t *q, size_t n, const mx_lexmode_t *mode, const mx_sql_cb_t *cb,
                  mx_sql_info_t *out);
 
-/* Transitional, until proxy/client.c moves to mx_sql_scan(): classifies
- * under {sql_mode 0, MX_CS_UTF8, server version 0, MariaDB} without
- * callbacks, so every versioned comment makes the text ambiguous. */
-void mx_sql_classify(const uint8_t *q, size_t n, mx_sql_info_t *out);
-
 /* "READ", "SESSION", "WRITE", or "?" for a value out of range. */
 const char *mx_sql_class_name(int cls);
 

@@ -1,7 +1,7 @@
 /* Tests for router/classify.c: every line of classify.eval is run under its
  * mode and compared (class, readonly verdict, then any expectation the line
  * lists), then direct checks of hints, flags, offsets, the statements manx
- * answers itself, the transitional mx_sql_classify(), and that every prefix
+ * answers itself, a mode without the server's version, and that every prefix
  * of some statements is classified without reading past its end. */
 #include <ctype.h>
 #include <limits.h>
@@ -483,28 +483,29 @@ static void test_names(void)
         ASSERT_TRUE(mx_sql_flag_name(UINT64_C(1) << i) != NULL);
 }
 
-/* The transitional mx_sql_classify() does not know the server's version:
- * a versioned comment makes the text ambiguous, as it should, and the rest
- * reads as the default sql_mode and utf8. */
-static void test_legacy(void)
+/* A mode that does not know the server's version: a versioned comment
+ * makes the text ambiguous, as it should, and the rest reads as the
+ * default sql_mode and utf8. */
+static void test_unknown_version(void)
 {
+    static const mx_lexmode_t m = {0, MX_CS_UTF8, 0, true};
     mx_sql_info_t info;
     const char *s = "SELECT /*!40001 SQL_NO_CACHE */ * FROM t";
-    mx_sql_classify((const uint8_t *)s, strlen(s), &info);
+    mx_sql_scan((const uint8_t *)s, strlen(s), &m, NULL, &info);
     ASSERT_TRUE(info.ambiguous);
     ASSERT_EQ(info.cls, MX_SQL_WRITE);
     ASSERT_TRUE(!info.ro_ok);
     ASSERT_EQ(info.flags & MX_SQLF_SELECT_NO_LIMIT, 0);
     s = "SELECT 1 /*!mycat: not a version */";
-    mx_sql_classify((const uint8_t *)s, strlen(s), &info);
+    mx_sql_scan((const uint8_t *)s, strlen(s), &m, NULL, &info);
     ASSERT_TRUE(!info.ambiguous);
     s = "SELECT * FROM t WHERE a = 'x\\\\'";
-    mx_sql_classify((const uint8_t *)s, strlen(s), &info);
+    mx_sql_scan((const uint8_t *)s, strlen(s), &m, NULL, &info);
     ASSERT_EQ(info.cls, MX_SQL_READ);
     ASSERT_TRUE(info.ro_ok);
     ASSERT_TRUE(!info.ambiguous);
     s = "SELECT 'a\\'; DELETE FROM t; -- '";
-    mx_sql_classify((const uint8_t *)s, strlen(s), &info);
+    mx_sql_scan((const uint8_t *)s, strlen(s), &m, NULL, &info);
     ASSERT_EQ(info.cls, MX_SQL_READ);
     ASSERT_EQ(info.n_stmts, 1);
 }
@@ -594,10 +595,8 @@ static void test_prefixes(void)
             memcpy(buf, stmts[k], n);
             for (size_t m = 0; m <= sizeof(modes) / sizeof(modes[0]); m++) {
                 mx_sql_info_t info;
-                if (m == 0)
-                    mx_sql_classify(buf, n, &info);
-                else
-                    mx_sql_scan(buf, n, &modes[m - 1], NULL, &info);
+                static const mx_lexmode_t unknown_version = {0, MX_CS_UTF8, 0, true};
+                mx_sql_scan(buf, n, m == 0 ? &unknown_version : &modes[m - 1], NULL, &info);
                 mx_test_checks++;
                 if (info.cls > MX_SQL_WRITE || info.hint > MX_HINT_SLAVE || info.limit_pos > n ||
                     info.hint_end > n || strlen(info.use_db) > MX_SQL_USE_DB_MAX ||
@@ -621,7 +620,7 @@ int main(void)
     test_limit_pos();
     test_kill_use();
     test_names();
-    test_legacy();
+    test_unknown_version();
     test_db_ranges();
     test_prefixes();
     return mx_test_summary("classify");
