@@ -362,8 +362,31 @@ static void test_helpers(void)
     ASSERT_TRUE(!mx_lex_is_ident_byte('-') && !mx_lex_is_ident_byte('`') && !mx_lex_is_ident_byte(0));
 }
 
+/* sql_mode values as the server reports them (tracked, or the backends'
+ * default at connection setup). */
+static void test_sql_mode_bits(void)
+{
+    static const struct {
+        const char *v;
+        uint8_t bits;
+    } m[] = {
+        {"", 0},
+        {"STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION", 0},
+        {"NO_BACKSLASH_ESCAPES", MX_LEX_NO_BACKSLASH_ESCAPES},
+        {"ansi_quotes,no_backslash_escapes", MX_LEX_ANSI_QUOTES | MX_LEX_NO_BACKSLASH_ESCAPES},
+        {"REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI", MX_LEX_ANSI_QUOTES},
+        {"POSTGRESQL", MX_LEX_ANSI_QUOTES},
+        {"PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ORACLE", MX_LEX_ANSI_QUOTES | MX_LEX_SQL_MODE_UNKNOWN},
+        {"NO_BACKSLASH_ESCAPESX,XANSI_QUOTES", 0},
+        {",,ANSI_QUOTES,", MX_LEX_ANSI_QUOTES},
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+        ASSERT_EQ(mx_lex_sql_mode_bits(m[i].v, strlen(m[i].v)), m[i].bits);
+}
+
 int main(void)
 {
+    test_sql_mode_bits();
     test_basic();
     test_comments();
     test_sql_modes();
