@@ -89,7 +89,7 @@ static void test_sample(void)
     ASSERT_TRUE(root->schemas[0] == &c->schemas[0]);
     ASSERT_EQ(root->readonly, 0);
     ASSERT_STR_EQ(root->auth_plugin, "mysql_native_password");
-    ASSERT_EQ(root->line, 15);
+    ASSERT_EQ(root->line, 16);
     ASSERT_STR_EQ(test->name, "test");
     ASSERT_EQ(test->readonly, 1);
 
@@ -129,7 +129,7 @@ static void test_sample(void)
         ASSERT_EQ(m1->n_read_hosts, 1);
         ASSERT_TRUE(m1->read_hosts[0] == host(c, "hostS1"));
         ASSERT_EQ(m1->index, 0);
-        ASSERT_EQ(m1->line, 41);
+        ASSERT_EQ(m1->line, 42);
         ASSERT_TRUE(m2->read_hosts[0] == host(c, "hostS2"));
         ASSERT_EQ(m2->port, 3308);
         ASSERT_EQ(m2->index, 2);
