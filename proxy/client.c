@@ -2337,6 +2337,11 @@ static bool dispatch(mx_client_t *cl)
     int rc = dispatch_local(cl, p, len, have);
     if (rc >= 0)
         return rc;
+    if (cl->user->strict_schemas && (cl->cmd == MX_COM_CREATE_DB || cl->cmd == MX_COM_DROP_DB)) {
+        drop_command(cl);
+        return send_err(cl, 1, MX_ER_DBACCESS_DENIED, "42000", "Access denied for user '%s'@'%%' to database "
+                        "(manx: strict_schemas)", cl->user_name);
+    }
     if (cl->user->readonly && !readonly_command(cl->cmd)) {
         /* COM_REFRESH rotates binlogs, COM_DEBUG writes to the error log,
          * COM_CREATE_DB creates: all as manx's backend account. */

@@ -94,3 +94,17 @@ def test_user_without_strict_keeps_behaviour(manx):
         assert int(c.query1("SELECT COUNT(*) FROM mysql.user")[0][0]) > 0
         assert c.query1("SELECT schema_name FROM information_schema.SCHEMATA "
                         "WHERE schema_name = 'other_db'") == [(b"other_db",)]
+
+
+@pytest.mark.parametrize("cmd", [raw.COM_CREATE_DB, raw.COM_DROP_DB], ids=["COM_CREATE_DB", "COM_DROP_DB"])
+def test_strict_user_create_drop_db_commands_refused(strict_table, manx, backend, cmd):
+    """The old COM_CREATE_DB / COM_DROP_DB commands name a database too."""
+    m = manx(users_extra=USERS)
+    with raw.connect(m, "strict") as c:
+        c.command(cmd, "manx_strict_probe")
+        r = c.read_result()
+        assert r.kind == "err" and r.errno == 1044, r
+        assert c.query1(f"SELECT a FROM `{strict_table}`") == [(b"7",)]
+    with backend.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE 'manx_strict_probe'")
+        assert cur.fetchall() == ()
