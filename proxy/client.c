@@ -839,9 +839,9 @@ static void on_wait_timeout(uv_timer_t *t)
         return;
     mx_pool_t *p = cl->want;
     mx_pool_cancel_wait(p, cl);
-    CL_LOG(cl, MX_LOG_WARNING, "no backend connection to %s within %d ms (%d in use here of max_con %d over all "
-           "workers, %d being opened)", p->host->name, mx_proc.cfg->pool_wait_timeout_ms, p->n_busy, p->max,
-           p->n_total - p->n_busy);
+    CL_LOG(cl, MX_LOG_WARNING, "no backend connection to %s within %d ms (this worker: %d open, %d busy; "
+           "max_con %d over all workers)", p->host->name, mx_proc.cfg->pool_wait_timeout_ms, p->n_total, p->n_busy,
+           p->max);
     drop_command(cl);
     cl->state = CL_IDLE;
     if (send_err(cl, 1, MX_ER_CON_COUNT, "08004",
