@@ -243,7 +243,7 @@ struct mx_client_s {
     uint32_t prep_len;
     bool long_data_pin;          /* long data sent: the EXECUTE must run on the same backend */
     bool cursor_open;            /* an EXECUTE opened a cursor not yet fetched to its end */
-    mx_sstate_t pending_uv;      /* user variables the SET in flight assigns ("@name" = literal) */
+    mx_sstate_t pending_uv;      /* user variables the SET in flight assigns (name without @ = literal) */
     bool uv_ok;                  /* ... and that SET can be replayed (literal values only) */
     bool sticky;                 /* user vars / temp tables / locks: keep backend */
     bool pin_next;               /* keep the backend for one more statement */
