@@ -50,6 +50,8 @@ enum { AUTH_SWITCHED, AUTH_SHA2_FULL, AUTH_SHA2_PUBKEY };
  * (MariaDB 10.11 does not report SET @@var = ... without a scope). */
 #define LEX_SQL_MODE 0x1
 #define LEX_CHARSET  0x2
+#define RPT_CS_CONNECTION 0x4  /* cl->reported: character_set_connection */
+#define RPT_COLLATION     0x8  /* cl->reported: collation_connection */
 
 /* What cl->timer measures (cl->timer_kind). */
 enum { CT_NONE, CT_LOGIN, CT_POOL, CT_IDLE, CT_READ };
@@ -70,6 +72,7 @@ static void client_close(mx_client_t *cl, const char *why);
 static bool handle_kill(mx_client_t *cl, uint64_t id, bool query_only);
 static void forward_command(mx_client_t *cl);
 static void replay_next(mx_client_t *cl);
+static void learned_collation(mx_client_t *cl, bool ok);
 
 uint8_t mx_client_flavor(const mx_client_t *cl)
 {
@@ -880,35 +883,6 @@ void mx_client_got_server(mx_client_t *cl, mx_server_t *sv)
 
 /* ---- state replay ------------------------------------------------------------ */
 
-static const struct {
-    uint8_t id;
-    const char *charset, *collation;
-} collations[] = {
-    { 8, "latin1", "latin1_swedish_ci" }, { 33, "utf8mb3", "utf8mb3_general_ci" },
-    { 45, "utf8mb4", "utf8mb4_general_ci" }, { 46, "utf8mb4", "utf8mb4_bin" },
-    { 47, "latin1", "latin1_bin" }, { 63, "binary", "binary" },
-    { 83, "utf8mb3", "utf8mb3_bin" }, { 192, "utf8mb3", "utf8mb3_unicode_ci" },
-    { 224, "utf8mb4", "utf8mb4_unicode_ci" }, { 28, "gbk", "gbk_chinese_ci" },
-    { 24, "gb2312", "gb2312_chinese_ci" }, { 11, "ascii", "ascii_general_ci" },
-    { 1, "big5", "big5_chinese_ci" }, { 248, "gb18030", "gb18030_chinese_ci" },
-};
-
-static void put_set_names(mx_pktbuf_t *b, uint8_t id)
-{
-    for (size_t i = 0; i < sizeof(collations) / sizeof(collations[0]); i++) {
-        if (collations[i].id == id) {
-            mx_put_bytes(b, "NAMES ", 6);
-            mx_put_bytes(b, collations[i].charset, strlen(collations[i].charset));
-            mx_put_bytes(b, " COLLATE ", 9);
-            mx_put_bytes(b, collations[i].collation, strlen(collations[i].collation));
-            return;
-        }
-    }
-    /* MySQL 8's utf8mb4_0900_* and others MariaDB lacks: the charset's
-     * default collation is the closest thing every server has. */
-    mx_put_bytes(b, "NAMES utf8mb4", 13);
-}
-
 static bool is_number(const char *v)
 {
     const char *p = v;
@@ -928,19 +902,62 @@ static bool is_number(const char *v)
     return true;
 }
 
-static void put_value(mx_pktbuf_t *b, const char *name, const char *v)
+/* A variable's value as SQL that reads the same under every sql_mode and
+ * character set: a number as is, a plain string quoted, anything with a
+ * quote or a backslash as a hex literal. */
+static void put_value(mx_pktbuf_t *b, const char *v)
 {
-    if (is_number(v) || (strcmp(v, "NULL") == 0 && strncmp(name, "character_set_", 14) == 0)) {
+    if (is_number(v)) {
         mx_put_bytes(b, v, strlen(v));
         return;
     }
-    mx_put_u8(b, '\'');
+    if (!strpbrk(v, "'\\\"")) {
+        mx_put_u8(b, '\'');
+        mx_put_bytes(b, v, strlen(v));
+        mx_put_u8(b, '\'');
+        return;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    mx_put_bytes(b, "X'", 2);
     for (const char *p = v; *p; p++) {
-        if (*p == '\'' || *p == '\\')
-            mx_put_u8(b, '\\');
-        mx_put_u8(b, (uint8_t)*p);
+        mx_put_u8(b, (uint8_t)hex[(uint8_t)*p >> 4]);
+        mx_put_u8(b, (uint8_t)hex[(uint8_t)*p & 15]);
     }
     mx_put_u8(b, '\'');
+}
+
+static bool is_cs_var(const char *name)
+{
+    for (int i = 0; i < MX_CS_VARS; i++)
+        if (strcmp(name, mx_sstate_cs_name(i)) == 0)
+            return true;
+    return false;
+}
+
+/* The character set variables, all four in order, when one differs: a
+ * session starts as its own handshake said, whatever the backend's last
+ * session did, and SET NAMES ... COLLATE is carried whole. */
+static bool put_charsets(mx_pktbuf_t *b, const mx_sstate_t *want, const mx_sstate_t *have)
+{
+    int i;
+    for (i = 0; i < MX_CS_VARS; i++)
+        if (strcmp(mx_sstate_cs(want, i), mx_sstate_cs(have, i)) != 0)
+            break;
+    if (i == MX_CS_VARS)
+        return false;
+    for (i = 0; i < MX_CS_VARS; i++) {
+        const char *v = mx_sstate_cs(want, i);
+        if (i)
+            mx_put_u8(b, ',');
+        mx_put_bytes(b, "@@SESSION.", 10);
+        mx_put_bytes(b, mx_sstate_cs_name(i), strlen(mx_sstate_cs_name(i)));
+        mx_put_u8(b, '=');
+        if (i == MX_CS_RESULTS && (!v[0] || strcasecmp(v, "NULL") == 0))
+            mx_put_bytes(b, "NULL", 4); /* results sent as stored */
+        else
+            put_value(b, v);
+    }
+    return true;
 }
 
 static const char *find_var(const mx_sstate_t *st, const char *name)
@@ -972,14 +989,11 @@ static bool build_set(mx_client_t *cl, mx_server_t *sv)
     mx_pkt_begin(b, 0);
     mx_put_u8(b, MX_COM_QUERY);
     mx_put_bytes(b, "SET ", 4);
-    if (sv->st.collation != cl->st.collation) {
-        put_set_names(b, cl->st.collation);
-        any = true;
-    }
+    any = put_charsets(b, &cl->st, &sv->st);
     for (uint32_t i = 0; i < cl->st.n_vars; i++) {
         const mx_var_t *v = &cl->st.vars[i];
         const char *cur = find_var(&sv->st, v->name);
-        if (cur && strcmp(cur, v->value) == 0 && sv->st.collation == cl->st.collation)
+        if ((cur && strcmp(cur, v->value) == 0) || is_cs_var(v->name))
             continue;
         if (any)
             mx_put_u8(b, ',');
@@ -994,13 +1008,13 @@ static bool build_set(mx_client_t *cl, mx_server_t *sv)
             mx_put_bytes(b, "@@SESSION.", 10);
             mx_put_bytes(b, v->name, strlen(v->name));
             mx_put_u8(b, '=');
-            put_value(b, v->name, v->value);
+            put_value(b, v->value);
         }
         any = true;
     }
     for (uint32_t i = 0; i < sv->st.n_vars; i++) {
         const mx_var_t *v = &sv->st.vars[i];
-        if (find_var(&cl->st, v->name))
+        if (find_var(&cl->st, v->name) || is_cs_var(v->name))
             continue;
         if (any)
             mx_put_u8(b, ',');
@@ -1146,6 +1160,10 @@ void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err)
 {
     if (cl->state != CL_REPLAY)
         return;
+    if (cl->learning) {
+        learned_collation(cl, ok);
+        return;
+    }
     if (cl->replay_step - 1 == RP_PREPARE && ok) {
         mx_server_t *sv = cl->server;
         if (!mx_sstmt_add(sv, cl->cur_stmt, sv->resp.prepare.stmt_id)) {
@@ -1475,6 +1493,10 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
                     cl->reported |= LEX_SQL_MODE;
                 else if (t.name.len == 20 && strncasecmp((const char *)t.name.p, "character_set_client", 20) == 0)
                     cl->reported |= LEX_CHARSET;
+                else if (t.name.len == 24 && strncasecmp((const char *)t.name.p, "character_set_connection", 24) == 0)
+                    cl->reported |= RPT_CS_CONNECTION;
+                else if (t.name.len == 20 && strncasecmp((const char *)t.name.p, "collation_connection", 20) == 0)
+                    cl->reported |= RPT_COLLATION;
                 if (!replayable_var(&t.name))
                     break;
                 if (!mx_sstate_set_var(&cl->st, t.name.p, t.name.len, t.value.p, t.value.len) ||
@@ -1685,6 +1707,48 @@ static void note_session_state(mx_client_t *cl, bool ok)
     mx_sstate_clear(&cl->pending_uv);
 }
 
+/* SET NAMES x [COLLATE y] and SET character_set_connection change the
+ * connection's collation, which session tracking does not report: ask the
+ * backend, so the session is replayed with its real collation elsewhere.
+ * The client has its answer already; its next command waits.  Returns false
+ * when nothing was started. */
+static bool learn_collation(mx_client_t *cl)
+{
+    static const char q[] = "SELECT @@collation_connection";
+    mx_server_t *sv = cl->server;
+    put_command(&sv->out, MX_COM_QUERY, q, sizeof(q) - 1);
+    cl->state = CL_REPLAY;
+    cl->learning = true;
+    mx_conn_read_start(&sv->conn);
+    if (!mx_server_internal(sv)) {
+        cl->learning = false;
+        cl->state = CL_IDLE;
+        mx_server_close(sv, "write failed");
+        return false;
+    }
+    return true;
+}
+
+/* The collation the backend said (or, on an error, that it cannot be
+ * known: the session stays on this backend). */
+static void learned_collation(mx_client_t *cl, bool ok)
+{
+    mx_server_t *sv = cl->server;
+    cl->learning = false;
+    const char *coll = sv->internal_str;
+    if (!ok || !coll[0] || !mx_sstate_set_var(&cl->st, (const uint8_t *)"collation_connection", 20,
+                                               (const uint8_t *)coll, strlen(coll)) ||
+        !mx_sstate_set_var(&sv->st, (const uint8_t *)"collation_connection", 20, (const uint8_t *)coll,
+                           strlen(coll))) {
+        cl->sticky = true;
+    } else {
+        cl->st_version++;
+        if (sv->synced_id == cl->id)
+            sv->synced_version = cl->st_version;
+    }
+    command_done(cl);
+}
+
 static void response_finished(mx_client_t *cl)
 {
     const mx_resp_t *r = &cl->resp;
@@ -1705,6 +1769,9 @@ static void response_finished(mx_client_t *cl)
         cl->status = r->status;
     if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE)
         note_session_state(cl, !r->is_error);
+    if ((cl->reported & RPT_CS_CONNECTION) && !(cl->reported & RPT_COLLATION) && cl->server &&
+        learn_collation(cl))
+        return;
     command_done(cl);
 }
 
@@ -1761,6 +1828,13 @@ void mx_client_server_lost(mx_client_t *cl, mx_server_t *sv, const char *why)
     if (old == CL_ACTIVE || old == CL_REPLAY) {
         if (cl->skip_left || cl->fwd_left || cl->fwd_cont) {
             client_close(cl, "backend lost mid-packet");
+            return;
+        }
+        if (old == CL_REPLAY && cl->learning) {
+            /* The statement was answered; only manx's own question was lost. */
+            cl->learning = false;
+            cl->state = CL_IDLE;
+            client_work(cl);
             return;
         }
         if (old == CL_REPLAY)

@@ -114,6 +114,7 @@ typedef struct mx_sstmt_s {
     bool has_types;              /* types: what the server last received */
     uint8_t *types;
     uint64_t last_used;
+    char coll[64];               /* collation_connection it was prepared under: literals keep it */
 } mx_sstmt_t;
 
 /* ---- backend connections ------------------------------------------------ */
@@ -148,6 +149,7 @@ struct mx_server_s {
     uint32_t synced_version;     /* that session's state version at sync */
     bool internal;               /* the response in flight is manx's own */
     int64_t internal_val;        /* first value of its first row (MX_INTERNAL_*) */
+    char internal_str[64];       /* ... the same as text ("" for NULL or when longer) */
     mx_resp_t resp;              /* tracker for internal responses */
     uint8_t reset_step;          /* SV_RESET progress */
     uint64_t used_at;            /* uv_now of last release */
@@ -250,6 +252,7 @@ struct mx_client_s {
     bool trx_chars;              /* SET TRANSACTION pending for the next transaction (tracked): keep backend */
     uint8_t lex_unknown;         /* MX_LEX_SQL_MODE_UNKNOWN / LEX_CHARSET_UNKNOWN: set in a way the server did not report */
     uint8_t reported;            /* what the response in flight reported: LEX_* bits of client.c */
+    bool learning;               /* CL_REPLAY after a statement: asking the backend its collation */
 
     mx_server_t *server;         /* linked backend, or NULL */
     mx_pool_t *want;             /* pool the buffered command waits for */

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pool.h"
 #include "protocol/auth.h"
+#include "protocol/collation.h"
 #include "router/lex.h"
 #include "stmt.h"
 #include "worker.h"
@@ -102,6 +103,28 @@ bool mx_sstate_set_var(mx_sstate_t *st, const uint8_t *name, size_t nl, const ui
     st->vars[st->n_vars].value = v;
     st->n_vars++;
     return true;
+}
+
+static const char *const cs_names[MX_CS_VARS] = {
+    "character_set_client", "character_set_connection", "collation_connection", "character_set_results",
+};
+
+const char *mx_sstate_cs_name(int which)
+{
+    return cs_names[which];
+}
+
+const char *mx_sstate_cs(const mx_sstate_t *st, int which)
+{
+    for (uint32_t i = 0; i < st->n_vars; i++)
+        if (strcmp(st->vars[i].name, cs_names[which]) == 0)
+            return st->vars[i].value;
+    const char *cs, *coll;
+    if (!mx_collation_names(st->collation, &cs, &coll)) {
+        cs = "utf8mb4";
+        coll = "utf8mb4_general_ci";
+    }
+    return which == MX_CS_COLLATION ? coll : cs;
 }
 
 bool mx_sstate_set_uservar(mx_sstate_t *st, const char *name, const char *value)
@@ -505,6 +528,7 @@ bool mx_server_internal(mx_server_t *sv)
 {
     sv->internal = true;
     sv->internal_val = MX_INTERNAL_NONE;
+    sv->internal_str[0] = 0;
     mx_resp_begin(&sv->resp, sv->caps, sv->out.data + MX_PKT_HDR, sv->out.len - MX_PKT_HDR);
     if (!mx_conn_write_pkt(&sv->conn, &sv->out))
         return false;
@@ -663,6 +687,11 @@ static void read_own_packets(mx_server_t *sv)
             /* First column of the first row of manx's own query. */
             uint64_t n;
             int k = p[0] == 0xFB ? -1 : mx_lenenc_decode(p, len, &n);
+            sv->internal_str[0] = 0;
+            if (k > 0 && n < sizeof(sv->internal_str) && (uint64_t)k + n <= len) {
+                memcpy(sv->internal_str, p + k, (size_t)n);
+                sv->internal_str[n] = 0;
+            }
             if (k <= 0 || n > 20 || (uint64_t)k + n > len) {
                 sv->internal_val = MX_INTERNAL_NULL;
             } else {

@@ -24,6 +24,15 @@ bool mx_server_start_kill(mx_server_t *sv, uint32_t thread_id);
 void mx_sstate_clear(mx_sstate_t *st);
 bool mx_sstate_copy(mx_sstate_t *dst, const mx_sstate_t *src);
 bool mx_sstate_set_var(mx_sstate_t *st, const uint8_t *name, size_t nl, const uint8_t *val, size_t vl);
+/* The character set variables, in the order a replay sets them (the
+ * connection's character set resets its collation, so the collation comes
+ * after it).  mx_sstate_cs() gives a session's value of one: what session
+ * tracking reported, else what the collation id of the handshake (or of
+ * manx's own login, for a backend) implies; "" for character_set_results
+ * = NULL. */
+enum { MX_CS_CLIENT, MX_CS_CONNECTION, MX_CS_COLLATION, MX_CS_RESULTS, MX_CS_VARS };
+const char *mx_sstate_cs_name(int which);
+const char *mx_sstate_cs(const mx_sstate_t *st, int which);
 /* A user variable (name without '@', as the client wrote it unquoted) set
  * to a literal: kept as "@name" among the variables. */
 bool mx_sstate_set_uservar(mx_sstate_t *st, const char *name, const char *value);

@@ -2,8 +2,11 @@
  * backend connection's (what is prepared there, by SQL text). */
 #include "stmt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "server.h"
 
 /* Statements kept prepared per backend connection.  The server's limit
  * (max_prepared_stmt_count, 16382 by default) is for all connections:
@@ -95,9 +98,13 @@ bool mx_sstmt_set_types(mx_sstmt_t *ss, const uint8_t *types)
 
 mx_sstmt_t *mx_sstmt_find(mx_server_t *sv, const mx_stmt_t *st)
 {
+    /* The same text prepared under another collation is another statement:
+     * its string literals carry the collation of their prepare. */
+    const char *coll = mx_sstate_cs(&sv->st, MX_CS_COLLATION);
     for (uint32_t i = 0; i < sv->n_sstmts; i++) {
         mx_sstmt_t *s = &sv->sstmts[i];
-        if (s->hash == st->hash && s->sql_len == st->sql_len && memcmp(s->sql, st->sql, st->sql_len) == 0) {
+        if (s->hash == st->hash && s->sql_len == st->sql_len && memcmp(s->sql, st->sql, st->sql_len) == 0 &&
+            strcmp(s->coll, coll) == 0) {
             s->last_used = ++sv->stmt_clock;
             return s;
         }
@@ -146,6 +153,7 @@ mx_sstmt_t *mx_sstmt_add(mx_server_t *sv, const mx_stmt_t *st, uint32_t backend_
     s->backend_id = backend_id;
     s->n_params = st->n_params;
     s->last_used = ++sv->stmt_clock;
+    snprintf(s->coll, sizeof(s->coll), "%s", mx_sstate_cs(&sv->st, MX_CS_COLLATION));
     return s;
 }
 
