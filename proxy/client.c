@@ -73,6 +73,7 @@ static bool handle_kill(mx_client_t *cl, uint64_t id, bool query_only);
 static void forward_command(mx_client_t *cl);
 static void replay_next(mx_client_t *cl);
 static void learned_collation(mx_client_t *cl, bool ok);
+static void reset_session(mx_client_t *cl);
 
 uint8_t mx_client_flavor(const mx_client_t *cl)
 {
@@ -510,6 +511,20 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         client_close(cl, "read start failed");
 }
 
+/* A COM_CHANGE_USER that failed leaves the session as it was, logged in as
+ * the previous user (MariaDB does the same), so the client may retry. */
+static void change_user_failed(mx_client_t *cl)
+{
+    cl->cu.active = false;
+    cl->user = cl->cu.user;
+    memcpy(cl->user_name, cl->cu.user_name, sizeof(cl->user_name));
+    cl->schema = cl->cu.schema;
+    memcpy(cl->st.db, cl->cu.db, sizeof(cl->st.db));
+    uv_timer_stop(&cl->timer);
+    cl->timer_kind = CT_NONE;
+    cl->state = CL_IDLE;
+}
+
 static void deny_login(mx_client_t *cl, uint8_t seq, bool used_password)
 {
     char host[64];
@@ -520,6 +535,10 @@ static void deny_login(mx_client_t *cl, uint8_t seq, bool used_password)
                (unsigned long long)locked, mx_proc.cfg->max_login_failures);
     send_err(cl, seq, MX_ER_ACCESS_DENIED, "28000", "Access denied for user '%s'@'%s' (using password: %s)",
              cl->user_name, host_of(cl, host, sizeof(host)), used_password ? "YES" : "NO");
+    if (cl->cu.active) {
+        change_user_failed(cl);
+        return;
+    }
     client_close(cl, "access denied");
 }
 
@@ -554,13 +573,33 @@ static bool select_schema(mx_client_t *cl, const char *name, size_t len, uint8_t
 static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
 {
     uv_timer_stop(&cl->timer);
+    cl->timer_kind = CT_NONE;
+    if (cl->cu.active) {
+        /* COM_CHANGE_USER succeeded: the session starts over as the new
+         * user, with the character set it asked for. */
+        const mx_schema_t *keep_schema = cl->schema;
+        char keep_db[sizeof(cl->st.db)];
+        memcpy(keep_db, cl->st.db, sizeof(keep_db));
+        reset_session(cl);
+        mx_sstate_clear(&cl->st);
+        if (cl->cu.charset)
+            cl->st.collation = cl->cu.charset;
+        cl->st_version++;
+        cl->schema = keep_schema;
+        memcpy(cl->st.db, keep_db, sizeof(keep_db));
+    }
     cl->state = CL_IDLE;
     cl->schema = NULL;
     cl->st.db[0] = 0;
     if (db->len && !select_schema(cl, (const char *)db->p, db->len, seq)) {
+        if (cl->cu.active) {
+            change_user_failed(cl);
+            return;
+        }
         client_close(cl, "bad database at login");
         return;
     }
+    cl->cu.active = false;
     mx_registry_set_user(cl);
     if (mx_proc.cfg->max_login_failures > 0) {
         char host[64];
@@ -1885,12 +1924,13 @@ static void change_user(mx_client_t *cl, const uint8_t *p, uint32_t len)
         client_close(cl, "malformed COM_CHANGE_USER");
         return;
     }
-    reset_session(cl);
-    mx_sstate_clear(&cl->st);
-    if (cu.charset)
-        cl->st.collation = (uint8_t)cu.charset;
-    cl->schema = NULL;
-    cl->st_version++;
+    /* The session is reset only when the new login succeeds. */
+    cl->cu.active = true;
+    cl->cu.user = cl->user;
+    memcpy(cl->cu.user_name, cl->user_name, sizeof(cl->cu.user_name));
+    cl->cu.schema = cl->schema;
+    memcpy(cl->cu.db, cl->st.db, sizeof(cl->cu.db));
+    cl->cu.charset = (uint8_t)cu.charset;
     /* The client scrambles with the handshake's scramble: keep it. */
     cl->state = CL_LOGIN;
     auth_start(cl, 1, &cu.user, &cu.plugin, &cu.auth, &cu.db);

@@ -253,6 +253,14 @@ struct mx_client_s {
     uint8_t lex_unknown;         /* MX_LEX_SQL_MODE_UNKNOWN / LEX_CHARSET_UNKNOWN: set in a way the server did not report */
     uint8_t reported;            /* what the response in flight reported: LEX_* bits of client.c */
     bool learning;               /* CL_REPLAY after a statement: asking the backend its collation */
+    struct {                     /* COM_CHANGE_USER in progress: who the session was, restored on failure */
+        bool active;
+        const mx_user_t *user;
+        char user_name[MX_NAME_MAX];
+        const mx_schema_t *schema;
+        char db[MX_NAME_MAX + 1];
+        uint8_t charset;         /* the collation id COM_CHANGE_USER asked for, 0 none */
+    } cu;
 
     mx_server_t *server;         /* linked backend, or NULL */
     mx_pool_t *want;             /* pool the buffered command waits for */

@@ -36,9 +36,21 @@ def test_change_user(manx):
         assert c.query("select @before, 5") == [(None, b"5")]
         c.change_user(*m.creds("root"), m.db)
         assert c.query("select 6") == [(b"6",)]
+        c.query("set @kept = 7")
         with pytest.raises(mdb.Error) as e:
             c.change_user(u, "wrong-password", m.db)
         assert e.value.errno == 1045
+        # A failed COM_CHANGE_USER leaves the connection open, logged in as
+        # before with its session, as the server does (issue 9, item 13).
+        assert c.query("select @kept, 9") == [(b"7", b"9")]
+        with pytest.raises(mdb.Error) as e:
+            c.change_user("nobody", "x", m.db)
+        assert e.value.errno == 1045
+        c.query("create temporary table tmp_cu (a int)")  # root may write, test may not
+        c.change_user(u, p, m.db)
+        with pytest.raises(mdb.Error) as e:
+            c.query("create temporary table tmp_cu2 (a int)")
+        assert e.value.errno == 1290
     # Other sessions are unaffected.
     with m.connect() as c2, c2.cursor() as cur:
         cur.execute("select 8")
