@@ -78,6 +78,7 @@ static void reset_session(mx_client_t *cl);
 uint8_t mx_client_flavor(const mx_client_t *cl)
 {
     return ((cl->caps & MX_CLIENT_FOUND_ROWS) ? MX_FLAVOR_FOUND_ROWS : 0) |
+           ((cl->caps & MX_CLIENT_IGNORE_SPACE) ? MX_FLAVOR_IGNORE_SPACE : 0) |
            (cl->user && cl->user->readonly ? MX_FLAVOR_READ_ONLY : 0);
 }
 
@@ -1495,6 +1496,17 @@ static bool read_only_lifted(const mx_track_t *t)
     return name && !on;
 }
 
+/* The user's logical schema whose database is `name`, NULL if none. */
+static const mx_schema_t *schema_of_database(const mx_client_t *cl, const char *name, size_t len)
+{
+    for (size_t i = 0; i < cl->user->n_schemas; i++) {
+        const mx_schema_t *s = cl->user->schemas[i];
+        if (strlen(s->datanode->database) == len && memcmp(s->datanode->database, name, len) == 0)
+            return s;
+    }
+    return NULL;
+}
+
 /* Read the session-state entries of an OK from the backend. */
 static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
 {
@@ -1516,6 +1528,9 @@ static void track_ok(mx_client_t *cl, const uint8_t *p, uint32_t len)
             case MX_TRACK_SCHEMA:
                 snprintf(cl->st.db, sizeof(cl->st.db), "%.*s", (int)t.name.len, t.name.p);
                 memcpy(sv->st.db, cl->st.db, sizeof(sv->st.db));
+                /* A USE manx did not answer itself (in a multi-statement, a
+                 * procedure): the logical schema follows the real one. */
+                cl->schema = t.name.len ? schema_of_database(cl, (const char *)t.name.p, t.name.len) : NULL;
                 cl->state_known = true;
                 changed = true;
                 break;
@@ -1727,6 +1742,19 @@ static void note_session_state(mx_client_t *cl, bool ok)
         cl->lex_unknown |= LEX_SQL_MODE;
     if ((f & (MX_SQLF_SET_NAMES | MX_QF_AMBIGUOUS)) && !(cl->reported & LEX_CHARSET))
         cl->lex_unknown |= LEX_CHARSET;
+    if (ok && (f & MX_SQLF_GLOBAL)) {
+        /* New sessions must start with the new global defaults: pooled
+         * connections that read the old ones are reset before reuse. */
+        atomic_fetch_add(&mx_proc.globals_gen, 1);
+    }
+    /* A write can fire a trigger that changes the session's user variables
+     * (SET @sum = 0, then a trigger adds to it): their values are known only
+     * on this backend now. */
+    bool has_uservars = false;
+    for (uint32_t i = 0; i < cl->st.n_vars && !has_uservars; i++)
+        has_uservars = cl->st.vars[i].name[0] == '@';
+    if (has_uservars && cl->cls == MX_SQL_WRITE)
+        cl->sticky = true;
     if ((f & keeps) || (f & MX_SQLF_SYSVAR_BARE) || ((f & MX_SQLF_USERVAR_SET) && !uv_replay) ||
         (cl->state_change && !cl->state_known && !uv_replay)) {
         cl->sticky = true;
@@ -2264,8 +2292,9 @@ static bool answer_locally(mx_client_t *cl, const mx_sql_info_t *info)
             return send_ok(cl, 1);
         return cl->state != CL_CLOSED;
     case MX_LOCAL_SELECT_DATABASE: {
-        /* The logical schema the client chose, not the real name. */
-        const char *val = cl->schema ? cl->schema->name : NULL;
+        /* The logical schema the client chose, not the real name (unless
+         * a USE the backend ran chose a database no schema stands for). */
+        const char *val = cl->schema ? cl->schema->name : cl->st.db[0] ? cl->st.db : NULL;
         return send_resultset(cl, &name, 1, &val, 1);
     }
     case MX_LOCAL_SELECT_CONNECTION_ID: {

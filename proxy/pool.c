@@ -166,11 +166,14 @@ mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor)
     /* The warmest server that is clean or was last used by this user: a
      * backend carries session state manx may not see (a user variable set
      * by a stored function, say), so it never passes from one manx user to
-     * another without a reset.  The scan is bounded: past it, a reset. */
+     * another without a reset; nor does one that read its session defaults
+     * before a SET GLOBAL through manx.  The scan is bounded: past it, a
+     * reset. */
     int scanned = 0;
+    uint32_t gen = atomic_load(&mx_proc.globals_gen);
     for (mx_list_t *l = idle->next; l != idle && scanned < 32; l = l->next, scanned++) {
         mx_server_t *sv = MX_CONTAINER_OF(l, mx_server_t, link);
-        if (sv->owner == NULL || sv->owner == cl->user) {
+        if ((sv->owner == NULL || sv->owner == cl->user) && sv->globals_gen == gen) {
             take(p, sv);
             return sv;
         }
@@ -219,7 +222,7 @@ void mx_pool_offer(mx_server_t *sv)
         mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, wait_link);
         if (mx_client_flavor(cl) != sv->flavor)
             continue;
-        if (sv->owner && sv->owner != cl->user) {
+        if ((sv->owner && sv->owner != cl->user) || sv->globals_gen != atomic_load(&mx_proc.globals_gen)) {
             if (!foreign)
                 foreign = cl;
             continue;

@@ -28,7 +28,8 @@ typedef struct mx_list_s {
 /* Pool flavours: how a backend connection was set up, bit by bit. */
 #define MX_FLAVOR_FOUND_ROWS 0x1   /* CLIENT_FOUND_ROWS negotiated */
 #define MX_FLAVOR_READ_ONLY  0x2   /* session set to READ ONLY (readonly users) */
-#define MX_FLAVORS 4
+#define MX_FLAVOR_IGNORE_SPACE 0x4 /* CLIENT_IGNORE_SPACE negotiated (`mariadb -i`: `count (*)`) */
+#define MX_FLAVORS 8
 #define MX_INTERNAL_NONE INT64_MIN         /* internal query returned no row */
 #define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
@@ -141,6 +142,7 @@ struct mx_server_s {
     uint32_t caps;               /* negotiated with the backend */
     uint8_t flavor;              /* MX_FLAVOR_* bits */
     const mx_user_t *owner;      /* manx user whose session last used it; NULL when fresh or reset */
+    uint32_t globals_gen;        /* mx_proc.globals_gen when its session defaults were read (setup, reset) */
     uint8_t scramble[MX_SCRAMBLE_LEN];
     uint8_t auth_step;           /* caching_sha2 progress */
     bool auth_sha2;              /* current auth plugin is caching_sha2 */
@@ -362,6 +364,7 @@ typedef struct mx_proc_s {
     _Atomic uint32_t backend_version;  /* lowest version id a backend announced (10.11.6 = 101106); 0 unknown */
     _Atomic bool backend_mariadb;      /* ... and the backends are MariaDB */
     _Atomic uint8_t sql_mode_default;  /* MX_LEX_* bits of the backends' default sql_mode, | 0x80 once known */
+    _Atomic uint32_t globals_gen;      /* bumped by every SET GLOBAL through manx: older connections reset */
 } mx_proc_t;
 
 extern mx_proc_t mx_proc;

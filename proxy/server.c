@@ -395,6 +395,8 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
     sv->caps = (wanted_caps & hs.caps) | MX_CLIENT_PROTOCOL_41;
     if (sv->flavor & MX_FLAVOR_FOUND_ROWS)
         sv->caps |= MX_CLIENT_FOUND_ROWS;
+    if (sv->flavor & MX_FLAVOR_IGNORE_SPACE)
+        sv->caps |= MX_CLIENT_IGNORE_SPACE;
     sv->auth_sha2 = hs.auth_plugin.len == 21 && memcmp(hs.auth_plugin.p, "caching_sha2_password", 21) == 0;
     if (!atomic_load(&mx_proc.version_known) && !mx_proc.cfg->server_version[0]) {
         /* First backend seen: announce its version to clients.  A benign
@@ -610,6 +612,7 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         mx_sstate_clear(&sv->st);
         sv->st.collation = MX_DEFAULT_COLLATION;
         sv->st.multi_stmt = true;
+        sv->globals_gen = atomic_load(&mx_proc.globals_gen);
         SV_DEBUG(sv, "ready (backend thread %u)", sv->backend_thread_id);
         mx_pool_offer(sv);
         return;
@@ -626,6 +629,7 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         }
         sv->reset_step = RESET_NONE;
         sv->owner = NULL;       /* clean: any user may have it now */
+        sv->globals_gen = atomic_load(&mx_proc.globals_gen); /* reset re-read the global defaults */
         mx_sstmt_clear_all(sv); /* COM_RESET_CONNECTION closed them all */
         sv->needs_reset = false;
         mx_sstate_clear(&sv->st);
