@@ -1,0 +1,249 @@
+"""Session fidelity with real application drivers (issue 9): the same
+scenario (drivers/scenario.txt) run by each driver once directly against
+hostM1 and once through manx (workers = 2, balance = 1, consistency =
+session, max_con = 2 so sessions share backends), and the two transcripts
+compared step by step.
+
+KNOWN_DIFFERENCES is the one place that says which steps differ today and
+which issue-9 item each belongs to.  A step not in it must give the same
+value both ways; a step in it must still differ, so a fix that lands
+without shrinking the list fails here and says which entry to remove.
+
+The backends run, for this module, with the session defaults of the
+servers issue 9 was found on (character_set_client/connection/results =
+latin1): a session whose pooled backend was reset to DEFAULT then shows it,
+as it did there.  The pair's own defaults (utf8mb4) would hide item 1."""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from conftest import DIRECT, sync_pair, wait_hosts_up
+
+pytestmark = pytest.mark.manx_only
+
+HERE = Path(__file__).resolve().parent / "drivers"
+SCENARIO = HERE / "scenario.txt"
+JDBC_JAR = Path("/usr/share/java/mariadb-java-client.jar")
+
+LOGICAL = "manx-drv"       # the schema clients name (and, directly, a real database)
+REAL = "manx_drv"          # the database manx maps it to
+USER, PASSWORD = "app", "app123"   # the backend account; also the manx user
+
+# step ID (or "driver:step ID") -> issue 9 item.  Shrink as fixes land.
+KNOWN_DIFFERENCES = {
+}
+
+# Steps whose direct value is an error on purpose; any other ERR in a
+# direct transcript means the scenario itself is broken.
+DIRECT_ERRORS = {
+    "basic.err_duplicate", "basic.err_syntax", "basic.err_no_column", "basic.multi_error",
+    "c6.error_message", "c13.change_user_bad", "c17.create_table", "c19.multi_parse_error",
+}
+
+# Global session defaults set on both servers for this module (see the
+# docstring); lock_wait_timeout bounds any wait on a lock a bug left behind.
+GLOBALS = {
+    "character_set_client": "latin1",
+    "character_set_connection": "latin1",
+    "character_set_results": "latin1",
+    "collation_connection": "latin1_swedish_ci",
+    "lock_wait_timeout": 10,
+}
+# Globals a scenario step sets and restores itself; put back here too in
+# case a driver died half-way.
+RESTORED = ("div_precision_increment",)
+
+MANX_USERS = f"""
+[user {USER}]
+password = {PASSWORD}
+schemas = {LOGICAL}
+
+[schema {LOGICAL}]
+datanode = dndrv
+
+[datanode dndrv]
+datahost = localhost1
+database = {REAL}
+"""
+
+
+def known(driver, step):
+    """The issue-9 item a step is listed under for this driver, or None."""
+    return KNOWN_DIFFERENCES.get(f"{driver}:{step}", KNOWN_DIFFERENCES.get(step))
+
+
+def parse_transcript(text):
+    """'ID<TAB>value' lines -> dict in order; an ID twice is a scenario bug."""
+    out = {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        step, _, value = line.partition("\t")
+        assert step not in out, f"step {step} printed twice"
+        out[step] = value
+    return out
+
+
+def compare(driver, direct, via):
+    """The problems of one driver's pair of transcripts (empty: all good)."""
+    problems = []
+    for step in list(direct) + [s for s in via if s not in direct]:
+        d, v = direct.get(step, "<absent>"), via.get(step, "<absent>")
+        item = known(driver, step)
+        if item is None and d != v:
+            problems.append(f"{step}: differs (not listed)\n    direct: {d}\n    manx:   {v}")
+        elif item is not None and d == v:
+            problems.append(f"{step}: listed as issue 9 item {item} but now equal ({d}); "
+                            f"remove it from KNOWN_DIFFERENCES")
+    return problems
+
+
+# --- the environment -----------------------------------------------------------
+
+def _on_servers(pair, fn):
+    for port in (pair.port1, pair.port2):
+        c = pair.connect(port=port, db=None)
+        try:
+            with c.cursor() as cur:
+                fn(cur)
+        finally:
+            c.close()
+
+
+@pytest.fixture(scope="module")
+def drv_env(pair):
+    """Both servers with GLOBALS set (restored afterwards) and a clean slate
+    of the two databases; yields the pair."""
+    saved = {}
+
+    def save_and_set(cur):
+        names = list(GLOBALS) + list(RESTORED)
+        cur.execute("SELECT " + ", ".join(f"@@GLOBAL.{n}" for n in names))
+        saved[cur.connection.port] = dict(zip(names, cur.fetchone()))
+        cur.execute("SET GLOBAL " + ", ".join(f"{k} = %s" for k in GLOBALS), list(GLOBALS.values()))
+
+    def restore(cur):
+        vals = saved.get(cur.connection.port)
+        if vals:
+            cur.execute("SET GLOBAL " + ", ".join(f"{k} = %s" for k in vals), list(vals.values()))
+
+    def drop(cur):
+        for db in (LOGICAL, REAL):
+            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+
+    _on_servers(pair, save_and_set)
+    try:
+        yield pair
+    finally:
+        _on_servers(pair, restore)
+        c = pair.connect(db=None)
+        try:
+            with c.cursor() as cur:
+                drop(cur)
+        finally:
+            c.close()
+        sync_pair(pair)
+
+
+def fresh_database(pair, name):
+    """Drops both databases on hostM1 (replicated to hostM2) and creates
+    `name` alone: a logical name that reaches a backend unmapped must fail
+    there (1049), not find a database of that name."""
+    c = pair.connect(db=None)
+    try:
+        with c.cursor() as cur:
+            for db in (LOGICAL, REAL):
+                cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+            cur.execute(f"CREATE DATABASE `{name}`")
+    finally:
+        c.close()
+    sync_pair(pair)
+
+
+def start_manx(manx):
+    m = manx(max_con=2, min_con=2, users_extra=MANX_USERS,
+             manx_extra={"strict_schemas": "false"},
+             datahost_extra={"balance": 1, "consistency": "session"})
+    wait_hosts_up(m, ["hostM1", "hostS1", "hostM2"])
+    return m
+
+
+# --- the drivers -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def jdbc_classes(tmp_path_factory):
+    """Scenario.java compiled once (javac), or a skip naming what is missing."""
+    if not shutil.which("javac") or not JDBC_JAR.exists():
+        pytest.skip("needs default-jdk-headless and libmariadb-java (tests/run installs them)")
+    out = tmp_path_factory.mktemp("jdbc")
+    r = subprocess.run(["javac", "-d", str(out), "-cp", str(JDBC_JAR), str(HERE / "Scenario.java")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def jdbc_cmd(classes):
+    return ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", f"{classes}:{JDBC_JAR}",
+            "Scenario"]
+
+
+def run_driver(cmd, port, workdir, name):
+    """Runs one driver program against 127.0.0.1:port; its transcript."""
+    r = subprocess.run(cmd + ["127.0.0.1", str(port), USER, PASSWORD, LOGICAL, str(SCENARIO)],
+                       capture_output=True, text=True, timeout=150, cwd=str(workdir))
+    (workdir / f"{name}.txt").write_text(r.stdout)
+    (workdir / f"{name}.err").write_text(r.stderr)
+    assert r.returncode == 0, f"{name}: exit {r.returncode}\n{r.stderr[-3000:]}"
+    return parse_transcript(r.stdout)
+
+
+def check_direct(direct):
+    bad = [f"{s}: {v}" for s, v in direct.items()
+           if v.startswith("ERR") and s not in DIRECT_ERRORS]
+    assert not bad, "the scenario fails directly against MariaDB:\n" + "\n".join(bad)
+
+
+def run_both(driver, cmd, manx, env, tmp_path):
+    fresh_database(env, LOGICAL)
+    direct = run_driver(cmd, env.port1, tmp_path, f"{driver}-direct")
+    check_direct(direct)
+    fresh_database(env, REAL)
+    m = start_manx(manx)
+    via = run_driver(cmd, m.port, tmp_path, f"{driver}-manx")
+    problems = compare(driver, direct, via)
+    assert not problems, (f"{driver}: {len(problems)} step(s) wrong "
+                          f"(transcripts in {tmp_path}):\n" + "\n".join(problems))
+
+
+def test_jdbc(drv_env, manx, tmp_path, jdbc_classes):
+    """MariaDB Connector/J 2.7 (text and server-side prepares, CallableStatement,
+    DatabaseMetaData, setFetchSize streaming, batches)."""
+    run_both("jdbc", jdbc_cmd(jdbc_classes), manx, drv_env, tmp_path)
+
+
+def test_php_mysqli(drv_env, manx, tmp_path):
+    """PHP mysqli on mysqlnd (server-side prepares, long data, cursors,
+    use_result streaming, COM_CHANGE_USER, CLIENT_IGNORE_SPACE)."""
+    if not shutil.which("php") or subprocess.run(
+            ["php", "-r", "exit(extension_loaded('mysqli') ? 0 : 1);"], timeout=30).returncode:
+        pytest.skip("needs php-cli and php-mysql (tests/run installs them)")
+    run_both("php", ["php", str(HERE / "scenario.php")], manx, drv_env, tmp_path)
+
+
+def test_known_differences_name_real_steps():
+    """Every KNOWN_DIFFERENCES entry names a step of the scenario."""
+    steps = set()
+    for line in SCENARIO.read_text().splitlines():
+        w = line.split()
+        if len(w) >= 3 and not w[0].startswith("#") and w[0] not in ("close", "repeat", "end"):
+            steps.add(w[2])
+    for key in KNOWN_DIFFERENCES:
+        step = key.split(":", 1)[-1]
+        assert step in steps, f"KNOWN_DIFFERENCES names {key!r}, which no step prints"
