@@ -48,17 +48,19 @@ KNOWN_DIFFERENCES = {
     "c1.poison_results_null_use": 2,
     "c2.select_1": 2,
     "c2.results_var": 2,
-    # 5: SET NAMES ... COLLATE is replayed without the COLLATE: a
-    # utf8mb4_general_ci handshake (Connector/J, mysqlnd) stays general_ci
-    # after SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, DBD::MariaDB's
-    # utf8mb4_unicode_ci handshake stays unicode_ci after SET NAMES utf8mb4
-    # [COLLATE utf8mb4_general_ci].  The c4 steps fail by this too, which
-    # hides item 4 (the statement cache shared across collations).
-    "jdbc:c4.prepared_unicode": 5,
-    "php:c4.prepared_unicode": 5,
+    # 4: the backend statement cache is keyed by text only: a session whose
+    # handshake asked for utf8mb4_general_ci runs the statement a
+    # utf8mb4_unicode_ci session prepared (1; its own collation says
+    # general_ci).
+    "c4.raw_handshake_general": 4,
+    # 5: SET NAMES ... COLLATE is replayed without the COLLATE (as SET
+    # NAMES utf8mb4: general_ci) on the backends the reads run on.  The c4
+    # steps fail by this too, which hides item 4 there (the raw step above
+    # shows it); with DBD::MariaDB, whose handshake asks for
+    # utf8mb4_unicode_ci, a backend keeps whichever collation it last had.
+    "c4.prepared_unicode": 5,
     "perl:c4.prepared_general": 5,
     "c5.collation": 5,
-    "perl:c5.collation_after_plain": 5,
     # 6: logical schema names outside COM_QUERY / COM_INIT_DB.
     "php:c6.prepared_use": 6,      # Connector/J sends USE as text
     "perl:c6.prepared_use": 6,
@@ -83,9 +85,16 @@ KNOWN_DIFFERENCES = {
     "php:c13.change_user_good": 13,
     "php:c13.after_good": 13,
     "php:c13.database_after_good": 13,
-    # 15: CLIENT_IGNORE_SPACE not applied on the backend.
+    # ... and libmariadb's mysql_change_user likewise (its next call on
+    # the closed connection would abort the process).
+    "c13.raw_after_bad": 13,
+    "c13.raw_change_user_good": 13,
+    "c13.raw_after_good": 13,
+    # 15: CLIENT_IGNORE_SPACE not applied on the backend (mysqli's flag,
+    # the CLI's -i).
     "c15.sql_mode": 15,
     "c15.count_space": 15,
+    "c15.cli_ignore_space": 15,
     # 17: a session without a database gets a backend that has one.
     "c17.create_table": 17,
     # 19: manx believes a backend has multi-statements on after
@@ -108,7 +117,8 @@ KNOWN_DIFFERENCES = {
 # direct transcript means the scenario itself is broken.
 DIRECT_ERRORS = {
     "basic.err_duplicate", "basic.err_syntax", "basic.err_no_column", "basic.multi_error",
-    "c6.error_message", "c13.change_user_bad", "c17.create_table", "c19.multi_parse_error",
+    "c6.error_message", "c13.change_user_bad", "c13.raw_change_user_bad", "c17.create_table",
+    "c19.multi_parse_error",
 }
 
 # Global session defaults set on both servers for this module (see the
@@ -317,6 +327,116 @@ def test_perl_dbd_mariadb(drv_env, manx, tmp_path):
     run_both("perl", ["perl", str(HERE / "scenario.pl")], manx, drv_env, tmp_path)
 
 
+# --- what no driver above can express: a transcript made here -------------------
+
+def _val(r):
+    """An mdb outcome as a transcript value: rows, OK, or the error."""
+    if isinstance(r, Exception):
+        return f"ERR {getattr(r, 'errno', type(r).__name__)}"
+    if r is None:
+        return "OK"
+    return "[" + ";".join(",".join("NULL" if v is None else v.decode(errors="replace") for v in row)
+                          for row in r) + "]"
+
+
+def _cli(port, sql, *args):
+    r = subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(port), "-u", USER,
+                        f"-p{PASSWORD}", "--connect-timeout=10", *args, LOGICAL, "-e", sql],
+                       capture_output=True, timeout=60)
+    if r.returncode:
+        m = re.search(rb"ERROR (\d+)", r.stderr)
+        return f"ERR {m.group(1).decode() if m else r.stderr.decode(errors='replace').strip()}"
+    return r.stdout.decode(errors="replace").strip()
+
+
+def raw_transcript(port):
+    """Steps with libmariadb (mdb), a raw client (rawmysql) and the mariadb
+    CLI, in the transcript format, against 127.0.0.1:port."""
+    import mdb
+    import rawmysql
+    out = {}
+
+    def run(step, fn):
+        try:
+            out[step] = _val(fn())
+        except (mdb.Error, rawmysql.ServerError, rawmysql.ProtocolError, OSError) as e:
+            out[step] = _val(e)
+
+    # 9: the greeting's collation (the server's default; 45 on this pair,
+    # so it cannot differ here).
+    with rawmysql.Conn("127.0.0.1", port, login=False) as c:
+        g = c.read_packet()
+        pos = g.index(b"\0", 1) + 1 + 4 + 8 + 1 + 2
+        out["c9.greeting_collation"] = str(g[pos])
+
+    # 4: one text prepared by sessions whose handshakes asked for
+    # utf8mb4_unicode_ci (224) and utf8mb4_general_ci (45), four of each
+    # one after the other (both workers; see scenario.txt).
+    for step, coll in (("c4.raw_handshake_unicode", 224), ("c4.raw_handshake_general", 45)):
+        seen = set()
+        for _ in range(4):
+            with rawmysql.Conn("127.0.0.1", port, USER, PASSWORD, LOGICAL, charset=coll) as c:
+                st = c.prepare("SELECT 'ß' = 'ss'")
+                r = st if st.kind == "err" else c.execute(st.stmt_id)
+                v = f"ERR {r.errno}" if r.kind == "err" else ",".join(x.hex() for x in r.rows)
+                coll_now = c.query1("SELECT @@collation_connection")[0][0].decode()
+                seen.add(f"{v} {coll_now}")
+        out[step] = " | ".join(sorted(seen))
+
+    # 13: libmariadb's mysql_change_user with a wrong password, then the
+    # same connection again.
+    with mdb.Conn("127.0.0.1", port, USER, PASSWORD, LOGICAL) as c:
+        run("c13.raw_change_user_bad", lambda: c.change_user(USER, "wrong-password", LOGICAL))
+        run("c13.raw_after_bad", lambda: c.query("SELECT 1"))
+        if out["c13.raw_after_bad"] in ("ERR 2006", "ERR 2013"):
+            # The connection is gone; libmariadb 3.3 aborts the process in
+            # a mysql_change_user on it.
+            out["c13.raw_change_user_good"] = out["c13.raw_after_good"] = "ERR connection lost"
+        else:
+            run("c13.raw_change_user_good", lambda: c.change_user(USER, PASSWORD, LOGICAL))
+            run("c13.raw_after_good", lambda: c.query("SELECT DATABASE()"))
+
+    # 15: the CLI's -i (CLIENT_IGNORE_SPACE).
+    out["c15.cli_ignore_space"] = _cli(port, "SELECT count (*) FROM (SELECT 1) AS t", "-i", "-N", "-B")
+
+    # 16: a non-ASCII value dumped as XML after other sessions ran SET NAMES
+    # latin1 (4 of them: both workers).
+    for _ in range(4):
+        c = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD,
+                            database=LOGICAL, connect_timeout=10, read_timeout=30, autocommit=True)
+        try:
+            with c.cursor() as cur:
+                cur.execute("SET NAMES latin1")
+                cur.execute("SELECT 1")
+        finally:
+            c.close()
+    seen = set()
+    for _ in range(4):
+        x = _cli(port, "SELECT 'é🐬' AS v", "--xml", "--default-character-set=utf8mb4")
+        m = re.search(r'<field name="v">(.*?)</field>', x)
+        seen.add(m.group(1) if m else x.strip())
+    out["c16.cli_xml"] = " | ".join(sorted(seen))
+    return out
+
+
+def test_raw_clients(drv_env, manx, tmp_path):
+    """What no driver program expresses: libmariadb's COM_CHANGE_USER,
+    handshake collations, the CLI's -i and --xml, the greeting."""
+    if not shutil.which("mariadb"):
+        pytest.skip("needs mariadb-client")
+    fresh_database(drv_env, LOGICAL)
+    direct = raw_transcript(drv_env.port1)
+    (tmp_path / "raw-direct.txt").write_text("".join(f"{k}\t{v}\n" for k, v in direct.items()))
+    check_direct(direct)
+    fresh_database(drv_env, REAL)
+    m = start_manx(manx)
+    via = raw_transcript(m.port)
+    (tmp_path / "raw-manx.txt").write_text("".join(f"{k}\t{v}\n" for k, v in via.items()))
+    problems = compare("raw", direct, via)
+    assert not problems, (f"raw: {len(problems)} step(s) wrong (transcripts in {tmp_path}):\n"
+                          + "\n".join(problems))
+
+
 def test_known_differences_name_real_steps():
     """Every KNOWN_DIFFERENCES entry names a step of the scenario."""
     steps = set()
@@ -324,6 +444,10 @@ def test_known_differences_name_real_steps():
         w = line.split()
         if len(w) >= 3 and not w[0].startswith("#") and w[0] not in ("close", "repeat", "end"):
             steps.add(w[2])
+    # The raw transcript's steps are string literals in raw_transcript().
+    import inspect
+    steps |= set(re.findall(r'"(c\d+\.[a-z_]+)"', inspect.getsource(raw_transcript)))
     for key in KNOWN_DIFFERENCES:
-        step = key.split(":", 1)[-1]
+        driver, _, step = key.rpartition(":")
+        assert driver in ("", "jdbc", "php", "perl", "raw"), f"unknown driver in {key!r}"
         assert step in steps, f"KNOWN_DIFFERENCES names {key!r}, which no step prints"
