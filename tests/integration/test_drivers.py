@@ -58,10 +58,13 @@ KNOWN_DIFFERENCES = {
     # steps fail by this too, which hides item 4 there (the raw step above
     # shows it); with DBD::MariaDB, whose handshake asks for
     # utf8mb4_unicode_ci, a backend keeps whichever collation it last had.
-    "c4.prepared_unicode": 5,
+    "jdbc:c4.prepared_unicode": 5,
+    "php:c4.prepared_unicode": 5,
     "perl:c4.prepared_general": 5,
     "c5.collation": 5,
     "c5.collation_again": 5,
+    "perl:c5.collation_after_plain": 5,
+    "perl:c5.collation_after_plain_again": 5,
     # 6: logical schema names outside COM_QUERY / COM_INIT_DB.
     "php:c6.prepared_use": 6,      # Connector/J sends USE as text
     "perl:c6.prepared_use": 6,
@@ -112,6 +115,17 @@ KNOWN_DIFFERENCES = {
     "perl:c19.multi_parse_error": 19,
     "c19.charset_after": 19,
     "c19.charset_after_again": 19,
+}
+
+# Steps whose value through manx depends today on which pooled backend
+# (and that backend's history) a session gets, so that they come out equal
+# in some runs and different in others; not compared until the item is
+# fixed (then move them to nothing: they must match).
+UNSTABLE = {
+    # DBD::MariaDB's handshake asks for utf8mb4_unicode_ci; SET NAMES
+    # utf8mb4 COLLATE utf8mb4_unicode_ci is replayed (or not) as SET NAMES
+    # utf8mb4 depending on what manx believes the backend holds.
+    "perl:c4.prepared_unicode": 5,
 }
 
 # Steps whose direct value is an error on purpose; any other ERR in a
@@ -171,6 +185,8 @@ def compare(driver, direct, via):
     problems = []
     for step in list(direct) + [s for s in via if s not in direct]:
         d, v = direct.get(step, "<absent>"), via.get(step, "<absent>")
+        if f"{driver}:{step}" in UNSTABLE:
+            continue
         item = known(driver, step)
         if item is None and d != v:
             problems.append(f"{step}: differs (not listed)\n    direct: {d}\n    manx:   {v}")
@@ -448,7 +464,7 @@ def test_known_differences_name_real_steps():
     # The raw transcript's steps are string literals in raw_transcript().
     import inspect
     steps |= set(re.findall(r'"(c\d+\.[a-z_]+)"', inspect.getsource(raw_transcript)))
-    for key in KNOWN_DIFFERENCES:
+    for key in list(KNOWN_DIFFERENCES) + list(UNSTABLE):
         driver, _, step = key.rpartition(":")
         assert driver in ("", "jdbc", "php", "perl", "raw"), f"unknown driver in {key!r}"
         assert step in steps, f"KNOWN_DIFFERENCES names {key!r}, which no step prints"
