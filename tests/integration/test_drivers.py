@@ -145,9 +145,6 @@ GLOBALS = {
     "collation_connection": "latin1_swedish_ci",
     "lock_wait_timeout": 10,
 }
-# Globals a scenario step sets and restores itself; put back here too in
-# case a driver died half-way.
-RESTORED = ("div_precision_increment",)
 
 MANX_USERS = f"""
 [user {USER}]
@@ -210,26 +207,22 @@ def _on_servers(pair, fn):
 
 @pytest.fixture(scope="module")
 def drv_env(pair):
-    """Both servers with GLOBALS set (restored afterwards) and a clean slate
-    of the two databases; yields the pair."""
-    saved = {}
-
-    def save_and_set(cur):
-        names = list(GLOBALS) + list(RESTORED)
-        cur.execute("SELECT " + ", ".join(f"@@GLOBAL.{n}" for n in names))
-        saved[cur.connection.port] = dict(zip(names, cur.fetchone()))
+    """Both servers with GLOBALS set, put back afterwards, and without the
+    two databases afterwards; yields the pair.  Put back means the values
+    a server starts with (the charsets follow character_set_server, the
+    rest their defaults), not the values found: a run killed half-way must
+    not leave latin1 behind for the next one to keep."""
+    def set_globals(cur):
         cur.execute("SET GLOBAL " + ", ".join(f"{k} = %s" for k in GLOBALS), list(GLOBALS.values()))
 
     def restore(cur):
-        vals = saved.get(cur.connection.port)
-        if vals:
-            cur.execute("SET GLOBAL " + ", ".join(f"{k} = %s" for k in vals), list(vals.values()))
+        cur.execute("SET GLOBAL character_set_client = @@character_set_server, "
+                    "character_set_connection = @@character_set_server, "
+                    "character_set_results = @@character_set_server, "
+                    "collation_connection = @@collation_server, "
+                    "lock_wait_timeout = DEFAULT, div_precision_increment = DEFAULT")
 
-    def drop(cur):
-        for db in (LOGICAL, REAL):
-            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
-
-    _on_servers(pair, save_and_set)
+    _on_servers(pair, set_globals)
     try:
         yield pair
     finally:
@@ -237,7 +230,8 @@ def drv_env(pair):
         c = pair.connect(db=None)
         try:
             with c.cursor() as cur:
-                drop(cur)
+                for db in (LOGICAL, REAL):
+                    cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
         finally:
             c.close()
         sync_pair(pair)
