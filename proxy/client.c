@@ -974,9 +974,20 @@ static bool is_cs_var(const char *name)
     return false;
 }
 
-/* The character set variables, all four in order, when one differs: a
- * session starts as its own handshake said, whatever the backend's last
- * session did, and SET NAMES ... COLLATE is carried whole. */
+static const char *find_var(const mx_sstate_t *st, const char *name)
+{
+    for (uint32_t i = 0; i < st->n_vars; i++)
+        if (strcmp(st->vars[i].name, name) == 0)
+            return st->vars[i].value;
+    return NULL;
+}
+
+/* The character set variables, when one differs: a session starts as its
+ * own handshake said, whatever the backend's last session did.  SET NAMES
+ * with the connection's charset and collation first: MariaDB keeps the
+ * collation it names for the client side too (prepared statement
+ * parameters compare with it), which SET collation_connection alone does
+ * not do; then the client and results charsets where they differ. */
 static bool put_charsets(mx_pktbuf_t *b, const mx_sstate_t *want, const mx_sstate_t *have)
 {
     int i;
@@ -985,27 +996,24 @@ static bool put_charsets(mx_pktbuf_t *b, const mx_sstate_t *want, const mx_sstat
             break;
     if (i == MX_CS_VARS)
         return false;
-    for (i = 0; i < MX_CS_VARS; i++) {
-        const char *v = mx_sstate_cs(want, i);
-        if (i)
-            mx_put_u8(b, ',');
-        mx_put_bytes(b, "@@SESSION.", 10);
-        mx_put_bytes(b, mx_sstate_cs_name(i), strlen(mx_sstate_cs_name(i)));
-        mx_put_u8(b, '=');
-        if (i == MX_CS_RESULTS && (!v[0] || strcasecmp(v, "NULL") == 0))
+    const char *conn = mx_sstate_cs(want, MX_CS_CONNECTION), *client = mx_sstate_cs(want, MX_CS_CLIENT);
+    const char *coll = mx_sstate_cs(want, MX_CS_COLLATION), *results = mx_sstate_cs(want, MX_CS_RESULTS);
+    mx_put_bytes(b, "NAMES ", 6);
+    put_value(b, conn);
+    mx_put_bytes(b, " COLLATE ", 9);
+    put_value(b, coll);
+    if (strcmp(client, conn) != 0) {
+        mx_put_bytes(b, ",@@SESSION.character_set_client=", 32);
+        put_value(b, client);
+    }
+    if (strcmp(results, conn) != 0) {
+        mx_put_bytes(b, ",@@SESSION.character_set_results=", 33);
+        if (!results[0] || strcasecmp(results, "NULL") == 0)
             mx_put_bytes(b, "NULL", 4); /* results sent as stored */
         else
-            put_value(b, v);
+            put_value(b, results);
     }
     return true;
-}
-
-static const char *find_var(const mx_sstate_t *st, const char *name)
-{
-    for (uint32_t i = 0; i < st->n_vars; i++)
-        if (strcmp(st->vars[i].name, name) == 0)
-            return st->vars[i].value;
-    return NULL;
 }
 
 /* @`name`, the backtick doubled inside: a name is never read as SQL. */
@@ -1083,6 +1091,23 @@ static void put_command(mx_pktbuf_t *b, uint8_t cmd, const void *arg, size_t len
     mx_pkt_end(b);
 }
 
+/* The backend now holds the session's state (but for a LAST_INSERT_ID()
+ * nobody asked about).  False when the session was closed. */
+static bool sync_server_state(mx_client_t *cl)
+{
+    mx_server_t *sv = cl->server;
+    uint64_t lid = sv->st.last_insert_id;
+    if (!mx_sstate_copy(&sv->st, &cl->st)) {
+        client_close(cl, "out of memory");
+        return false;
+    }
+    if (!(cl->qflags & MX_SQLF_LAST_INSERT_ID))
+        sv->st.last_insert_id = lid;
+    sv->synced_id = cl->id;
+    sv->synced_version = cl->st_version;
+    return true;
+}
+
 static void replay_next(mx_client_t *cl)
 {
     mx_server_t *sv = cl->server;
@@ -1154,26 +1179,19 @@ static void replay_next(mx_client_t *cl)
             continue;
         case RP_PREPARE:
             cl->replay_step++;
+            /* The steps before brought the backend to the session's state:
+             * say so now, since a prepared statement is looked up under the
+             * collation it will run with. */
+            if (!sync_server_state(cl))
+                return;
             if (cl->cur_stmt && !mx_sstmt_find(sv, cl->cur_stmt)) {
                 put_command(b, MX_COM_STMT_PREPARE, cl->cur_stmt->sql, cl->cur_stmt->sql_len);
                 break;
             }
             continue;
-        default: {
-            /* Everything replayed: the backend now holds the session's state
-             * (but for a LAST_INSERT_ID() nobody asked about). */
-            uint64_t lid = sv->st.last_insert_id;
-            if (!mx_sstate_copy(&sv->st, &cl->st)) {
-                client_close(cl, "out of memory");
-                return;
-            }
-            if (!(cl->qflags & MX_SQLF_LAST_INSERT_ID))
-                sv->st.last_insert_id = lid;
-            sv->synced_id = cl->id;
-            sv->synced_version = cl->st_version;
+        default:
             forward_command(cl);
             return;
-        }
         }
         CL_DEBUG(cl, "replaying state on S-%u (step %d)", sv->id, cl->replay_step - 1);
         if (!mx_server_internal(sv))
@@ -1809,6 +1827,7 @@ static void learned_collation(mx_client_t *cl, bool ok)
                            strlen(coll))) {
         cl->sticky = true;
     } else {
+        CL_DEBUG(cl, "collation_connection is %s", coll);
         cl->st_version++;
         if (sv->synced_id == cl->id)
             sv->synced_version = cl->st_version;

@@ -632,9 +632,10 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         sv->globals_gen = atomic_load(&mx_proc.globals_gen); /* reset re-read the global defaults */
         mx_sstmt_clear_all(sv); /* COM_RESET_CONNECTION closed them all */
         sv->needs_reset = false;
+        bool multi = sv->st.multi_stmt; /* the reset keeps COM_SET_OPTION's choice */
         mx_sstate_clear(&sv->st);
         sv->st.collation = MX_DEFAULT_COLLATION;
-        sv->st.multi_stmt = true;
+        sv->st.multi_stmt = multi;
         mx_pool_offer(sv);
         return;
     case SV_ACTIVE:

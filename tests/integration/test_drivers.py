@@ -38,33 +38,6 @@ USER, PASSWORD = "app", "app123"   # the backend account; also the manx user
 
 # step ID (or "driver:step ID") -> issue 9 item.  Shrink as fixes land.
 KNOWN_DIFFERENCES = {
-    # 1: a pooled backend is reset to the server's defaults (latin1 here),
-    # the new session's handshake charset (utf8mb4) is not applied.
-    # (c1.after_results_null matches today only because item 2 makes the
-    # poisoning sessions fail before their backends take the NULL.)
-    "c1.after_latin1": 1,
-    "c1.after_unicode": 1,
-    # 2: character_set_results = NULL is replayed as '' (ERR 1115).
-    "c1.poison_results_null_use": 2,
-    "c2.select_1": 2,
-    "c2.results_var": 2,
-    # 4: the backend statement cache is keyed by text only: a session whose
-    # handshake asked for utf8mb4_general_ci runs the statement a
-    # utf8mb4_unicode_ci session prepared (1; its own collation says
-    # general_ci).
-    "c4.raw_handshake_general": 4,
-    # 5: SET NAMES ... COLLATE is replayed without the COLLATE (as SET
-    # NAMES utf8mb4: general_ci) on the backends the reads run on.  The c4
-    # steps fail by this too, which hides item 4 there (the raw step above
-    # shows it); with DBD::MariaDB, whose handshake asks for
-    # utf8mb4_unicode_ci, a backend keeps whichever collation it last had.
-    "jdbc:c4.prepared_unicode": 5,
-    "php:c4.prepared_unicode": 5,
-    "perl:c4.prepared_general": 5,
-    "c5.collation": 5,
-    "c5.collation_again": 5,
-    "perl:c5.collation_after_plain": 5,
-    "perl:c5.collation_after_plain_again": 5,
     # 6: logical schema names outside COM_QUERY / COM_INIT_DB.
     "php:c6.prepared_use": 6,      # Connector/J sends USE as text
     "perl:c6.prepared_use": 6,
@@ -82,39 +55,8 @@ KNOWN_DIFFERENCES = {
     # 8: no MariaDB bulk capability: Connector/J falls back to one
     # execute a row.
     "c8.batch_bulk": 8,
-    # 12: pooled connections keep the old session defaults.
-    "c12.new_session": 12,
-    # 13: a failed COM_CHANGE_USER closes the client connection.
-    "php:c13.after_bad": 13,
-    "php:c13.change_user_good": 13,
-    "php:c13.after_good": 13,
-    "php:c13.database_after_good": 13,
-    # ... and libmariadb's mysql_change_user likewise (its next call on
-    # the closed connection would abort the process).
-    "c13.raw_after_bad": 13,
-    "c13.raw_change_user_good": 13,
-    "c13.raw_after_good": 13,
-    # 15: CLIENT_IGNORE_SPACE not applied on the backend (mysqli's flag,
-    # the CLI's -i).
-    "c15.sql_mode": 15,
-    "c15.count_space": 15,
-    "c15.cli_ignore_space": 15,
     # 17: a session without a database gets a backend that has one.
     "c17.create_table": 17,
-    # 19: manx believes a backend has multi-statements on after
-    # COM_RESET_CONNECTION, which keeps the option as it was (off after a
-    # client without CLIENT_MULTI_STATEMENTS): a multi-statement text then
-    # fails 1064 as one statement.
-    "basic.multi_results": 19,
-    # Connector/J reports only the error of a failed multi-statement text,
-    # so the first two look the same there; the charset the SET NAMES in
-    # the failed text set (or not) shows it for every driver.
-    "php:basic.multi_error": 19,
-    "perl:basic.multi_error": 19,
-    "php:c19.multi_parse_error": 19,
-    "perl:c19.multi_parse_error": 19,
-    "c19.charset_after": 19,
-    "c19.charset_after_again": 19,
 }
 
 # Steps whose value through manx depends today on which pooled backend
@@ -122,10 +64,6 @@ KNOWN_DIFFERENCES = {
 # in some runs and different in others; not compared until the item is
 # fixed (then move them to nothing: they must match).
 UNSTABLE = {
-    # DBD::MariaDB's handshake asks for utf8mb4_unicode_ci; SET NAMES
-    # utf8mb4 COLLATE utf8mb4_unicode_ci is replayed (or not) as SET NAMES
-    # utf8mb4 depending on what manx believes the backend holds.
-    "perl:c4.prepared_unicode": 5,
 }
 
 # Steps whose direct value is an error on purpose; any other ERR in a

@@ -97,3 +97,21 @@ def test_prepared_statement_keeps_its_sessions_collation(manx):
         with b.stmt("SELECT 'ß' = 'ss'") as st:
             st.execute()
             assert st.fetch_all() == [(b"0",)]
+
+
+def test_prepared_statements_alternate_between_collations(manx):
+    """Two sessions of different collations take turns on one backend: each
+    EXECUTE is replayed there (SET of the character set, then PREPARE under
+    that collation) and answers by its own session's collation."""
+    m = one_backend(manx)
+    with m.capi() as a, m.capi() as b:
+        a.query("SET NAMES utf8mb4")
+        b.query("SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci")
+        with a.stmt("SELECT 'ß' = ?") as sa, b.stmt("SELECT 'ß' = ?") as sb:
+            for _ in range(4):
+                sa.bind(["ss"])
+                sa.execute()
+                assert sa.fetch_all() == [(b"0",)]
+                sb.bind(["ss"])
+                sb.execute()
+                assert sb.fetch_all() == [(b"1",)]
