@@ -242,3 +242,19 @@ out:
     EVP_PKEY_CTX_free(ctx);
     return rc;
 }
+
+char *mx_rsa_public_pem(void *evp_pkey, size_t *len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *out = NULL, *p;
+    if (b && PEM_write_bio_PUBKEY(b, evp_pkey) == 1) {
+        long n = BIO_get_mem_data(b, &p);
+        if (n > 0 && (out = malloc((size_t)n + 1))) {
+            memcpy(out, p, (size_t)n);
+            out[n] = 0;
+            *len = (size_t)n;
+        }
+    }
+    BIO_free(b);
+    return out;
+}

@@ -43,6 +43,11 @@ int mx_sha2_rsa_encrypt(const char *pem, size_t pem_len, const uint8_t *scramble
                         uint8_t *out, size_t out_cap);
 /* Server side: decrypt with the private key (an EVP_PKEY*) and unmask;
  * writes the NUL-terminated password to out.  Returns its length or -1. */
+/* The public half of evp_pkey (an EVP_PKEY *) as PEM, NUL-terminated, on
+ * the heap (the client asks for it in caching_sha2 exchanges).  NULL on
+ * failure. */
+char *mx_rsa_public_pem(void *evp_pkey, size_t *len);
+
 int mx_sha2_rsa_decrypt(void *evp_pkey, const uint8_t *in, size_t in_len,
                         const uint8_t *scramble, size_t scramble_len,
                         char *out, size_t out_cap);

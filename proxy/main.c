@@ -93,15 +93,12 @@ static int load_rsa(const mx_config_t *cfg)
         mx_error("cannot %s the RSA key for caching_sha2_password", cfg->rsa_private_key[0] ? "read" : "generate");
         return -1;
     }
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(b, key);
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    mx_proc.rsa_pub_pem = malloc((size_t)n + 1);
-    memcpy(mx_proc.rsa_pub_pem, p, (size_t)n);
-    mx_proc.rsa_pub_pem[n] = 0;
-    mx_proc.rsa_pub_pem_len = (size_t)n;
-    BIO_free(b);
+    mx_proc.rsa_pub_pem = mx_rsa_public_pem(key, &mx_proc.rsa_pub_pem_len);
+    if (!mx_proc.rsa_pub_pem) {
+        mx_error("cannot write the public RSA key");
+        EVP_PKEY_free(key);
+        return -1;
+    }
     mx_proc.rsa_key = key;
     return 0;
 }

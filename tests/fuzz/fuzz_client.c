@@ -1108,16 +1108,8 @@ static unsigned port_of(int fd)
 static void make_rsa_key(void)
 {
     EVP_PKEY *key = EVP_RSA_gen(2048);
-    BIO *b = BIO_new(BIO_s_mem());
-    if (!key || !b || PEM_write_bio_PUBKEY(b, key) != 1)
+    if (!key || !(mx_proc.rsa_pub_pem = mx_rsa_public_pem(key, &mx_proc.rsa_pub_pem_len)))
         abort();
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    mx_proc.rsa_pub_pem = malloc((size_t)n + 1);
-    memcpy(mx_proc.rsa_pub_pem, p, (size_t)n);
-    mx_proc.rsa_pub_pem[n] = 0;
-    mx_proc.rsa_pub_pem_len = (size_t)n;
-    BIO_free(b);
     mx_proc.rsa_key = key;
 }
 

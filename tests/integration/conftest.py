@@ -436,6 +436,17 @@ def table(backend, request):
 
 # --- helpers for the attack tests (test_attack_*.py) -----------------------
 
+def poll(pred, timeout, step=0.05):
+    """Calls pred() until it is true or `timeout` seconds pass; returns its
+    last value (for `assert poll(...), message`)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
 def wait_for(cond, timeout, what):
     """Polls cond() until it returns a true value (returned) or the deadline
     passes (the test fails naming `what`)."""

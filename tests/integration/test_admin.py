@@ -6,6 +6,8 @@ import time
 import pymysql
 import pytest
 
+from conftest import poll
+
 pytestmark = pytest.mark.manx_only
 
 
@@ -81,9 +83,9 @@ def test_switch_keeps_the_datahost_name_case(manx, pair, tmp_path):
     assert rows(c, "show @@datasource dh_main")[1] == ()
     with c.cursor() as cur:
         cur.execute("SWITCH @@DATASOURCE DH_Main:1")
-    assert wait_until(lambda: rows(c, "show @@datahost")[1][0][5] == "hostM2", 5)
+    assert poll(lambda: rows(c, "show @@datahost")[1][0][5] == "hostM2", 5)
     f = m.tmp / "state" / "dnindex.properties"
-    assert wait_until(lambda: f.exists() and "DH_Main=1" in f.read_text(), 5)
+    assert poll(lambda: f.exists() and "DH_Main=1" in f.read_text(), 5)
     # Another spelling is another (unknown) dataHost.
     with pytest.raises(pymysql.err.MySQLError) as ei:
         rows(c, "switch @@datasource dh_main:0")
@@ -100,7 +102,7 @@ def test_switch_refuses_a_malformed_index(manx, arg):
     c = admin(m)
     with c.cursor() as cur:
         cur.execute("switch @@datasource localhost1:1")
-    assert wait_until(lambda: rows(c, "show @@datahost")[1][0][4] == "1", 5)
+    assert poll(lambda: rows(c, "show @@datahost")[1][0][4] == "1", 5)
     with pytest.raises(pymysql.err.MySQLError) as ei, c.cursor() as cur:
         cur.execute(f"switch @@datasource {arg}")
     assert "usage" in str(ei.value) or "indexes 0..1" in str(ei.value), ei.value
@@ -128,7 +130,7 @@ def test_heartbeat_lists_the_writers_databases(manx, backend):
     def lists():
         return [x.groups() for x in line.finditer(m.log())]
 
-    assert wait_until(lambda: lists(), 5), m.log()[-2000:]
+    assert poll(lambda: lists(), 5), m.log()[-2000:]
     host, n, names = lists()[-1]
     assert host == "hostM1", lists()           # the active writeHost only
     assert {"aiurt_platform", "other_db", "mysql"} <= set(names.split(", ")), names
@@ -138,18 +140,10 @@ def test_heartbeat_lists_the_writers_databases(manx, backend):
         cur.execute(f"CREATE DATABASE `{name}`")
     try:
         # 10 beats of 200 ms, and the beat that sees it.
-        assert wait_until(lambda: name in lists()[-1][2].split(", "), 5), lists()
+        assert poll(lambda: name in lists()[-1][2].split(", "), 5), lists()
     finally:
         with backend.cursor() as cur:
             cur.execute(f"DROP DATABASE `{name}`")
-    assert wait_until(lambda: name not in lists()[-1][2].split(", "), 5), lists()
+    assert poll(lambda: name not in lists()[-1][2].split(", "), 5), lists()
     assert {h for h, _, _ in lists()} == {"hostM1"}, lists()
 
-
-def wait_until(pred, timeout, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()

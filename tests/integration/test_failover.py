@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Manx, free_port, own_pair, render_config, wait_port
+from conftest import Manx, free_port, own_pair, poll, render_config, wait_port
 
 pytestmark = pytest.mark.manx_only
 
@@ -159,14 +159,6 @@ def writer_server_id(m):
     return sid
 
 
-def wait_for(pred, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
 
 def test_kill9_writer_switches_and_persists(fpair, fmanx, tmp_path):
     state = tmp_path / "shared-state"
@@ -178,7 +170,7 @@ def test_kill9_writer_switches_and_persists(fpair, fmanx, tmp_path):
     time.sleep(1.5)
     t_kill = time.monotonic()
     os.kill(server_pid(fpair, 1), signal.SIGKILL)
-    assert wait_for(lambda: w.first_ok_on(89, t_kill) is not None, 15)
+    assert poll(lambda: w.first_ok_on(89, t_kill) is not None, 15)
     w.stop.set()
     w.join(10)
     outage = w.first_ok_on(89, t_kill) - t_kill
@@ -197,7 +189,7 @@ def test_kill9_writer_switches_and_persists(fpair, fmanx, tmp_path):
 
     # The old writer comes back: no automatic switch back.
     ensure_running(fpair)
-    assert wait_for(lambda: "hostM1 127.0.0.1:%d is UP" % fpair.port1 in m2.log(), 10)
+    assert poll(lambda: "hostM1 127.0.0.1:%d is UP" % fpair.port1 in m2.log(), 10)
     time.sleep(2)
     assert writer_server_id(m2) == 89
     assert "localhost1=1" in dnindex(m2, state)
@@ -227,7 +219,7 @@ def test_stop_writer_detected_by_timeout_no_flapping(fpair, fmanx):
     t_stop = time.monotonic()
     os.kill(pid, signal.SIGSTOP)
     try:
-        assert wait_for(lambda: "writes switched from hostM1" in m.log(), 15)
+        assert poll(lambda: "writes switched from hostM1" in m.log(), 15)
         switched = time.monotonic() - t_stop
         bound = PERIOD_MS / 1000 + RETRIES * (TIMEOUT_MS + RETRY_MS) / 1000 + 1
         print(f"kill -STOP: writes switched after {switched:.2f} s (bound {bound:.1f} s)")
@@ -241,7 +233,7 @@ def test_stop_writer_detected_by_timeout_no_flapping(fpair, fmanx):
     finally:
         os.kill(pid, signal.SIGCONT)
     # Back from SIGSTOP: it comes UP again but writes stay where they are.
-    assert wait_for(lambda: m.log().count("is UP again") >= 1, 15)
+    assert poll(lambda: m.log().count("is UP again") >= 1, 15)
     time.sleep(2)
     assert writer_server_id(m) == 89
     assert m.log().count("writes switched") == 1
@@ -251,7 +243,7 @@ def test_switch_type_never(fpair, fmanx):
     m = fmanx(datahost_extra={"switch_type": -1})
     make_table(m)
     os.kill(server_pid(fpair, 1), signal.SIGKILL)
-    assert wait_for(lambda: "switch_type = -1, not switching" in m.log(), 10)
+    assert poll(lambda: "switch_type = -1, not switching" in m.log(), 10)
     with pytest.raises(Exception) as ei:
         writer_server_id(m)
     assert "1105" in str(ei.value) or "1927" in str(ei.value), ei.value
@@ -284,7 +276,7 @@ def test_manual_switch_with_sighup(fpair, fmanx):
     assert writer_server_id(m) == 88
     (m.tmp / "state" / "dnindex.properties").write_text("#update\nlocalhost1=1\n")
     m.proc.send_signal(signal.SIGHUP)
-    assert wait_for(lambda: "writes moved by" in m.log(), 5)
+    assert poll(lambda: "writes moved by" in m.log(), 5)
     assert writer_server_id(m) == 89
     # A file that no longer mentions the dataHost changes nothing.
     (m.tmp / "state" / "dnindex.properties").write_text("#update\n")
@@ -302,8 +294,8 @@ def test_readhosts_of_a_dead_writer(fpair, fmanx, drop):
     m = fmanx(datahost_extra={"balance": 1, "drop_reads_of_dead_writer": str(drop).lower()})
     make_table(m)
     os.kill(server_pid(fpair, 1), signal.SIGKILL)
-    assert wait_for(lambda: "writes switched from hostM1" in m.log(), 10)
-    assert wait_for(lambda: "host hostS2 127.0.0.1:%d is DOWN" % fpair.port1 in m.log(), 10)
+    assert poll(lambda: "writes switched from hostM1" in m.log(), 10)
+    assert poll(lambda: "host hostS2 127.0.0.1:%d is DOWN" % fpair.port1 in m.log(), 10)
     mark = len(m.log())
     c = m.connect()
     with c.cursor() as cur:
@@ -328,16 +320,16 @@ def test_double_failure_writes_return_when_rejoin_delay_ends(fpair, fmanx):
     make_table(m)
     assert writer_server_id(m) == 88
     os.kill(server_pid(fpair, 1), signal.SIGKILL)
-    assert wait_for(lambda: "writes switched from hostM1" in m.log(), 10), m.log()[-3000:]
+    assert poll(lambda: "writes switched from hostM1" in m.log(), 10), m.log()[-3000:]
     assert writer_server_id(m) == 89
     os.kill(server_pid(fpair, 2), signal.SIGKILL)
-    assert wait_for(lambda: "host hostM2 127.0.0.1:%d is DOWN" % fpair.port2 in m.log(), 10)
+    assert poll(lambda: "host hostM2 127.0.0.1:%d is DOWN" % fpair.port2 in m.log(), 10)
     with pytest.raises(Exception):
         writer_server_id(m)
 
     start_one(fpair, 1)
     up = "host hostM1 127.0.0.1:%d is UP again" % fpair.port1
-    assert wait_for(lambda: up in m.log(), 30), m.log()[-3000:]
+    assert poll(lambda: up in m.log(), 30), m.log()[-3000:]
     t_up = time.monotonic()
     sid, t_ok = None, None
     while time.monotonic() < t_up + rejoin + 3:
@@ -353,4 +345,4 @@ def test_double_failure_writes_return_when_rejoin_delay_ends(fpair, fmanx):
     # Not before the delay (the UP line is seen up to a poll step late).
     assert t_ok - t_up >= rejoin - 0.5, t_ok - t_up
     assert "writes switched from hostM2" in m.log()
-    assert wait_for(lambda: "localhost1=0" in (dnindex(m) or ""), 5)
+    assert poll(lambda: "localhost1=0" in (dnindex(m) or ""), 5)

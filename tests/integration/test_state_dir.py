@@ -8,12 +8,11 @@ Tests run as root, so permissions cannot make a directory unwritable: the
 directory (or its parent) is replaced by a plain file instead."""
 
 import subprocess
-import time
 
 import pymysql
 import pytest
 
-from conftest import manx_bin
+from conftest import manx_bin, poll
 
 pytestmark = pytest.mark.manx_only
 
@@ -38,14 +37,6 @@ def datahost_row(c):
         cols = [d[0] for d in cur.description]
         return dict(zip(cols, cur.fetchone()))
 
-
-def wait_for(pred, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 @pytest.mark.parametrize("layout", ["parent_is_a_file", "dir_is_a_file"])
@@ -76,8 +67,8 @@ def test_switch_not_persisted_is_shown_and_retried(manx):
     assert datahost_row(c)["PERSISTED"] == "yes"
     with c.cursor() as cur:
         cur.execute("switch @@datasource localhost1:1")
-    assert wait_for(lambda: dnindex.exists() and "localhost1=1" in dnindex.read_text(), 5)
-    assert wait_for(lambda: datahost_row(c)["PERSISTED"] == "yes", 5)
+    assert poll(lambda: dnindex.exists() and "localhost1=1" in dnindex.read_text(), 5)
+    assert poll(lambda: datahost_row(c)["PERSISTED"] == "yes", 5)
 
     # The directory goes away behind manx's back and a file takes its place.
     moved = m.tmp / "state.moved"
@@ -85,7 +76,7 @@ def test_switch_not_persisted_is_shown_and_retried(manx):
     state.write_text("in the way\n")
     with c.cursor() as cur:
         cur.execute("switch @@datasource localhost1:0")
-    assert wait_for(lambda: datahost_row(c)["PERSISTED"].startswith("no"), 5)
+    assert poll(lambda: datahost_row(c)["PERSISTED"].startswith("no"), 5)
     row = datahost_row(c)
     assert row["ACTIVE_INDEX"] == "0" and "Not a directory" in row["PERSISTED"], row
     assert "index 1" in row["PERSISTED"], row          # what a restart would use
@@ -104,9 +95,9 @@ def test_switch_not_persisted_is_shown_and_retried(manx):
 
     # Failures are retried (and logged each time); once the directory is
     # back the file catches up without another switch.
-    assert wait_for(lambda: m.log().count("cannot write: Not a directory") >= 2, 15)
+    assert poll(lambda: m.log().count("cannot write: Not a directory") >= 2, 15)
     state.unlink()
     moved.rename(state)
-    assert wait_for(lambda: "localhost1=0" in dnindex.read_text(), 15), m.log()[-2000:]
-    assert wait_for(lambda: datahost_row(c)["PERSISTED"] == "yes", 5)
+    assert poll(lambda: "localhost1=0" in dnindex.read_text(), 15), m.log()[-2000:]
+    assert poll(lambda: datahost_row(c)["PERSISTED"] == "yes", 5)
     c.close()
