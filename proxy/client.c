@@ -79,7 +79,8 @@ uint8_t mx_client_flavor(const mx_client_t *cl)
 {
     return ((cl->caps & MX_CLIENT_FOUND_ROWS) ? MX_FLAVOR_FOUND_ROWS : 0) |
            ((cl->caps & MX_CLIENT_IGNORE_SPACE) ? MX_FLAVOR_IGNORE_SPACE : 0) |
-           (cl->user && cl->user->readonly ? MX_FLAVOR_READ_ONLY : 0);
+           (cl->user && cl->user->readonly ? MX_FLAVOR_READ_ONLY : 0) |
+           (cl->st.db[0] ? 0 : MX_FLAVOR_NODB);
 }
 
 /* ---- output helpers -------------------------------------------------------- */
@@ -344,6 +345,9 @@ static void on_close_timer(uv_handle_t *h)
     mx_stmt_clear_all(cl);
     mx_sstate_clear(&cl->pending_uv);
     free(cl->prep_sql);
+    free(cl->smap);
+    free(cl->smap_rs);
+    mx_pktbuf_free(&cl->smap_out);
     atomic_fetch_sub(cl->admin ? &mx_proc.n_admin : &mx_proc.n_clients, 1);
     free(cl);
     w->n_clients--;
@@ -569,6 +573,35 @@ static bool select_schema(mx_client_t *cl, const char *name, size_t len, uint8_t
     return true;
 }
 
+/* The user's schemas whose database has another name: what the client
+ * must see renamed in results (protocol/schemamap.h).  False when out of
+ * memory. */
+static bool build_smap(mx_client_t *cl)
+{
+    const mx_user_t *u = cl->user;
+    size_t n = 0;
+    for (size_t i = 0; !cl->admin && i < u->n_schemas; i++)
+        if (strcmp(u->schemas[i]->name, u->schemas[i]->datanode->database) != 0)
+            n++;
+    free(cl->smap);
+    cl->smap = NULL;
+    cl->n_smap = 0;
+    if (n == 0)
+        return true;
+    cl->smap = calloc(n, sizeof(*cl->smap));
+    if (!cl->smap_rs)
+        cl->smap_rs = calloc(1, sizeof(*cl->smap_rs));
+    if (!cl->smap || !cl->smap_rs)
+        return false;
+    for (size_t i = 0; i < u->n_schemas; i++) {
+        const mx_schema_t *s = u->schemas[i];
+        if (strcmp(s->name, s->datanode->database) != 0)
+            cl->smap[cl->n_smap++] = (mx_smap_pair_t){.real = s->datanode->database, .logical = s->name};
+    }
+    mx_smap_rs_begin(cl->smap_rs);
+    return true;
+}
+
 /* Login succeeded as far as the password goes: choose the schema, reset
  * the session and say OK. */
 static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
@@ -601,6 +634,10 @@ static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
         return;
     }
     cl->cu.active = false;
+    if (!build_smap(cl)) {
+        client_close(cl, "out of memory");
+        return;
+    }
     mx_registry_set_user(cl);
     if (mx_proc.cfg->max_login_failures > 0) {
         char host[64];
@@ -1604,6 +1641,64 @@ static void response_finished(mx_client_t *cl);
 
 static void server_data_once(mx_client_t *cl);
 
+/* Response packets that may carry a real database name (protocol/schemamap.h). */
+enum { SM_NONE, SM_COLDEF, SM_ROW, SM_ERR };
+
+/* What the packet at h (payload len) is, read before it is fed to the
+ * tracker; also starts a result set's column record at its column count. */
+static int smap_kind(mx_client_t *cl, const uint8_t *h, uint32_t len)
+{
+    const mx_resp_t *r = &cl->resp;
+    uint8_t b = h[MX_PKT_HDR];
+    bool eof = b == 0xFE && len < 9;
+    if (r->continuing || len == 0)
+        return SM_NONE;
+    if (b == 0xFF)
+        return len >= 3 && h[MX_PKT_HDR + 1] == 0xFF && h[MX_PKT_HDR + 2] == 0xFF ? SM_NONE : SM_ERR;
+    switch (r->phase) {
+    case MX_RP_FIRST:
+        if (b != 0x00 && b != 0xFB) /* a column count, or PREPARE_OK's columns to come */
+            mx_smap_rs_begin(cl->smap_rs);
+        else if (r->cmd == MX_COM_STMT_PREPARE)
+            mx_smap_rs_begin(cl->smap_rs);
+        return SM_NONE;
+    case MX_RP_COLS:
+    case MX_RP_PREP_COLS:
+        return SM_COLDEF;
+    case MX_RP_FIELDS:
+        return eof ? SM_NONE : SM_COLDEF;
+    case MX_RP_ROWS:
+        /* COM_STMT_FETCH rows belong to the cursor's result set, whose
+         * columns may not be the last ones seen: left as they are. */
+        return eof || r->cmd == MX_COM_STMT_FETCH || !cl->smap_rs->any ? SM_NONE : SM_ROW;
+    default:
+        return SM_NONE;
+    }
+}
+
+/* The packet at h with real names mapped, NULL when it needs no change. */
+static const mx_pktbuf_t *smap_packet(mx_client_t *cl, int kind, const uint8_t *h, uint32_t len)
+{
+    mx_pktbuf_t *out = &cl->smap_out;
+    const uint8_t *p = h + MX_PKT_HDR;
+    uint8_t seq = mx_pkt_seq(h);
+    mx_pktbuf_reset(out);
+    int rc;
+    switch (kind) {
+    case SM_COLDEF:
+        rc = mx_smap_coldef(cl->smap, cl->n_smap, cl->smap_rs, false, p, len, out, seq);
+        break;
+    case SM_ROW:
+        rc = mx_smap_row(cl->smap, cl->n_smap, cl->smap_rs, cl->resp.cmd == MX_COM_STMT_EXECUTE, p, len, out,
+                         seq);
+        break;
+    default:
+        rc = mx_smap_err(cl->smap, cl->n_smap, p, len, out, seq);
+        break;
+    }
+    return rc == 1 && !out->failed ? out : NULL;
+}
+
 /* Stream the backend's response to the client from the backend's buffer. */
 void mx_client_server_data(mx_client_t *cl)
 {
@@ -1643,6 +1738,9 @@ static void server_data_once(mx_client_t *cl)
         if (avail < MX_PKT_HDR + peek)
             break;
         uint32_t have = avail - MX_PKT_HDR < len ? avail - MX_PKT_HDR : len;
+        int sm = cl->n_smap && !sv->internal ? smap_kind(cl, h, len) : SM_NONE;
+        if (sm != SM_NONE && have < len && len <= MX_BUF_SIZE - MX_PKT_HDR)
+            break; /* mapped whole: wait for the rest of it */
         rc = mx_resp_feed(&cl->resp, h + MX_PKT_HDR, have, len);
         if (rc < 0) {
             CL_LOG(cl, MX_LOG_WARNING, "malformed response from S-%u %s", sv->id, sv->pool->host->name);
@@ -1672,6 +1770,22 @@ static void server_data_once(mx_client_t *cl)
             st->flags = cl->qflags;
             cl->prep_sql = NULL;
             mx_wr_u32((uint8_t *)h + MX_PKT_HDR + 1, st->vid);
+        }
+        if (sm != SM_NONE && have == len) {
+            const mx_pktbuf_t *b = smap_packet(cl, sm, h, len);
+            if (b) {
+                uv_buf_t ub[2] = {
+                    uv_buf_init((char *)sc->buf + fwd_start, sc->rpos - fwd_start),
+                    uv_buf_init((char *)b->data, (unsigned)b->len),
+                };
+                if (!mx_conn_write(&cl->conn, ub, 2)) {
+                    client_close(cl, "write failed");
+                    return;
+                }
+                sc->rpos += MX_PKT_HDR + len;
+                fwd_start = sc->rpos;
+                goto next;
+            }
         }
         if (cl->resp.last_ok && have == len) {
             track_ok(cl, h + MX_PKT_HDR, len);
@@ -2224,10 +2338,42 @@ typedef struct scan_s {
     mx_client_t *cl;
     char denied[MX_NAME_MAX + 1];  /* strict_schemas: first database named outside the user's */
     bool refused;
-    struct { uint32_t off, len; const char *real; } *maps; /* logical qualifiers to rewrite */
+    struct {                       /* logical schema names to rewrite, in text order */
+        uint32_t off, len;
+        uint8_t kind;              /* MAP_* */
+        const char *name;          /* MAP_NAME, MAP_LITERAL: the real name; MAP_FUNC: the logical */
+    } *maps;
     size_t n_maps, cap_maps;
+    bool info_schema;              /* the text names information_schema */
     bool oom;
 } scan_t;
+
+enum {
+    MAP_NAME,    /* `logical` as a qualifier, USE or SHOW ... FROM name: `real` */
+    MAP_LITERAL, /* 'logical' in a statement reading information_schema: 'real' */
+    MAP_FUNC     /* DATABASE() where the session's schema is mapped: the logical name */
+};
+
+static void add_map(scan_t *x, size_t off, size_t len, uint8_t kind, const char *name)
+{
+    if (x->oom)
+        return;
+    if (x->n_maps == x->cap_maps) {
+        size_t cap = x->cap_maps ? x->cap_maps * 2 : 8;
+        void *m = realloc(x->maps, cap * sizeof(*x->maps));
+        if (!m) {
+            x->oom = true;
+            return;
+        }
+        x->maps = m;
+        x->cap_maps = cap;
+    }
+    x->maps[x->n_maps].off = (uint32_t)off;
+    x->maps[x->n_maps].len = (uint32_t)len;
+    x->maps[x->n_maps].kind = kind;
+    x->maps[x->n_maps].name = name;
+    x->n_maps++;
+}
 
 static const mx_schema_t *users_schema(const mx_user_t *u, const char *name, size_t len, bool real_too)
 {
@@ -2259,24 +2405,24 @@ static bool known_database(const char *name, size_t len)
 static void on_db_name(void *arg, int kind, size_t off, size_t len, const char *name, size_t nlen)
 {
     scan_t *x = arg;
-    const mx_user_t *u = x->cl->user;
+    mx_client_t *cl = x->cl;
+    const mx_user_t *u = cl->user;
+    if (kind == MX_SQL_DB_FUNC) {
+        /* DATABASE() answers the real name on the backend: the client sees
+         * its logical schema, except where the call is compared with
+         * information_schema's real names (decided once the text is read). */
+        const mx_schema_t *sc = cl->schema;
+        if (sc && strcmp(sc->name, sc->datanode->database) != 0 && strcmp(cl->st.db, sc->datanode->database) == 0)
+            add_map(x, off, len, MAP_FUNC, sc->name);
+        return;
+    }
+    if (kind == MX_SQL_DB_QUALIFIER && nlen == 18 && strncasecmp(name, "information_schema", 18) == 0)
+        x->info_schema = true;
     const mx_schema_t *own = nlen ? users_schema(u, name, nlen, false) : NULL;
-    if (kind == MX_SQL_DB_QUALIFIER && own && strcmp(own->name, own->datanode->database) != 0) {
+    if ((kind == MX_SQL_DB_QUALIFIER || kind == MX_SQL_DB_USE || kind == MX_SQL_DB_SHOW) && own &&
+        strcmp(own->name, own->datanode->database) != 0) {
         /* Mycat's checkSQLschema: `logical`.t reaches the backend as `real`.t. */
-        if (x->n_maps == x->cap_maps) {
-            size_t cap = x->cap_maps ? x->cap_maps * 2 : 8;
-            void *m = realloc(x->maps, cap * sizeof(*x->maps));
-            if (!m) {
-                x->oom = true;
-                return;
-            }
-            x->maps = m;
-            x->cap_maps = cap;
-        }
-        x->maps[x->n_maps].off = (uint32_t)off;
-        x->maps[x->n_maps].len = (uint32_t)len;
-        x->maps[x->n_maps].real = own->datanode->database;
-        x->n_maps++;
+        add_map(x, off, len, MAP_NAME, own->datanode->database);
     }
     if (!u->strict_schemas || x->refused)
         return;
@@ -2290,6 +2436,18 @@ static void on_db_name(void *arg, int kind, size_t off, size_t len, const char *
         x->refused = true;
         snprintf(x->denied, sizeof(x->denied), "%.*s", (int)(nlen ? nlen : 0), name);
     }
+}
+
+/* 'logical' compared with information_schema's columns, where the backend
+ * knows only the real name (JDBC's DatabaseMetaData asks this way). */
+static void on_literal(void *arg, size_t off, size_t len, const char *val, size_t vlen)
+{
+    scan_t *x = arg;
+    const mx_client_t *cl = x->cl;
+    for (size_t i = 0; vlen && i < cl->n_smap; i++)
+        if (strlen(cl->smap[i].logical) == vlen && memcmp(cl->smap[i].logical, val, vlen) == 0 &&
+            !strpbrk(cl->smap[i].real, "'\\"))
+            add_map(x, off, len, MAP_LITERAL, cl->smap[i].real);
 }
 
 static void on_uservar(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
@@ -2338,6 +2496,52 @@ static bool answer_locally(mx_client_t *cl, const mx_sql_info_t *info)
     }
 }
 
+/* The replacement text of one logical schema name (scan_t.maps). */
+static bool put_mapped(mx_bytes_t *b, uint8_t kind, const char *name)
+{
+    size_t n = strlen(name);
+    switch (kind) {
+    case MAP_NAME: {
+        /* A backtick in the name is doubled inside backticks. */
+        if (!bytes_put(b, "`", 1))
+            return false;
+        for (const char *p = name; *p; p++)
+            if (!bytes_put(b, p, 1) || (*p == '`' && !bytes_put(b, "`", 1)))
+                return false;
+        return bytes_put(b, "`", 1);
+    }
+    case MAP_LITERAL:
+        return bytes_put(b, "'", 1) && bytes_put(b, name, n) && bytes_put(b, "'", 1);
+    default: {
+        static const char hex[] = "0123456789abcdef";
+        if (!bytes_put(b, MX_SMAP_DBF_PREFIX, sizeof(MX_SMAP_DBF_PREFIX) - 1))
+            return false;
+        for (size_t i = 0; i < n; i++) {
+            char h[2] = {hex[(uint8_t)name[i] >> 4], hex[(uint8_t)name[i] & 15]};
+            if (!bytes_put(b, h, 2))
+                return false;
+        }
+        return bytes_put(b, MX_SMAP_DBF_SUFFIX, sizeof(MX_SMAP_DBF_SUFFIX) - 1);
+    }
+    }
+}
+
+/* Keeps the maps that apply now that the whole text is read: literals only
+ * in a statement reading information_schema, DATABASE() only outside one
+ * (there it is compared with the real names the backend lists). */
+static void settle_maps(scan_t *x)
+{
+    bool info = x->info_schema || strcasecmp(x->cl->st.db, "information_schema") == 0;
+    size_t k = 0;
+    for (size_t i = 0; i < x->n_maps; i++) {
+        uint8_t kind = x->maps[i].kind;
+        if ((kind == MAP_LITERAL && !info) || (kind == MAP_FUNC && info))
+            continue;
+        x->maps[k++] = x->maps[i];
+    }
+    x->n_maps = k;
+}
+
 /* The statement text as the backend must see it, in cl->rewrite: from
  * `skip` (a routing hint cut off), logical schema qualifiers replaced by
  * real names (x->maps, in text order), " LIMIT n" inserted at limit_pos
@@ -2367,14 +2571,12 @@ static bool rewrite_text(mx_client_t *cl, const scan_t *x, const uint8_t *p, uin
         last = off;
         if (i == x->n_maps)
             break;
-        const char *real = x->maps[i].real;
-        if (!bytes_put(&cl->rewrite, "`", 1) || !bytes_put(&cl->rewrite, real, strlen(real)) ||
-            !bytes_put(&cl->rewrite, "`", 1))
+        if (!put_mapped(&cl->rewrite, x->maps[i].kind, x->maps[i].name))
             return false;
         last = off + x->maps[i].len;
     }
     if (x->n_maps)
-        CL_DEBUG(cl, "mapped %zu logical schema qualifier%s to the real database", x->n_maps, x->n_maps == 1 ? "" : "s");
+        CL_DEBUG(cl, "mapped %zu logical schema name%s", x->n_maps, x->n_maps == 1 ? "" : "s");
     if (limit > 0)
         CL_LOG(cl, MX_LOG_INFO, "sql_max_limit: added LIMIT %d to a SELECT without one", limit);
     return true;
@@ -2426,9 +2628,11 @@ static int dispatch_query(mx_client_t *cl, mx_sql_info_t *info)
     mx_lexmode_t mode;
     session_lexmode(cl, &mode);
     scan_t x = {.cl = cl};
-    mx_sql_cb_t cb = {.arg = &x, .db_name = on_db_name, .uservar = prepare ? NULL : on_uservar};
+    mx_sql_cb_t cb = {.arg = &x, .db_name = on_db_name, .uservar = prepare ? NULL : on_uservar,
+                      .literal = cl->n_smap ? on_literal : NULL};
     mx_sstate_clear(&cl->pending_uv);
     mx_sql_scan(p + 1, len - 1, &mode, &cb, info);
+    settle_maps(&x);
     int rc = -1;
     if (x.oom) {
         client_close(cl, "out of memory");

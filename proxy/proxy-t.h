@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "protocol/packet.h"
 #include "protocol/resp.h"
+#include "protocol/schemamap.h"
 #include "router/health.h"
 
 /* Intrusive doubly linked list (pgbouncer's statlist spirit). */
@@ -29,7 +30,9 @@ typedef struct mx_list_s {
 #define MX_FLAVOR_FOUND_ROWS 0x1   /* CLIENT_FOUND_ROWS negotiated */
 #define MX_FLAVOR_READ_ONLY  0x2   /* session set to READ ONLY (readonly users) */
 #define MX_FLAVOR_IGNORE_SPACE 0x4 /* CLIENT_IGNORE_SPACE negotiated (`mariadb -i`: `count (*)`) */
-#define MX_FLAVORS 8
+#define MX_FLAVOR_NODB       0x8   /* for sessions without a database: never has one selected
+                                    * (MySQL cannot unselect one: such a connection is closed) */
+#define MX_FLAVORS 16
 #define MX_INTERNAL_NONE INT64_MIN         /* internal query returned no row */
 #define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
@@ -299,6 +302,13 @@ struct mx_client_s {
     bool state_change;           /* response carried a STATE_CHANGE entry */
     bool state_known;            /* ... and also schema / variable entries */
     uint8_t replay_step;
+
+    /* Logical schema names (protocol/schemamap.h): the user's schemas
+     * whose database has another name; n_smap == 0: nothing to map. */
+    mx_smap_pair_t *smap;
+    size_t n_smap;
+    mx_smap_rs_t *smap_rs;       /* columns of the result set in flight */
+    mx_pktbuf_t smap_out;        /* a response packet with names mapped */
 
     uv_timer_t timer;            /* pool wait / idle timeout */
     uint64_t queries;

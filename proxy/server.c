@@ -582,6 +582,13 @@ void mx_server_release(mx_server_t *sv, bool dirty)
         mx_server_close(sv, "connection lost");
         return;
     }
+    if ((sv->flavor & MX_FLAVOR_NODB) && sv->st.db[0]) {
+        /* A session chose a database here: no statement can unselect it
+         * (COM_RESET_CONNECTION keeps it), and sessions without one must
+         * get 1046 No database selected as they would directly. */
+        mx_server_close(sv, "a database was selected on a connection for sessions without one");
+        return;
+    }
     if (dirty) {
         SV_DEBUG(sv, "resetting session state before reuse");
         sv->state = SV_RESET;
@@ -632,10 +639,14 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
         sv->globals_gen = atomic_load(&mx_proc.globals_gen); /* reset re-read the global defaults */
         mx_sstmt_clear_all(sv); /* COM_RESET_CONNECTION closed them all */
         sv->needs_reset = false;
-        bool multi = sv->st.multi_stmt; /* the reset keeps COM_SET_OPTION's choice */
+        /* The reset keeps COM_SET_OPTION's choice and the database. */
+        bool multi = sv->st.multi_stmt;
+        char db[sizeof(sv->st.db)];
+        memcpy(db, sv->st.db, sizeof(db));
         mx_sstate_clear(&sv->st);
         sv->st.collation = MX_DEFAULT_COLLATION;
         sv->st.multi_stmt = multi;
+        memcpy(sv->st.db, db, sizeof(db));
         mx_pool_offer(sv);
         return;
     case SV_ACTIVE:

@@ -259,7 +259,9 @@ typedef struct stmt_s {
                          * for a CASE expression (its THEN is followed by a value) */
     uint32_t steps;     /* tokens since the verb, saturating */
     uint32_t db_step;   /* the step that made db_pending */
-    size_t prev_e;      /* end of the previous token */
+    size_t prev_s, prev_e; /* start and end of the previous token */
+    size_t dbf_s;       /* a DATABASE( / SCHEMA( call's name, until its ')' */
+    bool dbf_open;      /* ... when the next token is that ')' */
     uint32_t depth;     /* parenthesis depth */
     uint32_t wdepth;    /* WITH: the depth of the WITH keyword */
     uint64_t flags;     /* MX_SQLF_* of this statement */
@@ -324,7 +326,9 @@ static void report_db(scan_t *sc, int kind, size_t s, size_t e, const tok_t *t)
         return;
     char name[MX_SQL_USE_DB_MAX + 1];
     int len;
-    if (t) {
+    if (kind == MX_SQL_DB_FUNC) {
+        len = -1;
+    } else if (t) {
         len = mx_lex_unquote(sc->q, &(mx_tok_t){.type = t->type, .flags = t->flags, .s = t->s, .e = t->e},
                              name, sizeof(name));
     } else if (e - s <= MX_SQL_USE_DB_MAX) {
@@ -1464,6 +1468,8 @@ static void func_call(stmt_t *st)
     case K_DATABASE:
     case K_SCHEMA:
         st->flags |= MX_SQLF_SELECT_DATABASE;
+        st->dbf_open = true; /* reported at its ')': DATABASE() takes no argument */
+        st->dbf_s = st->prev_s;
         break;
     case K_CONNECTION_ID:
         st->flags |= MX_SQLF_CONNECTION_ID;
@@ -1476,6 +1482,11 @@ static void func_call(stmt_t *st)
 static void feed_any(scan_t *sc, stmt_t *st, const tok_t *t)
 {
     uint8_t kw = t->kw;
+    if (st->dbf_open) {
+        st->dbf_open = false;
+        if (t->type == MX_TOK_PUNCT && t->ch == ')')
+            report_db(sc, MX_SQL_DB_FUNC, st->dbf_s, t->e, NULL);
+    }
     if (st->uv_pending) {
         /* The user variable before this token: assigned by := , else read
          * (the left side of a SET assignment never gets here). */
@@ -1617,6 +1628,7 @@ static void feed(scan_t *sc, stmt_t *st, const tok_t *t)
     st->prev_kw = t->kw;
     st->prev_type = t->type;
     st->prev_ch = t->ch;
+    st->prev_s = t->s;
     st->prev_e = t->e;
     if (st->set_stmt && t->kw == K_FOR && st->depth == 0) {
         /* SET STATEMENT var=value FOR stmt: the options last one statement,
@@ -1756,6 +1768,16 @@ static void note_qualifier(scan_t *sc, const tok_t *t)
     sc->prev_after_dot = sc->prev_is_dot;
     sc->prev_is_dot = dot;
     sc->prev = *t;
+    if (t->type == MX_TOK_STRING && !(t->flags & MX_TOKF_DQUOTE) && sc->cb && sc->cb->literal) {
+        char val[MX_SQL_USE_DB_MAX + 1];
+        int len = sc->q[t->s] != '\'' && sc->q[t->s] != '"' ? -1 : mx_lex_unquote(sc->q, &(mx_tok_t){.type = t->type, .flags = t->flags, .s = t->s, .e = t->e},
+                                 val, sizeof(val));
+        if (len < 0) {
+            val[0] = 0;
+            len = 0;
+        }
+        sc->cb->literal(sc->cb->arg, t->s, t->e - t->s, val, (size_t)len);
+    }
 }
 
 /* Fires the uservar callbacks of a single SET once it is known to qualify. */

@@ -117,7 +117,8 @@ enum {
     MX_SQL_DB_QUALIFIER = 1, /* x in x.y or x.y.z, and db.func( */
     MX_SQL_DB_USE,           /* USE x, in any statement of the text */
     MX_SQL_DB_SHOW,          /* SHOW ... FROM|IN x, SHOW CREATE DATABASE|SCHEMA x */
-    MX_SQL_DB_DDL            /* CREATE|DROP|ALTER DATABASE|SCHEMA [IF [NOT] EXISTS] x */
+    MX_SQL_DB_DDL,           /* CREATE|DROP|ALTER DATABASE|SCHEMA [IF [NOT] EXISTS] x */
+    MX_SQL_DB_FUNC           /* a DATABASE() or SCHEMA() call, from its name to the ')' */
 };
 
 typedef struct mx_sql_cb_s {
@@ -130,6 +131,8 @@ typedef struct mx_sql_cb_s {
      *  MX_SQL_DB_SHOW       SHOW ... FROM|IN x (any word/ident after FROM or IN in a
      *                       SHOW statement), SHOW CREATE DATABASE|SCHEMA x
      *  MX_SQL_DB_DDL        CREATE|DROP|ALTER DATABASE|SCHEMA [IF [NOT] EXISTS] x
+     *  MX_SQL_DB_FUNC       DATABASE() / SCHEMA() (not db.database()): [off, off+len)
+     *                       runs from the function's name to its ')', name is ""
      * [off, off+len) is the token in q (quotes included); name/nlen the
      * unquoted name (NUL-terminated, valid during the call), nlen == 0 when
      * it exceeds 64 bytes or cannot be unquoted without the mode.  Calls come
@@ -148,6 +151,12 @@ typedef struct mx_sql_cb_s {
      * caller that every user variable the text assigns was reported.  May be
      * NULL. */
     void (*uservar)(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen);
+    /* Each string literal the server reads as a string whatever the mode
+     * ('x', N'x', and "x" only when ANSI_QUOTES is known to be off), in text
+     * order: [off, off+len) is the quoted token, val/vlen its value
+     * (NUL-terminated, valid during the call) when it is at most 64 bytes
+     * and unquotes without the mode, else vlen == 0.  May be NULL. */
+    void (*literal)(void *arg, size_t off, size_t len, const char *val, size_t vlen);
 } mx_sql_cb_t;
 
 /* Classifies the n bytes at q (the text of COM_QUERY or COM_STMT_PREPARE)

@@ -19,10 +19,17 @@ typedef struct seen_s {
 static void on_db(void *arg, int kind, size_t off, size_t len, const char *name, size_t nlen)
 {
     seen_t *s = arg;
-    if (kind < MX_SQL_DB_QUALIFIER || kind > MX_SQL_DB_DDL || off > s->n || len > s->n - off || len == 0 ||
+    if (kind < MX_SQL_DB_QUALIFIER || kind > MX_SQL_DB_FUNC || off > s->n || len > s->n - off || len == 0 ||
         nlen > 64 || name == NULL || name[nlen] != 0 || off < s->last_off)
         __builtin_trap();
     s->last_off = off;
+}
+
+static void on_literal(void *arg, size_t off, size_t len, const char *val, size_t vlen)
+{
+    seen_t *s = arg;
+    if (off > s->n || len == 0 || len > s->n - off || vlen > 64 || val == NULL || val[vlen] != 0)
+        __builtin_trap();
 }
 
 static void on_uservar(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
@@ -39,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mx_lexmode_t mode;
     fuzz_mode(&data, &size, &mode);
     seen_t seen = {data, size, 0, 0};
-    mx_sql_cb_t cb = {.arg = &seen, .db_name = on_db, .uservar = on_uservar};
+    mx_sql_cb_t cb = {.arg = &seen, .db_name = on_db, .uservar = on_uservar, .literal = on_literal};
     mx_sql_info_t info;
     mx_sql_scan(data, size, &mode, &cb, &info);
     if (info.cls > MX_SQL_WRITE || info.hint > MX_HINT_SLAVE || info.n_stmts > size ||

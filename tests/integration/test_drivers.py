@@ -38,25 +38,9 @@ USER, PASSWORD = "app", "app123"   # the backend account; also the manx user
 
 # step ID (or "driver:step ID") -> issue 9 item.  Shrink as fixes land.
 KNOWN_DIFFERENCES = {
-    # 6: logical schema names outside COM_QUERY / COM_INIT_DB.
-    "php:c6.prepared_use": 6,      # Connector/J sends USE as text
-    "perl:c6.prepared_use": 6,
-    "c6.prepared_database": 6,
-    "c6.database_in_expression": 6,
-    "c6.error_message": 6,
-    "c6.show_tables": 6,
-    "c6.is_tables_by_name": 6,
-    "c6.is_tables_by_function": 6,
-    # 7: JDBC DatabaseMetaData empty; DBI's table_info too (its
-    # column_info and primary_key_info use SHOW, which works).
-    "c7.get_tables": 7,
-    "jdbc:c7.get_columns": 7,
-    "jdbc:c7.get_primary_keys": 7,
     # 8: no MariaDB bulk capability: Connector/J falls back to one
     # execute a row.
     "c8.batch_bulk": 8,
-    # 17: a session without a database gets a backend that has one.
-    "c17.create_table": 17,
 }
 
 # Steps whose value through manx depends today on which pooled backend

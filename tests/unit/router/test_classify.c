@@ -123,21 +123,35 @@ static bool parse_mode(const char *s, mx_lexmode_t *m)
     return true;
 }
 
-/* What the callbacks saw, as text: "Q:db|U:name" and "a=1;b='x';". */
+/* What the callbacks saw, as text: "Q:db|U:name|F:database()" (a call as
+ * typed), "a=1;b='x';" and "lit;lit;". */
 typedef struct seen_s {
+    const char *q;
     char db[1024];
     char uv[1024];
+    char lit[1024];
 } seen_t;
 
 static void seen_db(void *arg, int kind, size_t off, size_t len, const char *name, size_t nlen)
 {
     seen_t *s = arg;
-    static const char kinds[] = "?QUSD";
+    static const char kinds[] = "?QUSDF";
     size_t n = strlen(s->db);
+    if (kind == MX_SQL_DB_FUNC) {
+        name = s->q + off;
+        nlen = len;
+    }
+    snprintf(s->db + n, sizeof(s->db) - n, "%s%c:%.*s", n ? "|" : "", kinds[kind > 0 && kind < 6 ? kind : 0],
+             (int)nlen, name);
+}
+
+static void seen_lit(void *arg, size_t off, size_t len, const char *val, size_t vlen)
+{
+    seen_t *s = arg;
+    size_t n = strlen(s->lit);
     (void)off;
     (void)len;
-    snprintf(s->db + n, sizeof(s->db) - n, "%s%c:%.*s", n ? "|" : "", kinds[kind > 0 && kind < 5 ? kind : 0],
-             (int)nlen, name);
+    snprintf(s->lit + n, sizeof(s->lit) - n, "%.*s;", (int)vlen, val);
 }
 
 static void seen_uv(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
@@ -220,12 +234,15 @@ static int check_field(int lineno, const char *sql, const char *field, const mx_
     } else if (KEY("db")) {
         if (strcmp(v, seen->db) != 0)
             return eval_fail(lineno, sql, "db_name callbacks", v, seen->db);
+    } else if (KEY("lit")) {
+        if (strcmp(v, seen->lit) != 0)
+            return eval_fail(lineno, sql, "literal callbacks", v, seen->lit);
     } else if (KEY("uv")) {
         if (strcmp(v, seen->uv) != 0)
             return eval_fail(lineno, sql, "uservar callbacks", v, seen->uv);
     } else {
         return eval_fail(lineno, sql, "unknown expectation",
-                         "mode|hint|flags|has|lacks|n|limit_pos|use|kill|amb|local|lname|like|db|uv", field);
+                         "mode|hint|flags|has|lacks|n|limit_pos|use|kill|amb|local|lname|like|db|uv|lit", field);
     }
 #undef KEY
     return 1;
@@ -271,8 +288,8 @@ static void test_eval(const char *dir)
         if (!copy)
             abort();
         memcpy(copy, sql, n);
-        seen_t seen = {{0}, {0}};
-        mx_sql_cb_t cb = {.arg = &seen, .db_name = seen_db, .uservar = seen_uv};
+        seen_t seen = {.q = (const char *)copy};
+        mx_sql_cb_t cb = {.arg = &seen, .db_name = seen_db, .uservar = seen_uv, .literal = seen_lit};
         mx_sql_info_t info;
         mx_sql_scan(copy, n, &mode, &cb, &info);
         free(copy);
