@@ -420,6 +420,15 @@ static void on_login_timeout(uv_timer_t *t)
         client_close(cl, "login timed out");
 }
 
+/* The collation the backends greet with (the server's default character
+ * set), so that a client that takes the server's default gets the same
+ * through manx; utf8mb4_general_ci until a backend has greeted. */
+static uint8_t greeting_collation(void)
+{
+    uint8_t c = atomic_load(&mx_proc.backend_collation);
+    return c ? c : MX_DEFAULT_COLLATION;
+}
+
 static const char *announced_version(void)
 {
     if (mx_proc.cfg->server_version[0])
@@ -506,7 +515,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
     mx_pktbuf_t b;
     uint8_t mem[256];
     mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
-    mx_pkt_handshake(&b, announced_version(), cl->id, cl->scramble, caps, MX_DEFAULT_COLLATION,
+    mx_pkt_handshake(&b, announced_version(), cl->id, cl->scramble, caps, greeting_collation(),
                      MX_STATUS_AUTOCOMMIT, NATIVE_PLUGIN);
     if (!send_pkt(cl, &b))
         return;
@@ -830,7 +839,7 @@ static void handle_login(mx_client_t *cl, const uint8_t *p, uint32_t len, uint8_
         client_close(cl, "insecure transport");
         return;
     }
-    cl->st.collation = hr.charset ? hr.charset : MX_DEFAULT_COLLATION;
+    cl->st.collation = hr.charset ? hr.charset : greeting_collation();
     cl->st.multi_stmt = (cl->caps & MX_CLIENT_MULTI_STATEMENTS) != 0;
     cl->rewrite_ok = !(cl->caps & MX_CLIENT_SESSION_TRACK);
     mx_str_t db = hr.db;

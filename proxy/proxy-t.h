@@ -373,6 +373,7 @@ typedef struct mx_proc_s {
     _Atomic bool version_known;
     _Atomic uint32_t backend_version;  /* lowest version id a backend announced (10.11.6 = 101106); 0 unknown */
     _Atomic bool backend_mariadb;      /* ... and the backends are MariaDB */
+    _Atomic uint8_t backend_collation; /* the collation backends greet with (their character_set_server); 0 unknown */
     _Atomic uint8_t sql_mode_default;  /* MX_LEX_* bits of the backends' default sql_mode, | 0x80 once known */
     _Atomic uint32_t globals_gen;      /* bumped by every SET GLOBAL through manx: older connections reset */
 } mx_proc_t;

@@ -391,6 +391,8 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
     }
     memcpy(sv->scramble, hs.scramble, MX_SCRAMBLE_LEN);
     sv->backend_thread_id = hs.conn_id;
+    if (hs.charset)
+        atomic_store(&mx_proc.backend_collation, hs.charset); /* manx greets its clients with it */
     note_version(&hs.server_version);
     sv->caps = (wanted_caps & hs.caps) | MX_CLIENT_PROTOCOL_41;
     if (sv->flavor & MX_FLAVOR_FOUND_ROWS)

@@ -99,3 +99,4 @@ def test_ftwrl_keeps_the_session_on_its_backend(manx, backend, table):
         assert q(w, f"SELECT COUNT(*) FROM `{table}`") == ((1,),)
     finally:
         w.close()
+
