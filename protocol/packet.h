@@ -140,7 +140,8 @@ int mx_parse_bulk_execute(const uint8_t *p, size_t len, mx_bulk_t *bk);
 /* Column Definition 41.  `ext_type_info` says whether the connection it came
  * from negotiated MX_MARIADB_EXTENDED_TYPE_INFO: such a definition carries a
  * length-encoded block of type information (entries of a 1-byte key, 0 the
- * type name such as "json", 1 the format, and a length-encoded value) between
+ * type name such as "point", 1 the format such as "json", and a
+ * length-encoded value) between
  * org_name and the fixed fields.  Returns 0, or <0 if malformed. */
 typedef struct mx_coldef_s {
     mx_str_t catalog, schema, table, org_table, name, org_name;

@@ -170,9 +170,9 @@ static void o_coldef(out_t *o, const char *name)
     o_lstr(o, name, strlen(name));
     o_lstr(o, name, strlen(name));
     if (o->ext_types) {
-        /* As MariaDB describes a JSON column: type name "json". */
+        /* As MariaDB describes a JSON column: format "json". */
         o_lenenc(o, 6);
-        o_u8(o, 0);
+        o_u8(o, 1);
         o_lstr(o, "json", 4);
     }
     o_u8(o, 0x0c);

@@ -1008,10 +1008,10 @@ static void test_ext_caps(void)
 }
 
 /* A JSON column as MariaDB 10.11 describes it to a client with extended type
- * info: the block holds type name (key 0) "json". */
+ * info: the block holds the format (key 1) "json". */
 static const char coldef_json_ext[] =
     "03646566" "0474657374" "016a" "016a" "0164" "0164"
-    "06" "00046a736f6e"
+    "06" "01046a736f6e"
     "0c" "2d00" "fcffffff" "fc" "9000" "00" "0000";
 
 static void test_column_def_ext(void)
@@ -1026,9 +1026,9 @@ static void test_column_def_ext(void)
     ASSERT_TRUE(str_is(cd.schema, "test"));
     ASSERT_TRUE(str_is(cd.name, "d"));
     ASSERT_EQ(cd.ext_info.len, 6);
-    ASSERT_TRUE(mx_coldef_ext_value(&cd, 0, &v));
+    ASSERT_TRUE(mx_coldef_ext_value(&cd, 1, &v));
     ASSERT_TRUE(str_is(v, "json"));
-    ASSERT_TRUE(!mx_coldef_ext_value(&cd, 1, &v));
+    ASSERT_TRUE(!mx_coldef_ext_value(&cd, 0, &v));
     ASSERT_EQ(cd.charset, 45);
     ASSERT_EQ(cd.type, 0xfc);
     ASSERT_EQ(cd.length, 0xfffffffc);
