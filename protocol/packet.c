@@ -181,6 +181,10 @@ int mx_parse_handshake(const uint8_t *p, size_t len, mx_handshake_t *hs)
     if (!mx_rd_fixed(&r, 2, &v) || !mx_rd_u8(&r, &auth_len) || !mx_rd_bytes(&r, 10, &reserved))
         return -1;
     hs->caps |= (uint32_t)v << 16;
+    /* MariaDB's extended capabilities, present only when the server says it
+     * is not "CLIENT_MYSQL"; a MySQL server's reserved bytes mean nothing. */
+    if (!(hs->caps & MX_CLIENT_LONG_PASSWORD))
+        hs->ext_caps = mx_rd_u32(reserved.p + 6);
 
     if (hs->caps & MX_CLIENT_SECURE_CONNECTION) {
         /* Part 2 is max(13, auth_len - 8) bytes, normally 12 bytes of
@@ -222,6 +226,8 @@ int mx_parse_hsresp(const uint8_t *p, size_t len, mx_hsresp_t *hr)
     if (!mx_rd_fixed(&r, 4, &v) || !mx_rd_u8(&r, &hr->charset) || !mx_rd_bytes(&r, 23, &filler))
         return -1;
     hr->max_packet = (uint32_t)v;
+    if (!(hr->caps & MX_CLIENT_LONG_PASSWORD))
+        hr->ext_caps = mx_rd_u32(filler.p + 19);
     if (len == 32 && (hr->caps & MX_CLIENT_SSL)) {
         hr->is_ssl_request = true;
         return 0;
@@ -402,6 +408,65 @@ int mx_parse_prepare_ok(const uint8_t *p, size_t len, mx_prepare_ok_t *pok)
     pok->num_params = (uint16_t)mx_rd_u16(p + 7);
     pok->warnings = (uint16_t)mx_rd_u16(p + 10);
     return 0;
+}
+
+int mx_parse_bulk_execute(const uint8_t *p, size_t len, mx_bulk_t *bk)
+{
+    memset(bk, 0, sizeof(*bk));
+    if (len < 7 || p[0] != MX_COM_STMT_BULK_EXECUTE)
+        return -1;
+    bk->stmt_id = mx_rd_u32(p + 1);
+    bk->flags = (uint16_t)mx_rd_u16(p + 5);
+    bk->types_at = 7;
+    return 0;
+}
+
+int mx_parse_column_def(const uint8_t *p, size_t len, bool ext_type_info, mx_coldef_t *cd)
+{
+    mx_rd_t r;
+    uint64_t v;
+    uint8_t fixed_len;
+
+    memset(cd, 0, sizeof(*cd));
+    cd->ext_info = empty_str;
+    mx_rd_init(&r, p, len);
+    if (!mx_rd_lenenc_str(&r, &cd->catalog) || !mx_rd_lenenc_str(&r, &cd->schema) ||
+        !mx_rd_lenenc_str(&r, &cd->table) || !mx_rd_lenenc_str(&r, &cd->org_table) ||
+        !mx_rd_lenenc_str(&r, &cd->name) || !mx_rd_lenenc_str(&r, &cd->org_name))
+        return -1;
+    if (ext_type_info && !mx_rd_lenenc_str(&r, &cd->ext_info))
+        return -1;
+    /* The fixed part says its length (12: the fields below and 2 unused
+     * bytes); servers add nothing after it but a COM_FIELD_LIST default. */
+    if (!mx_rd_u8(&r, &fixed_len) || fixed_len < 10 || mx_rd_left(&r) < fixed_len)
+        return -1;
+    mx_rd_fixed(&r, 2, &v);
+    cd->charset = (uint16_t)v;
+    mx_rd_fixed(&r, 4, &v);
+    cd->length = (uint32_t)v;
+    mx_rd_u8(&r, &cd->type);
+    mx_rd_fixed(&r, 2, &v);
+    cd->flags = (uint16_t)v;
+    mx_rd_u8(&r, &cd->decimals);
+    return 0;
+}
+
+bool mx_coldef_ext_value(const mx_coldef_t *cd, uint8_t key, mx_str_t *out)
+{
+    mx_rd_t r;
+    uint8_t k;
+    mx_str_t val;
+
+    mx_rd_init(&r, cd->ext_info.p, cd->ext_info.len);
+    while (mx_rd_left(&r) > 0) {
+        if (!mx_rd_u8(&r, &k) || !mx_rd_lenenc_str(&r, &val))
+            return false;
+        if (k == key) {
+            *out = val;
+            return true;
+        }
+    }
+    return false;
 }
 
 int mx_track_next(mx_rd_t *r, mx_track_t *t)
@@ -699,8 +764,15 @@ void mx_pkt_eof(mx_pktbuf_t *b, uint8_t seq, uint16_t warnings, uint16_t status)
     mx_pkt_end(b);
 }
 
+/* The extended capabilities a packet may carry: none when it claims
+ * CLIENT_MYSQL (the peer then reads those bytes as reserved). */
+static uint32_t ext_on_wire(uint32_t caps, uint32_t ext_caps)
+{
+    return (caps & MX_CLIENT_LONG_PASSWORD) ? 0 : ext_caps;
+}
+
 void mx_pkt_handshake(mx_pktbuf_t *b, const char *server_version, uint32_t conn_id,
-                      const uint8_t scramble[MX_SCRAMBLE_LEN], uint32_t caps,
+                      const uint8_t scramble[MX_SCRAMBLE_LEN], uint32_t caps, uint32_t ext_caps,
                       uint8_t charset, uint16_t status, const char *plugin)
 {
     mx_pkt_begin(b, 0);
@@ -714,9 +786,9 @@ void mx_pkt_handshake(mx_pktbuf_t *b, const char *server_version, uint32_t conn_
     mx_put_u16(b, status);
     mx_put_u16(b, (uint16_t)(caps >> 16));
     mx_put_u8(b, (caps & MX_CLIENT_PLUGIN_AUTH) ? MX_SCRAMBLE_LEN + 1 : 0);
-    /* Reserved; MariaDB puts its extended capabilities in the last four,
-     * which manx never advertises. */
-    mx_put_zeros(b, 10);
+    /* Reserved; MariaDB puts its extended capabilities in the last four. */
+    mx_put_zeros(b, 6);
+    mx_put_u32(b, ext_on_wire(caps, ext_caps));
     if (caps & MX_CLIENT_SECURE_CONNECTION) {
         mx_put_bytes(b, scramble + 8, MX_SCRAMBLE_LEN - 8);
         mx_put_u8(b, 0);
@@ -726,15 +798,25 @@ void mx_pkt_handshake(mx_pktbuf_t *b, const char *server_version, uint32_t conn_
     mx_pkt_end(b);
 }
 
-void mx_pkt_hsresp(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t max_packet,
+/* Capabilities, max packet, collation and the 23 reserved bytes of a
+ * handshake response or SSLRequest; MariaDB reads the extended
+ * capabilities from the last four of them. */
+static void put_hsresp_head(mx_pktbuf_t *b, uint32_t caps, uint32_t ext_caps, uint32_t max_packet,
+                            uint8_t charset)
+{
+    mx_put_u32(b, caps);
+    mx_put_u32(b, max_packet);
+    mx_put_u8(b, charset);
+    mx_put_zeros(b, 19);
+    mx_put_u32(b, ext_on_wire(caps, ext_caps));
+}
+
+void mx_pkt_hsresp(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t ext_caps, uint32_t max_packet,
                    uint8_t charset, const char *user, const uint8_t *auth, size_t auth_len,
                    const char *db, const char *plugin)
 {
     mx_pkt_begin(b, seq);
-    mx_put_u32(b, caps);
-    mx_put_u32(b, max_packet);
-    mx_put_u8(b, charset);
-    mx_put_zeros(b, 23);
+    put_hsresp_head(b, caps, ext_caps, max_packet, charset);
     mx_put_cstr(b, user ? user : "");
     if (caps & MX_CLIENT_PLUGIN_AUTH_LENENC) {
         mx_put_lenenc_str(b, auth, auth_len);
@@ -753,14 +835,11 @@ void mx_pkt_hsresp(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t max_pack
     mx_pkt_end(b);
 }
 
-void mx_pkt_ssl_request(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t max_packet,
+void mx_pkt_ssl_request(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t ext_caps, uint32_t max_packet,
                         uint8_t charset)
 {
     mx_pkt_begin(b, seq);
-    mx_put_u32(b, caps | MX_CLIENT_SSL);
-    mx_put_u32(b, max_packet);
-    mx_put_u8(b, charset);
-    mx_put_zeros(b, 23);
+    put_hsresp_head(b, caps | MX_CLIENT_SSL, ext_caps, max_packet, charset);
     mx_pkt_end(b);
 }
 
@@ -797,7 +876,8 @@ static void put_lenenc_cstr(mx_pktbuf_t *b, const char *s)
 }
 
 void mx_pkt_column_def(mx_pktbuf_t *b, uint8_t seq, const char *schema, const char *table,
-                       const char *name, uint8_t type, uint32_t length, uint16_t charset)
+                       const char *name, uint8_t type, uint32_t length, uint16_t charset,
+                       bool ext_type_info)
 {
     mx_pkt_begin(b, seq);
     put_lenenc_cstr(b, "def");
@@ -806,6 +886,10 @@ void mx_pkt_column_def(mx_pktbuf_t *b, uint8_t seq, const char *schema, const ch
     put_lenenc_cstr(b, table);
     put_lenenc_cstr(b, name);
     put_lenenc_cstr(b, name);
+    /* manx's own columns are plain strings and numbers: no type name or
+     * format to tell, so the block is empty, as the server sends it then. */
+    if (ext_type_info)
+        mx_put_lenenc(b, 0);
     mx_put_u8(b, 0x0c);          /* length of the fixed fields that follow */
     mx_put_u16(b, charset);
     mx_put_u32(b, length);

@@ -54,6 +54,7 @@ typedef struct mx_handshake_s {
     uint8_t scramble[MX_SCRAMBLE_LEN + 1]; /* auth-plugin-data parts 1+2 */
     size_t scramble_len;
     uint32_t caps;               /* lower 32 capability bits */
+    uint32_t ext_caps;           /* MX_MARIADB_*; 0 unless CLIENT_LONG_PASSWORD is clear */
     uint8_t charset;
     uint16_t status;
     mx_str_t auth_plugin;        /* empty when not sent */
@@ -66,6 +67,7 @@ int mx_parse_handshake(const uint8_t *p, size_t len, mx_handshake_t *hs);
  * precedes it under TLS (then is_ssl_request is set and nothing else). */
 typedef struct mx_hsresp_s {
     uint32_t caps;
+    uint32_t ext_caps;           /* MX_MARIADB_*; 0 unless CLIENT_LONG_PASSWORD is clear */
     uint32_t max_packet;
     uint8_t charset;
     bool is_ssl_request;
@@ -124,6 +126,37 @@ typedef struct mx_prepare_ok_s {
 } mx_prepare_ok_t;
 
 int mx_parse_prepare_ok(const uint8_t *p, size_t len, mx_prepare_ok_t *pok);
+
+/* COM_STMT_BULK_EXECUTE header: command byte, statement id, flags.
+ * Returns 0, or <0 when the payload is too short for them. */
+typedef struct mx_bulk_s {
+    uint32_t stmt_id;
+    uint16_t flags;              /* MX_BULK_* */
+    size_t types_at;             /* offset of the parameter types (when MX_BULK_SEND_TYPES) */
+} mx_bulk_t;
+
+int mx_parse_bulk_execute(const uint8_t *p, size_t len, mx_bulk_t *bk);
+
+/* Column Definition 41.  `ext_type_info` says whether the connection it came
+ * from negotiated MX_MARIADB_EXTENDED_TYPE_INFO: such a definition carries a
+ * length-encoded block of type information (entries of a 1-byte key, 0 the
+ * type name such as "point", 1 the format such as "json", and a
+ * length-encoded value) between
+ * org_name and the fixed fields.  Returns 0, or <0 if malformed. */
+typedef struct mx_coldef_s {
+    mx_str_t catalog, schema, table, org_table, name, org_name;
+    mx_str_t ext_info;           /* the raw block; empty when absent */
+    uint16_t charset;
+    uint32_t length;
+    uint8_t type;
+    uint16_t flags;
+    uint8_t decimals;
+} mx_coldef_t;
+
+int mx_parse_column_def(const uint8_t *p, size_t len, bool ext_type_info, mx_coldef_t *cd);
+/* The value of entry `key` (0 type name, 1 format) in an ext_info block;
+ * false when absent or the block is malformed. */
+bool mx_coldef_ext_value(const mx_coldef_t *cd, uint8_t key, mx_str_t *out);
 
 /* Iterator over the session-state entries of an OK packet.
  * Returns 1 and fills the entry, 0 at the end, <0 if malformed.
@@ -184,17 +217,20 @@ void mx_pkt_eof(mx_pktbuf_t *b, uint8_t seq, uint16_t warnings, uint16_t status)
 void mx_pkt_ok_reencode(mx_pktbuf_t *b, uint8_t seq, uint8_t hdr, const mx_ok_t *ok,
                         uint32_t to_caps);
 
-/* Server side Initial Handshake v10 that manx sends to its clients. */
+/* Server side Initial Handshake v10 that manx sends to its clients.
+ * `ext_caps` (MX_MARIADB_*) are written only when caps lacks
+ * CLIENT_LONG_PASSWORD, as a MariaDB server does; otherwise they are 0. */
 void mx_pkt_handshake(mx_pktbuf_t *b, const char *server_version, uint32_t conn_id,
-                      const uint8_t scramble[MX_SCRAMBLE_LEN], uint32_t caps,
+                      const uint8_t scramble[MX_SCRAMBLE_LEN], uint32_t caps, uint32_t ext_caps,
                       uint8_t charset, uint16_t status, const char *plugin);
 
-/* Client side Handshake Response 41 that manx sends to a backend. */
-void mx_pkt_hsresp(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t max_packet,
+/* Client side Handshake Response 41 that manx sends to a backend;
+ * `ext_caps` as for mx_pkt_handshake(). */
+void mx_pkt_hsresp(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t ext_caps, uint32_t max_packet,
                    uint8_t charset, const char *user, const uint8_t *auth, size_t auth_len,
                    const char *db, const char *plugin);
 /* The 32-byte SSLRequest sent before the TLS handshake. */
-void mx_pkt_ssl_request(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t max_packet,
+void mx_pkt_ssl_request(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t ext_caps, uint32_t max_packet,
                         uint8_t charset);
 /* Auth Switch Request (0xFE plugin NUL data), sent by manx to a client. */
 void mx_pkt_auth_switch(mx_pktbuf_t *b, uint8_t seq, const char *plugin,
@@ -205,8 +241,11 @@ void mx_pkt_auth_more(mx_pktbuf_t *b, uint8_t seq, const uint8_t *data, size_t l
 /* Result sets built by manx itself (admin console, SHOW DATABASES).
  * Text protocol, classic EOF framing (manx never advertises DEPRECATE_EOF). */
 void mx_pkt_column_count(mx_pktbuf_t *b, uint8_t seq, uint64_t n);
+/* `ext_type_info`: the client negotiated MX_MARIADB_EXTENDED_TYPE_INFO, so
+ * the definition carries an (empty) type-info block. */
 void mx_pkt_column_def(mx_pktbuf_t *b, uint8_t seq, const char *schema, const char *table,
-                       const char *name, uint8_t type, uint32_t length, uint16_t charset);
+                       const char *name, uint8_t type, uint32_t length, uint16_t charset,
+                       bool ext_type_info);
 /* One text row: `vals[i]` NULL means SQL NULL. */
 void mx_pkt_text_row(mx_pktbuf_t *b, uint8_t seq, const char *const *vals, size_t n);
 

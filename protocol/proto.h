@@ -26,10 +26,10 @@ enum {
     MX_COM_STMT_RESET = 0x1a, MX_COM_SET_OPTION = 0x1b,
     MX_COM_STMT_FETCH = 0x1c, MX_COM_DAEMON = 0x1d,
     MX_COM_BINLOG_DUMP_GTID = 0x1e, MX_COM_RESET_CONNECTION = 0x1f,
+    MX_COM_STMT_BULK_EXECUTE = 0xfa, /* MariaDB: many parameter rows in one packet */
 };
 
-/* Capability flags (the low 32 bits; MariaDB's extended ones are never
- * advertised by manx). */
+/* Capability flags (the low 32 bits; MariaDB's extended ones follow). */
 #define MX_CLIENT_LONG_PASSWORD      (1u << 0)  /* a.k.a. CLIENT_MYSQL */
 #define MX_CLIENT_FOUND_ROWS         (1u << 1)
 #define MX_CLIENT_LONG_FLAG          (1u << 2)
@@ -55,6 +55,24 @@ enum {
 #define MX_CLIENT_CAN_HANDLE_EXPIRED (1u << 22)
 #define MX_CLIENT_SESSION_TRACK      (1u << 23)
 #define MX_CLIENT_DEPRECATE_EOF      (1u << 24)
+
+/* MariaDB's extended capabilities: bits 32-63 of the capability flags,
+ * written here shifted down by 32 as they travel on the wire.  A MariaDB
+ * server clears CLIENT_LONG_PASSWORD (its "CLIENT_MYSQL") in its greeting
+ * and puts them in the last 4 of the greeting's 10 reserved bytes; a client
+ * that clears CLIENT_MYSQL too answers with its own in the last 4 of the
+ * handshake response's 23 reserved bytes.  Either side with CLIENT_MYSQL set
+ * means: none. */
+#define MX_MARIADB_PROGRESS          (1u << 0)  /* 1<<32: progress reports as 0xFFFF ERR packets */
+#define MX_MARIADB_COM_MULTI         (1u << 1)  /* 1<<33: COM_MULTI (never released) */
+#define MX_MARIADB_STMT_BULK_OPS     (1u << 2)  /* 1<<34: COM_STMT_BULK_EXECUTE */
+#define MX_MARIADB_EXTENDED_TYPE_INFO (1u << 3) /* 1<<35: column definitions carry a type-info block */
+#define MX_MARIADB_CACHE_METADATA    (1u << 4)  /* 1<<36: metadata skipped when unchanged */
+#define MX_MARIADB_BULK_UNIT_RESULTS (1u << 5)  /* 1<<37: per-row results of a bulk execute */
+
+/* COM_STMT_BULK_EXECUTE flags (2 bytes after the statement id). */
+#define MX_BULK_SEND_UNIT_RESULTS    0x40  /* only with MX_MARIADB_BULK_UNIT_RESULTS */
+#define MX_BULK_SEND_TYPES           0x80  /* parameter types follow the flags */
 
 /* Server status flags (OK/EOF packets). */
 #define MX_STATUS_IN_TRANS            0x0001
@@ -100,6 +118,7 @@ enum {
 #define MX_ER_OPTION_PREVENTS    1290
 #define MX_ER_SECURE_TRANSPORT   3159
 #define MX_ER_UNKNOWN_STMT       1243
+#define MX_ER_MALFORMED_PACKET   1835
 /* Backend trouble is reported with server-range codes: libmariadb turns an
  * ERR packet carrying a client-range code (2003, 2013) into 2027
  * "malformed packet". */

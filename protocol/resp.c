@@ -218,8 +218,10 @@ static int feed_packet(mx_resp_t *r, const uint8_t *p, size_t n, uint32_t pkt_le
 
     switch (r->phase) {
     case MX_RP_FIRST:
+        /* A bulk execute answers OK, or (INSERT ... RETURNING, unit
+         * results) result sets, as an execute does. */
         if (r->cmd == MX_COM_QUERY || r->cmd == MX_COM_STMT_EXECUTE ||
-            r->cmd == MX_COM_PROCESS_INFO)
+            r->cmd == MX_COM_STMT_BULK_EXECUTE || r->cmd == MX_COM_PROCESS_INFO)
             return feed_first(r, p, n);
         if (r->cmd == MX_COM_STMT_PREPARE)
             return feed_prepare_ok(r, p, n);

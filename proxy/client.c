@@ -80,7 +80,8 @@ uint8_t mx_client_flavor(const mx_client_t *cl)
     return ((cl->caps & MX_CLIENT_FOUND_ROWS) ? MX_FLAVOR_FOUND_ROWS : 0) |
            ((cl->caps & MX_CLIENT_IGNORE_SPACE) ? MX_FLAVOR_IGNORE_SPACE : 0) |
            (cl->user && cl->user->readonly ? MX_FLAVOR_READ_ONLY : 0) |
-           (cl->st.db[0] ? 0 : MX_FLAVOR_NODB);
+           (cl->st.db[0] ? 0 : MX_FLAVOR_NODB) |
+           ((cl->ext_caps & MX_MARIADB_EXTENDED_TYPE_INFO) ? MX_FLAVOR_EXT_TYPES : 0);
 }
 
 /* ---- output helpers -------------------------------------------------------- */
@@ -120,7 +121,8 @@ static bool send_resultset(mx_client_t *cl, const char *const *cols, size_t ncol
     uint8_t seq = 1;
     mx_pkt_column_count(&b, seq++, ncols);
     for (size_t i = 0; i < ncols; i++)
-        mx_pkt_column_def(&b, seq++, "", "", cols[i], MX_TYPE_VAR_STRING, 256, 33);
+        mx_pkt_column_def(&b, seq++, "", "", cols[i], MX_TYPE_VAR_STRING, 256, 33,
+                          (cl->ext_caps & MX_MARIADB_EXTENDED_TYPE_INFO) != 0);
     mx_pkt_eof(&b, seq++, 0, cl->status);
     for (size_t r = 0; r < nrows; r++)
         mx_pkt_text_row(&b, seq++, vals + r * ncols, ncols);
@@ -512,10 +514,15 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         return;
     }
     uint32_t caps = server_caps | (mx_proc.server_tls ? MX_CLIENT_SSL : 0);
+    /* MariaDB's extended capabilities go out as a MariaDB server sends
+     * them: without CLIENT_MYSQL (server.c decides which). */
+    cl->ext_caps = mx_server_offer_ext_caps();
+    if (cl->ext_caps)
+        caps &= ~MX_CLIENT_LONG_PASSWORD;
     mx_pktbuf_t b;
     uint8_t mem[256];
     mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
-    mx_pkt_handshake(&b, announced_version(), cl->id, cl->scramble, caps, greeting_collation(),
+    mx_pkt_handshake(&b, announced_version(), cl->id, cl->scramble, caps, cl->ext_caps, greeting_collation(),
                      MX_STATUS_AUTOCOMMIT, NATIVE_PLUGIN);
     if (!send_pkt(cl, &b))
         return;
@@ -827,6 +834,7 @@ static void handle_login(mx_client_t *cl, const uint8_t *p, uint32_t len, uint8_
         return;
     }
     cl->caps = hr.caps & (server_caps | MX_CLIENT_SSL);
+    cl->ext_caps &= hr.ext_caps;
     if (!(cl->caps & MX_CLIENT_PROTOCOL_41)) {
         send_err(cl, (uint8_t)(seq + 1), MX_ER_HANDSHAKE, "08S01", "Bad handshake");
         client_close(cl, "client does not speak protocol 4.1");
@@ -1409,6 +1417,32 @@ static void arm_timer(mx_client_t *cl)
     uv_timer_start(&cl->timer, on_quiet_timeout, (uint64_t)ms, 0);
 }
 
+/* A bulk execute that sends no types, on a backend statement that never
+ * saw the ones the client bound: rebuild it with them (stmt.h).  Returns
+ * false on failure (the client is closed). */
+static bool map_bulk_types(mx_client_t *cl, mx_stmt_t *st, mx_sstmt_t *ss, const uint8_t *p, uint32_t len,
+                           uint32_t have)
+{
+    int rc = mx_stmt_bulk_types(st, ss, p, have);
+    size_t tlen = 2u * st->n_params;
+    if (rc == 0)
+        return true;
+    if (rc > 0 && (have != len || len + tlen >= MX_PKT_MAX)) {
+        client_close(cl, "cannot re-send parameter types of a large bulk execute");
+        return false;
+    }
+    uint8_t head[7];
+    memcpy(head, p, 7);
+    mx_wr_u16(head + 5, mx_rd_u16(p + 5) | MX_BULK_SEND_TYPES);
+    cl->rewrite.len = 0;
+    if (rc < 0 || !bytes_put(&cl->rewrite, head, 7) || !bytes_put(&cl->rewrite, st->types, tlen) ||
+        !bytes_put(&cl->rewrite, p + 7, len - 7) || !mx_sstmt_set_types(ss, st->types)) {
+        client_close(cl, "out of memory");
+        return false;
+    }
+    return true;
+}
+
 /* A statement command is about to go to the backend: put the backend's
  * statement id in place of manx's, and for an EXECUTE that relies on types
  * bound earlier (new_params_bound_flag = 0) send the types again when this
@@ -1430,6 +1464,8 @@ static bool map_statement(mx_client_t *cl)
         return false;
     }
     mx_wr_u32(p + 1, ss->backend_id);
+    if (cl->cmd == MX_COM_STMT_BULK_EXECUTE)
+        return map_bulk_types(cl, st, ss, p, len, have);
     if (cl->cmd != MX_COM_STMT_EXECUTE || st->n_params == 0)
         return true;
     size_t flag_at = 10 + ((size_t)st->n_params + 7) / 8;
@@ -1695,11 +1731,14 @@ static const mx_pktbuf_t *smap_packet(mx_client_t *cl, int kind, const uint8_t *
     int rc;
     switch (kind) {
     case SM_COLDEF:
-        rc = mx_smap_coldef(cl->smap, cl->n_smap, cl->smap_rs, false, p, len, out, seq);
+        /* The backend's format, which is the client's (MX_FLAVOR_EXT_TYPES). */
+        rc = mx_smap_coldef(cl->smap, cl->n_smap, cl->smap_rs,
+                            cl->server && (cl->server->ext_caps & MX_MARIADB_EXTENDED_TYPE_INFO), p, len, out, seq);
         break;
     case SM_ROW:
-        rc = mx_smap_row(cl->smap, cl->n_smap, cl->smap_rs, cl->resp.cmd == MX_COM_STMT_EXECUTE, p, len, out,
-                         seq);
+        rc = mx_smap_row(cl->smap, cl->n_smap, cl->smap_rs,
+                         cl->resp.cmd == MX_COM_STMT_EXECUTE || cl->resp.cmd == MX_COM_STMT_BULK_EXECUTE, p, len,
+                         out, seq);
         break;
     default:
         rc = mx_smap_err(cl->smap, cl->n_smap, p, len, out, seq);
@@ -1976,7 +2015,7 @@ static void response_finished(mx_client_t *cl)
     }
     if (!r->is_error || r->got_ok)
         cl->status = r->status;
-    if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE)
+    if (cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE || cl->cmd == MX_COM_STMT_BULK_EXECUTE)
         note_session_state(cl, !r->is_error);
     if ((cl->reported & RPT_CS_CONNECTION) && !(cl->reported & RPT_COLLATION) && cl->server &&
         learn_collation(cl))
@@ -2245,7 +2284,9 @@ static int dispatch_local(mx_client_t *cl, const uint8_t *p, uint32_t len, uint3
     default:
         break;
     }
-    if (cl->cmd > MX_COM_RESET_CONNECTION || cl->cmd == MX_COM_SLEEP || cl->cmd == MX_COM_CONNECT ||
+    if ((cl->cmd > MX_COM_RESET_CONNECTION &&
+         !(cl->cmd == MX_COM_STMT_BULK_EXECUTE && (cl->ext_caps & MX_MARIADB_STMT_BULK_OPS))) ||
+        cl->cmd == MX_COM_SLEEP || cl->cmd == MX_COM_CONNECT ||
         cl->cmd == MX_COM_TIME || cl->cmd == MX_COM_DELAYED_INSERT || command_name(cl->cmd)) {
         const char *name = command_name(cl->cmd);
         drop_command(cl);
@@ -2299,6 +2340,22 @@ static int dispatch_stmt(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32
     memset(info, 0, sizeof(*info));
     info->cls = st->cls;
     return -1;
+}
+
+/* COM_STMT_BULK_EXECUTE, negotiated: a packet manx cannot read gets an
+ * ERR; else it goes on as an EXECUTE does (statement id mapped, types
+ * re-sent), always to the writer: bulk runs INSERT, UPDATE and DELETE. */
+static int dispatch_bulk(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32_t have, mx_sql_info_t *info)
+{
+    const char *why = mx_stmt_bulk_refusal(p, have);
+    if (why) {
+        drop_command(cl);
+        return send_err(cl, 1, MX_ER_MALFORMED_PACKET, "08S01", "%s", why);
+    }
+    int rc = dispatch_stmt(cl, p, len, have, info);
+    if (rc < 0)
+        info->cls = cl->cls = MX_SQL_WRITE;
+    return rc;
 }
 
 static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip);
@@ -2734,6 +2791,12 @@ static bool dispatch(mx_client_t *cl)
     case MX_COM_STMT_FETCH:
     case MX_COM_STMT_RESET:
         rc = dispatch_stmt(cl, p, len, have, &info);
+        if (rc >= 0)
+            return rc;
+        ip = &info;
+        break;
+    case MX_COM_STMT_BULK_EXECUTE:
+        rc = dispatch_bulk(cl, p, len, have, &info);
         if (rc >= 0)
             return rc;
         ip = &info;

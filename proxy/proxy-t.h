@@ -32,7 +32,8 @@ typedef struct mx_list_s {
 #define MX_FLAVOR_IGNORE_SPACE 0x4 /* CLIENT_IGNORE_SPACE negotiated (`mariadb -i`: `count (*)`) */
 #define MX_FLAVOR_NODB       0x8   /* for sessions without a database: never has one selected
                                     * (MySQL cannot unselect one: such a connection is closed) */
-#define MX_FLAVORS 16
+#define MX_FLAVOR_EXT_TYPES  0x10  /* MARIADB_CLIENT_EXTENDED_TYPE_INFO negotiated: column definitions differ */
+#define MX_FLAVORS 32
 #define MX_INTERNAL_NONE INT64_MIN         /* internal query returned no row */
 #define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
@@ -143,6 +144,7 @@ struct mx_server_s {
     uint32_t id;                 /* S-<id> in logs */
     uint32_t backend_thread_id;  /* from the handshake */
     uint32_t caps;               /* negotiated with the backend */
+    uint32_t ext_caps;           /* MX_MARIADB_* negotiated with the backend */
     uint8_t flavor;              /* MX_FLAVOR_* bits */
     const mx_user_t *owner;      /* manx user whose session last used it; NULL when fresh or reset */
     uint32_t globals_gen;        /* mx_proc.globals_gen when its session defaults were read (setup, reset) */
@@ -234,6 +236,7 @@ struct mx_client_s {
     int acct;                    /* the user's backend account (mx_proc.accounts) */
     const mx_schema_t *schema;   /* current logical schema, NULL if none */
     uint32_t caps;               /* negotiated with the client */
+    uint32_t ext_caps;           /* MX_MARIADB_*: offered in the greeting, then negotiated */
     uint8_t scramble[MX_SCRAMBLE_LEN];
     uint8_t auth_step;
     bool auth_sha2;
@@ -374,9 +377,14 @@ typedef struct mx_proc_s {
     _Atomic uint32_t backend_version;  /* lowest version id a backend announced (10.11.6 = 101106); 0 unknown */
     _Atomic bool backend_mariadb;      /* ... and the backends are MariaDB */
     _Atomic uint8_t backend_collation; /* the collation backends greet with (their character_set_server); 0 unknown */
+    _Atomic uint32_t backend_ext_caps; /* MX_MARIADB_* every backend handshake so far offered, | MX_EXT_KNOWN once one was seen */
     _Atomic uint8_t sql_mode_default;  /* MX_LEX_* bits of the backends' default sql_mode, | 0x80 once known */
     _Atomic uint32_t globals_gen;      /* bumped by every SET GLOBAL through manx: older connections reset */
 } mx_proc_t;
+
+/* backend_ext_caps: some backend's greeting was seen (not a MariaDB capability:
+ * bit 31 of the upper word is unassigned). */
+#define MX_EXT_KNOWN (1u << 31)
 
 extern mx_proc_t mx_proc;
 

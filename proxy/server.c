@@ -43,6 +43,17 @@ static const uint32_t wanted_caps =
     MX_CLIENT_MULTI_RESULTS | MX_CLIENT_PS_MULTI_RESULTS | MX_CLIENT_PLUGIN_AUTH |
     MX_CLIENT_PLUGIN_AUTH_LENENC | MX_CLIENT_SESSION_TRACK | MX_CLIENT_LOCAL_FILES;
 
+/* MariaDB's extended capabilities manx asks a backend for.  Bulk execute
+ * changes no packet but its own, so every connection may have it; the
+ * extended type info changes every column definition, so only connections
+ * of the MX_FLAVOR_EXT_TYPES flavour ask for it (handle_handshake()).
+ * CACHE_METADATA and PROGRESS are never asked for: the first lets the
+ * server skip column definitions it assumes the client cached from an
+ * earlier response on the same connection, which a pooled connection
+ * serving many clients breaks; the second sends 0xFFFF ERR packets in the
+ * middle of responses to clients that did not ask for them. */
+static const uint32_t wanted_ext_caps = MX_MARIADB_STMT_BULK_OPS;
+
 enum { AUTH_HANDSHAKE, AUTH_WAIT_RESULT, AUTH_WAIT_PUBKEY, AUTH_WAIT_TLS };
 enum { RESET_NONE, RESET_COM, RESET_SETUP };
 
@@ -306,8 +317,8 @@ static bool send_auth_response(mx_server_t *sv, uint8_t seq)
         plugin = "mysql_native_password";
         mx_native_scramble(sv->scramble, password, strlen(password), auth, &auth_len);
     }
-    mx_pkt_hsresp(&sv->out, seq, sv->caps, 1u << 30, MX_DEFAULT_COLLATION, user, auth, auth_len,
-                  NULL, plugin);
+    mx_pkt_hsresp(&sv->out, seq, sv->caps, sv->ext_caps, 1u << 30, MX_DEFAULT_COLLATION, user, auth,
+                  auth_len, NULL, plugin);
     sv->auth_step = AUTH_WAIT_RESULT;
     return send_out(sv);
 }
@@ -348,6 +359,25 @@ static void note_version(const mx_str_t *v)
     while ((cur == 0 || id < cur) && !atomic_compare_exchange_weak(&mx_proc.backend_version, &cur, id))
         ;
     atomic_store(&mx_proc.backend_mariadb, mariadb);
+}
+
+/* What the greeting to clients may offer (client.c): the extended
+ * capabilities every backend seen so far offered. */
+static void note_ext_caps(uint32_t ext)
+{
+    uint32_t cur = atomic_load(&mx_proc.backend_ext_caps);
+    uint32_t want;
+    do {
+        want = (cur & MX_EXT_KNOWN) ? (cur & ext) | MX_EXT_KNOWN : ext | MX_EXT_KNOWN;
+    } while (want != cur && !atomic_compare_exchange_weak(&mx_proc.backend_ext_caps, &cur, want));
+}
+
+uint32_t mx_server_offer_ext_caps(void)
+{
+    uint32_t ext = atomic_load(&mx_proc.backend_ext_caps);
+    if (!(ext & MX_EXT_KNOWN))
+        return 0;
+    return ext & (MX_MARIADB_STMT_BULK_OPS | MX_MARIADB_EXTENDED_TYPE_INFO);
 }
 
 /* The setup statement's OK reports the server's default sql_mode. */
@@ -394,7 +424,21 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
     if (hs.charset)
         atomic_store(&mx_proc.backend_collation, hs.charset); /* manx greets its clients with it */
     note_version(&hs.server_version);
+    note_ext_caps(hs.ext_caps & ~MX_EXT_KNOWN);
+    /* A connection of the extended-type flavour serves only clients that
+     * parse the extended column definitions: a backend that cannot send
+     * them must not serve them (it was offered because other backends had
+     * it, or this one was downgraded). */
+    if ((sv->flavor & MX_FLAVOR_EXT_TYPES) && !(hs.ext_caps & MX_MARIADB_EXTENDED_TYPE_INFO)) {
+        fail(sv, "server does not offer extended type info (MariaDB 10.5 or later)");
+        return;
+    }
+    sv->ext_caps = hs.ext_caps & (wanted_ext_caps | ((sv->flavor & MX_FLAVOR_EXT_TYPES)
+                                                     ? MX_MARIADB_EXTENDED_TYPE_INFO : 0));
     sv->caps = (wanted_caps & hs.caps) | MX_CLIENT_PROTOCOL_41;
+    /* Extended capabilities travel only when neither side claims CLIENT_MYSQL. */
+    if (sv->ext_caps)
+        sv->caps &= ~MX_CLIENT_LONG_PASSWORD;
     if (sv->flavor & MX_FLAVOR_FOUND_ROWS)
         sv->caps |= MX_CLIENT_FOUND_ROWS;
     if (sv->flavor & MX_FLAVOR_IGNORE_SPACE)
@@ -419,7 +463,7 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
             return;
         }
         sv->caps |= MX_CLIENT_SSL;
-        mx_pkt_ssl_request(&sv->out, 1, sv->caps, 1u << 30, MX_DEFAULT_COLLATION);
+        mx_pkt_ssl_request(&sv->out, 1, sv->caps, sv->ext_caps, 1u << 30, MX_DEFAULT_COLLATION);
         if (!send_out(sv))
             return;
         if (!mx_conn_tls_start(&sv->conn, mx_proc.client_tls, false, h->ip)) {

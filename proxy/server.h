@@ -8,6 +8,10 @@
 #include "proxy-t.h"
 
 mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor);
+/* MariaDB extended capabilities (MX_MARIADB_*) manx may offer its clients:
+ * bulk execute and extended type info when every backend seen so far
+ * offered them; none before any backend was seen. */
+uint32_t mx_server_offer_ext_caps(void);
 /* Run one command built in sv->out as manx's own; the linked client's
  * mx__client_internal_done() is called when its response is complete. */
 bool mx_server_internal(mx_server_t *sv) __attribute__((warn_unused_result));

@@ -157,6 +157,41 @@ mx_sstmt_t *mx_sstmt_add(mx_server_t *sv, const mx_stmt_t *st, uint32_t backend_
     return s;
 }
 
+const char *mx_stmt_bulk_refusal(const uint8_t *p, uint32_t have)
+{
+    mx_bulk_t bk;
+    if (mx_parse_bulk_execute(p, have, &bk) < 0)
+        return "Malformed communication packet (COM_STMT_BULK_EXECUTE shorter than its header)";
+    /* SEND_UNIT_RESULTS asks for a result set per row, which only clients
+     * that negotiated BULK_UNIT_RESULTS read; manx never offers it. */
+    if (bk.flags & ~MX_BULK_SEND_TYPES)
+        return "Malformed communication packet (COM_STMT_BULK_EXECUTE flags manx does not support)";
+    return NULL;
+}
+
+int mx_stmt_bulk_types(mx_stmt_t *st, mx_sstmt_t *ss, const uint8_t *p, uint32_t have)
+{
+    mx_bulk_t bk;
+    size_t tlen = 2u * st->n_params;
+    if (st->n_params == 0 || mx_parse_bulk_execute(p, have, &bk) < 0)
+        return 0;
+    if (bk.flags & MX_BULK_SEND_TYPES) {
+        if (have >= bk.types_at + tlen) {
+            if (!mx_stmt_set_types(st, p + bk.types_at) || !mx_sstmt_set_types(ss, p + bk.types_at))
+                return -1;
+        } else {
+            /* Types beyond what is at hand (thousands of parameters): what
+             * either side holds is no longer known, so nothing will be
+             * re-sent from it. */
+            st->has_types = ss->has_types = false;
+        }
+        return 0;
+    }
+    if (!st->has_types || (ss->has_types && memcmp(ss->types, st->types, tlen) == 0))
+        return 0;
+    return 1;
+}
+
 void mx_sstmt_clear_all(mx_server_t *sv)
 {
     for (uint32_t i = 0; i < sv->n_sstmts; i++) {

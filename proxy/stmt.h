@@ -28,4 +28,15 @@ void mx_sstmt_queue_close(mx_server_t *sv, uint32_t backend_id);
 
 uint32_t mx_stmt_hash(const uint8_t *p, size_t n);
 
+/* COM_STMT_BULK_EXECUTE (MariaDB).  Why manx refuses the packet whose
+ * first `have` bytes are at p (of a `len`-byte payload), or NULL when it
+ * may go on: too short for its header, or flags manx does not know or did
+ * not negotiate (a flag may change the response's format). */
+const char *mx_stmt_bulk_refusal(const uint8_t *p, uint32_t have);
+/* The bulk execute of st is about to run as ss: remember the types it
+ * sends.  Returns 1 when it sends none and ss never saw the ones the client
+ * bound last (the packet must be rebuilt with st->types and
+ * MX_BULK_SEND_TYPES), 0 when it may go as it is, -1 out of memory. */
+int mx_stmt_bulk_types(mx_stmt_t *st, mx_sstmt_t *ss, const uint8_t *p, uint32_t have);
+
 #endif

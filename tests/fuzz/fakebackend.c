@@ -26,6 +26,7 @@ typedef struct out_s {
     size_t len, cap;
     size_t start;              /* header of the packet being built */
     uint8_t seq;               /* sequence id of the next packet */
+    bool ext_types;            /* column definitions carry the extended type-info block */
 } out_t;
 
 static uint8_t *o_reserve(out_t *o, size_t n)
@@ -168,6 +169,12 @@ static void o_coldef(out_t *o, const char *name)
     o_lstr(o, "t", 1);
     o_lstr(o, name, strlen(name));
     o_lstr(o, name, strlen(name));
+    if (o->ext_types) {
+        /* As MariaDB describes a JSON column: format "json". */
+        o_lenenc(o, 6);
+        o_u8(o, 1);
+        o_lstr(o, "json", 4);
+    }
     o_u8(o, 0x0c);
     o_u16(o, 33);
     o_u32(o, 1024);
@@ -221,6 +228,7 @@ typedef struct fb_conn_s {
     bool closing;
     int handles_open;          /* tcp and timer until their close callbacks */
     uint32_t caps;             /* what manx asked for in its handshake response */
+    uint32_t ext_caps;         /* ... and its MariaDB extended capabilities */
     uint16_t status;
     uint32_t commands;         /* commands on this connection */
     uint8_t hdr[MX_PKT_HDR];   /* packet reader */
@@ -616,6 +624,19 @@ static void answer(fb_conn_t *c, out_t *o)
             o_ok(o, c->caps, 1, 0, c->status, NULL);
         }
         return;
+    case MX_COM_STMT_BULK_EXECUTE:
+        /* As MariaDB: only for connections that negotiated it, only for
+         * statements that return no rows. */
+        if (!(c->ext_caps & MX_MARIADB_STMT_BULK_OPS)) {
+            o_err(o, 1047, "08S01", "Unknown command");
+        } else if (!(st = find_stmt(c, p, n))) {
+            o_err(o, 1243, "HY000", "Unknown prepared statement handler given to mysqld_stmt_bulk_execute");
+        } else if (st->select || n < 7) {
+            o_err(o, 1295, "HY000", "This command is not supported in the prepared statement protocol yet");
+        } else {
+            o_ok(o, c->caps, 2, 0, c->status, NULL);
+        }
+        return;
     case MX_COM_STMT_FETCH:
         if (!(st = find_stmt(c, p, n))) {
             o_err(o, 1243, "HY000", "Unknown prepared statement handler given to mysqld_stmt_fetch");
@@ -692,6 +713,7 @@ static void handle_command(fb_conn_t *c)
     }
     out_t o = { 0 };
     o.seq = (uint8_t)(c->seq + 1);
+    o.ext_types = (c->ext_caps & MX_MARIADB_EXTENDED_TYPE_INFO) != 0;
     if (c->hs_mode == FB_HS_SETUP_ERR && c->commands == 1) {
         o_err(&o, 1227, "42000", "Access denied; you need the SUPER privilege");
         send_out(c, &o, o.len);
@@ -745,6 +767,9 @@ static void handle_packet(fb_conn_t *c)
     switch (c->phase) {
     case P_LOGIN:
         c->caps = c->head_len >= 4 ? mx_rd_u32(c->head) : 0;
+        c->ext_caps = c->fb->s.ext_caps && !(c->caps & MX_CLIENT_LONG_PASSWORD) && c->head_len >= 32
+                          ? mx_rd_u32(c->head + 28) & (MX_MARIADB_STMT_BULK_OPS | MX_MARIADB_EXTENDED_TYPE_INFO)
+                          : 0;
         if (c->hs_mode == FB_HS_AUTH_ERR) {
             o_err(&o, 1045, "28000", "Access denied for user 'fz'@'localhost' (using password: YES)");
             send_out(c, &o, o.len);
@@ -847,7 +872,12 @@ static void send_handshake(fb_conn_t *c)
                     MX_CLIENT_MULTI_RESULTS | MX_CLIENT_PS_MULTI_RESULTS | MX_CLIENT_PLUGIN_AUTH |
                     MX_CLIENT_CONNECT_ATTRS | MX_CLIENT_PLUGIN_AUTH_LENENC | MX_CLIENT_SESSION_TRACK |
                     MX_CLIENT_DEPRECATE_EOF;
-    mx_pkt_handshake(&b, "5.5.5-10.11.6-MariaDB-fake", (uint32_t)(1000 + c->index), scramble, caps, 45,
+    uint32_t ext = 0;
+    if (c->fb->s.ext_caps) {
+        caps &= ~MX_CLIENT_LONG_PASSWORD;
+        ext = MX_MARIADB_STMT_BULK_OPS | MX_MARIADB_EXTENDED_TYPE_INFO;
+    }
+    mx_pkt_handshake(&b, "5.5.5-10.11.6-MariaDB-fake", (uint32_t)(1000 + c->index), scramble, caps, ext, 45,
                      MX_STATUS_AUTOCOMMIT,
                      c->hs_mode == FB_HS_SHA2 ? "caching_sha2_password" : "mysql_native_password");
     if (b.failed)

@@ -50,6 +50,7 @@ typedef struct fb_script_s {
     bool multi;           /* statements with ';' get an extra OK (MORE_RESULTS) first */
     bool warnings;        /* SELECTs end with one warning */
     int gtid_wait;        /* what MASTER_GTID_WAIT returns: 0, -1, or 2 for NULL */
+    bool ext_caps;        /* greet as MariaDB 10.5+: bulk execute and extended type info offered */
 } fb_script_t;
 
 typedef struct fb_s fb_t;

@@ -509,7 +509,8 @@ static void finish_auth(slot_t *s, const char *pw)
 
 /* A handshake response with connection attributes, as libmariadb sends
  * it (mx_pkt_hsresp writes none). */
-static void put_hsresp_attrs(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint8_t charset, const char *user,
+static void put_hsresp_attrs(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint32_t ext_caps, uint8_t charset,
+                             const char *user,
                              const uint8_t *auth, size_t auth_len, const char *db, const char *plugin)
 {
     caps |= MX_CLIENT_CONNECT_ATTRS;
@@ -517,7 +518,8 @@ static void put_hsresp_attrs(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint8_t
     mx_put_u32(b, caps);
     mx_put_u32(b, 1u << 24);
     mx_put_u8(b, charset);
-    mx_put_zeros(b, 23);
+    mx_put_zeros(b, 19);
+    mx_put_u32(b, (caps & MX_CLIENT_LONG_PASSWORD) ? 0 : ext_caps);
     mx_put_cstr(b, user);
     mx_put_lenenc_str(b, auth, auth_len);
     if (caps & MX_CLIENT_CONNECT_WITH_DB)
@@ -535,7 +537,8 @@ static void put_hsresp_attrs(mx_pktbuf_t *b, uint8_t seq, uint32_t caps, uint8_t
  *       bits 3-5 how: right (0, 1), wrong password, the other plugin's name
  *       (auth switch), SSL request first, garbage (length and bytes from the
  *       input), no PROTOCOL_41, nothing at all (raw packets follow);
- *       bit 6 slow reader.
+ *       bit 6 slow reader; bit 7 ask for the MariaDB extended capabilities
+ *       the greeting offered (CLIENT_MYSQL cleared).
  *   b1: bits 0-2 database: none, fz, fzr, dead, nosuch, FZ, a 70-byte name,
  *       fz without CONNECT_WITH_DB; bit 3 no MULTI_STATEMENTS, bit 4 no
  *       SESSION_TRACK, bit 5 FOUND_ROWS, bit 6 CONNECT_ATTRS, bit 7 charset
@@ -590,6 +593,11 @@ static void open_slot(int i, in_t *in)
     if (how == 6)
         caps &= ~MX_CLIENT_PROTOCOL_41;
     uint8_t charset = (b1 & 0x80) ? 28 : 45;
+    uint32_t ext = 0;
+    if (b0 & 0x80) {
+        caps &= ~MX_CLIENT_LONG_PASSWORD;
+        ext = hs.ext_caps;
+    }
     const cred_t *c = &who[user];
     const char *pw = how == 2 ? "wrong" : c->password;
     bool sha2_user = user == 2;
@@ -598,7 +606,7 @@ static void open_slot(int i, in_t *in)
     mx_pktbuf_t b;
     mx_pktbuf_init(&b);
     if (how == 4) {
-        mx_pkt_ssl_request(&b, 1, caps, 1u << 24, charset);
+        mx_pkt_ssl_request(&b, 1, caps, ext, 1u << 24, charset);
         if (!send_pktbuf(s, &b))
             goto out;
         settle();
@@ -626,9 +634,9 @@ static void open_slot(int i, in_t *in)
     const char *plugin = use_sha2 ? "caching_sha2_password" : "mysql_native_password";
     seq = how == 4 ? 2 : 1;
     if (b1 & 0x40)
-        put_hsresp_attrs(&b, seq, caps, charset, c->user, auth, auth_len, db, plugin);
+        put_hsresp_attrs(&b, seq, caps, ext, charset, c->user, auth, auth_len, db, plugin);
     else
-        mx_pkt_hsresp(&b, seq, caps, 1u << 24, charset, c->user, auth, auth_len, db, plugin);
+        mx_pkt_hsresp(&b, seq, caps, ext, 1u << 24, charset, c->user, auth, auth_len, db, plugin);
     if (send_pktbuf(s, &b))
         finish_auth(s, pw);
     trace("slot %d: %s", i, s->logged_in ? "logged in" : "not logged in");
@@ -651,12 +659,13 @@ static const uint8_t cmd_table[] = {
     MX_COM_PROCESS_KILL, MX_COM_REFRESH, MX_COM_DEBUG, MX_COM_SHUTDOWN, MX_COM_BINLOG_DUMP, MX_COM_TIME,
     MX_COM_SLEEP, MX_COM_CONNECT, MX_COM_CREATE_DB, MX_COM_DROP_DB, MX_COM_DELAYED_INSERT,
     MX_COM_TABLE_DUMP, MX_COM_REGISTER_SLAVE, MX_COM_DAEMON, MX_COM_BINLOG_DUMP_GTID, 0x20, 0xFF,
+    MX_COM_STMT_BULK_EXECUTE, MX_COM_STMT_BULK_EXECUTE, MX_COM_STMT_BULK_EXECUTE,
 };
 
 /* Payload lengths (command byte included) around manx's boundaries:
  * MX_RESP_PEEK (16 KiB), the 32 KiB read buffer less a header, and beyond. */
 static const uint32_t small_sizes[] = {
-    0, 1, 2, 3, 5, 6, 9, 10, 13, 16, 64, 100, 255, 511, 512, 1000, 4096,
+    0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 13, 16, 64, 100, 255, 511, 512, 1000, 4096,
     16383, 16384, 16385, 16387, 16388, 16389,
     32760, 32763, 32764, 32765, 32767, 32768, 32769,
     40960, 65535, 65536, 100000,
@@ -696,6 +705,12 @@ static const char *const sql_dict[] = {
 static const char *const db_dict[] = { "fz", "fzr", "dead", "nosuch", "", "FZ", "fz\0x", "information_schema" };
 
 static const uint32_t stmt_ids[] = { 1, 2, 3, 0, 0xFFFFFFFF, 4, 1, 2 };
+
+/* COM_STMT_BULK_EXECUTE flags: none, types, unit results (never
+ * negotiated), both, and bits nobody defined. */
+static const uint16_t bulk_flags[] = {
+    0x80, 0, 0x40, 0xC0, 0x01, 0x8000, 0xFFFF, 0x80,
+};
 
 /* Where a packet is written in pieces: offsets into header + payload. */
 typedef struct plan_s {
@@ -793,6 +808,14 @@ static size_t make_prefix(uint8_t cmd, uint8_t sel, in_t *in, const slot_t *s, u
         mx_wr_u32(out + n, stmt_ids[sel & 7]);
         n += 4;
         return n + in_take(in, out + n, (sel >> 3) < cap - n ? (sel >> 3) : cap - n);
+    case MX_COM_STMT_BULK_EXECUTE:
+        /* Statement id, flags, then 0, 16 or 32 bytes of types and rows
+         * from the input (the packet's size may cut any of it short). */
+        mx_wr_u32(out + n, stmt_ids[sel & 7]);
+        n += 4;
+        mx_wr_u16(out + n, bulk_flags[(sel >> 3) & 7]);
+        n += 2;
+        return n + in_take(in, out + n, (size_t)(sel >> 6) * 16);
     case MX_COM_SET_OPTION:
         out[n++] = (uint8_t)(sel % 3);
         out[n++] = 0;
@@ -915,7 +938,10 @@ static const uint32_t row_sizes[] = {
 /* The backend's script: seven bytes.
  *   b0 handshake mode (< 0x80 normal, else FB_HS_*), b1 bits 0-2 which
  *   backend connection it applies to (7 all); bit 3 the read host r2 is
- *   down, bit 4 it is suspect, bit 5 writes of dh1 go to h1b;
+ *   down, bit 4 it is suspect, bit 5 writes of dh1 go to h1b; bit 6 the
+ *   backend offers bulk execute and extended type info, bit 7 manx
+ *   believes the backends offer them (its greeting offers them even when
+ *   the backend then does not);
  *   b2 fault at command n (< 0x80 none, else (b2 & 0x3F) + 1), b3 fault
  *   kind, bit 4 multi-results, bit 5 warnings, bits 6-7 MASTER_GTID_WAIT
  *   answer; b4 row size class; b5 split responses after this many bytes
@@ -941,6 +967,9 @@ static void read_script(in_t *in, fb_script_t *s)
         fz.budget -= (uint64_t)n * s->row_len;
     }
     s->split_at = b5;
+    s->ext_caps = (b1 & 0x40) != 0;
+    atomic_store(&mx_proc.backend_ext_caps, (b1 & 0xC0) ? MX_EXT_KNOWN | MX_MARIADB_STMT_BULK_OPS |
+                                                              MX_MARIADB_EXTENDED_TYPE_INFO : 0);
     mx_health_t *h = &mx_proc.health;
     for (size_t i = 0; i < mx_proc.cfg->n_hosts; i++) {
         atomic_store(&h->hosts[i].status, MX_HOST_UP);

@@ -51,8 +51,9 @@ COM = {
     "TABLE_DUMP": 0x13, "CONNECT_OUT": 0x14, "REGISTER_SLAVE": 0x15, "STMT_PREPARE": 0x16,
     "STMT_EXECUTE": 0x17, "STMT_SEND_LONG_DATA": 0x18, "STMT_CLOSE": 0x19, "STMT_RESET": 0x1A,
     "SET_OPTION": 0x1B, "STMT_FETCH": 0x1C, "DAEMON": 0x1D, "BINLOG_DUMP_GTID": 0x1E,
-    "RESET_CONNECTION": 0x1F,
+    "RESET_CONNECTION": 0x1F, "STMT_BULK_EXECUTE": 0xFA,
 }
+BULK_FLAGS = c_numbers("bulk_flags")
 
 HS = ["OK", "ERR", "STALL", "GARBAGE", "AUTH_ERR", "SWITCH", "CLOSE", "SETUP_ERR", "SHA2"]
 FAULT = ["CLOSE", "ERR", "STALL", "GARBAGE", "HALF_CLOSE", "HALF_STALL"]
@@ -62,18 +63,18 @@ DBS = [None, "fz", "fzr", "dead", "nosuch", "FZ", "long", "fz-nodbflag"]
 
 
 def script(hs="OK", hs_conn=0, r2_down=False, r2_suspect=False, dh1_standby=False, fault_at=0,
-           fault="CLOSE", multi=False, warnings=False, gtid=0, row=1, split=0):
+           fault="CLOSE", multi=False, warnings=False, gtid=0, row=1, split=0, ext=False, ext_believed=False):
     b0 = 0 if hs == "OK" else 0x80 + HS.index(hs)
     b1 = (7 if hs_conn == "all" else hs_conn) | (0x08 if r2_down else 0) | (0x10 if r2_suspect else 0) \
-        | (0x20 if dh1_standby else 0)
+        | (0x20 if dh1_standby else 0) | (0x40 if ext else 0) | (0x80 if ext_believed else 0)
     b2 = 0 if not fault_at else 0x80 | (fault_at - 1)
     b3 = FAULT.index(fault) | (0x10 if multi else 0) | (0x20 if warnings else 0) | ({0: 0, -1: 2, None: 3}[gtid] << 6)
     return bytes([b0, b1, b2, b3, ROWS.index(row), split])
 
 
 def login_bytes(user="app", how="right", slow=False, db="fz", no_multi=False, no_track=False,
-                found_rows=False, attrs=False, gbk=False, garbage=b""):
-    b0 = USERS.index(user) | (HOW.index(how) << 3) | (0x40 if slow else 0)
+                found_rows=False, attrs=False, gbk=False, garbage=b"", ext=False):
+    b0 = USERS.index(user) | (HOW.index(how) << 3) | (0x40 if slow else 0) | (0x80 if ext else 0)
     b1 = DBS.index(db) | (0x08 if no_multi else 0) | (0x10 if no_track else 0) | (0x20 if found_rows else 0) \
         | (0x40 if attrs else 0) | (0x80 if gbk else 0)
     out = bytes([b0, b1])
@@ -93,7 +94,7 @@ def size_sel(n):
 
 
 def cmd(slot, command, size=None, text=None, raw=None, fill=b" ", splits=(), seq=None, cut=None, after=0,
-        cont=None, pipelined=False, stmt=1, args=b"", sel=None):
+        cont=None, pipelined=False, stmt=1, args=b"", sel=None, bulk_flags=0x80):
     """One command op.  text: a sql_dict entry; raw: custom prefix bytes."""
     code = COM[command]
     name = "MX_COM_" + command
@@ -106,6 +107,12 @@ def cmd(slot, command, size=None, text=None, raw=None, fill=b" ", splits=(), seq
         tsel = 0xC0 | len(raw)
         extra = raw
         prefix += raw
+    elif command == "STMT_BULK_EXECUTE":
+        ids = [1, 2, 3, 0, 0xFFFFFFFF, 4, 1, 2]
+        assert len(args) in (0, 16, 32)
+        tsel = ids.index(stmt) | (BULK_FLAGS.index(bulk_flags) << 3) | ((len(args) // 16) << 6)
+        extra = args
+        prefix += stmt.to_bytes(4, "little") + bulk_flags.to_bytes(2, "little") + args
     elif command in ("QUERY", "STMT_PREPARE"):
         tsel = SQL.index(text if text is not None else "SELECT 1")
         prefix += SQL[tsel].encode()
@@ -279,6 +286,34 @@ def seeds():
     s["raw-login"] = script() + login(how="raw") + rawop(0, b"\x01\x00\x00\x01\x00") + cmd(0, "PING")
     s["hint"] = script() + login(db="fzr") + cmd(0, "QUERY", text="/*!mycat:db_type=master*/ SELECT 1") + \
         cmd(0, "QUERY", text="/*#mycat:db_type=slave*/ SELECT 1", size=40960)
+    # MariaDB's extended capabilities: bulk execute (types, none, flags
+    # nobody defined, sizes around its 7-byte header and the buffers), the
+    # extended column definitions in manx's own result sets, and a greeting
+    # that offered them to a client whose backend then does not have them.
+    two_rows = b"\x03\x00\x03\x00" + b"\x00\x01\x00\x00\x00\x00\x02\x00\x00\x00" + b"\x00\x03"
+    ext = dict(ext=True)
+    prep = cmd(0, "STMT_PREPARE", text="insert into t values (?, ?)")
+    s["bulk-insert"] = script(**ext) + login(**ext) + prep + \
+        cmd(0, "STMT_BULK_EXECUTE", args=two_rows) + cmd(0, "STMT_BULK_EXECUTE", bulk_flags=0, args=two_rows[4:] + b"\0\0\0\0") + \
+        cmd(0, "STMT_EXECUTE", args=b"\x00\x01\x00\x00\x00\x00\x00") + cmd(0, "PING")
+    for f in sorted(set(BULK_FLAGS)):
+        s["bulk-flags-%04x" % f] = script(**ext) + login(**ext) + prep + \
+            cmd(0, "STMT_BULK_EXECUTE", bulk_flags=f, args=two_rows) + cmd(0, "PING")
+    for size in (1, 5, 6, 7, 8, 16384, 16385, 32764, 40960):
+        s["bulk-size-%d" % size] = script(**ext) + login(**ext) + prep + \
+            cmd(0, "STMT_BULK_EXECUTE", size=size, args=two_rows) + cmd(0, "PING")
+    s["bulk-unknown-stmt"] = script(**ext) + login(**ext) + cmd(0, "STMT_BULK_EXECUTE", stmt=4) + cmd(0, "PING")
+    s["bulk-not-negotiated"] = script(**ext) + login() + prep + cmd(0, "STMT_BULK_EXECUTE", args=two_rows) + \
+        cmd(0, "PING")
+    s["bulk-ro"] = script(**ext) + login(user="ro", **ext) + cmd(0, "STMT_PREPARE", text="select * from t where id = ?") + \
+        cmd(0, "STMT_BULK_EXECUTE", args=two_rows) + cmd(0, "PING")
+    s["bulk-replica-replay"] = script(**ext) + login(db="fzr", **ext) + cmd(0, "QUERY", text="SET @a = 1") + prep + \
+        cmd(0, "STMT_BULK_EXECUTE", args=two_rows) + cmd(0, "QUERY", text="SELECT 1")
+    s["ext-types-local"] = script(**ext) + login(**ext) + cmd(0, "QUERY", text="SHOW DATABASES") + \
+        cmd(0, "QUERY", text="SELECT 1") + cmd(0, "QUERY", text="SELECT DATABASE()")
+    s["ext-types-console"] = script(**ext) + login(user="admin", **ext) + cmd(0, "QUERY", text="show @@version")
+    s["ext-believed-not-offered"] = script(ext_believed=True) + login(**ext) + cmd(0, "QUERY") + \
+        cmd(0, "STMT_BULK_EXECUTE", args=two_rows) + cmd(0, "PING")
     return s
 
 

@@ -38,9 +38,6 @@ USER, PASSWORD = "app", "app123"   # the backend account; also the manx user
 
 # step ID (or "driver:step ID") -> issue 9 item.  Shrink as fixes land.
 KNOWN_DIFFERENCES = {
-    # 8: no MariaDB bulk capability: Connector/J falls back to one
-    # execute a row.
-    "c8.batch_bulk": 8,
 }
 
 # Steps whose value through manx depends today on which pooled backend

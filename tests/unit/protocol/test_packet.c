@@ -326,7 +326,7 @@ static void test_handshake_roundtrip(void)
         uint32_t caps = caps_set[i];
 
         mx_pktbuf_init(&b);
-        mx_pkt_handshake(&b, "5.7.99-manx", 0x01020304, scr, caps, 45, MX_STATUS_AUTOCOMMIT,
+        mx_pkt_handshake(&b, "5.7.99-manx", 0x01020304, scr, caps, 0, 45, MX_STATUS_AUTOCOMMIT,
                          "caching_sha2_password");
         ASSERT_TRUE(!b.failed);
         ASSERT_EQ(mx_pkt_seq(b.data), 0);
@@ -440,7 +440,7 @@ static void test_hsresp_variants(void)
 
     /* SSLRequest: exactly 32 bytes with CLIENT_SSL. */
     mx_pktbuf_init(&b);
-    mx_pkt_ssl_request(&b, 1, base, 0x1000000, 45);
+    mx_pkt_ssl_request(&b, 1, base, 0, 0x1000000, 45);
     ASSERT_EQ(b.len, 4 + 32);
     ASSERT_EQ(mx_pkt_seq(b.data), 1);
     ASSERT_EQ(mx_parse_hsresp(b.data + 4, 32, &hr), 0);
@@ -453,7 +453,7 @@ static void test_hsresp_variants(void)
     ASSERT_EQ(mx_parse_hsresp(b.data + 4, 32, &hr), -1);
     /* The 3.20 response is not spoken. */
     mx_pktbuf_reset(&b);
-    mx_pkt_hsresp(&b, 1, MX_CLIENT_SECURE_CONNECTION, 0, 8, "u", auth, 20, NULL, NULL);
+    mx_pkt_hsresp(&b, 1, MX_CLIENT_SECURE_CONNECTION, 0, 0, 8, "u", auth, 20, NULL, NULL);
     ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 4, &hr), -1);
 
     /* What manx sends to a backend parses back, in each auth framing. */
@@ -465,7 +465,7 @@ static void test_hsresp_variants(void)
     for (size_t i = 0; i < 3; i++) {
         uint32_t caps = base | extra[i];
         mx_pktbuf_reset(&b);
-        mx_pkt_hsresp(&b, 1, caps, 0xffffff, 8, "app", auth, 20, "shop", "mysql_native_password");
+        mx_pkt_hsresp(&b, 1, caps, 0, 0xffffff, 8, "app", auth, 20, "shop", "mysql_native_password");
         ASSERT_TRUE(!b.failed);
         ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 4, &hr), 0);
         ASSERT_EQ(hr.caps, caps);
@@ -481,17 +481,17 @@ static void test_hsresp_variants(void)
     /* The layout, byte for byte, with the lenenc auth. */
     static const uint8_t want_head[] = {0x08, 0x82, 0x28, 0x00, 0xff, 0xff, 0xff, 0x00, 8};
     mx_pktbuf_reset(&b);
-    mx_pkt_hsresp(&b, 1, base | extra[2], 0xffffff, 8, "app", auth, 20, "shop", "p");
+    mx_pkt_hsresp(&b, 1, base | extra[2], 0, 0xffffff, 8, "app", auth, 20, "shop", "p");
     ASSERT_MEM_EQ(b.data + 4, want_head, sizeof(want_head));
     ASSERT_MEM_EQ(b.data + 4 + 32, "app\0\x14" "0123456789abcdefghij" "shop\0p\0", 4 + 1 + 20 + 5 + 2);
     ASSERT_EQ(b.len, 4 + 32 + 4 + 1 + 20 + 5 + 2);
     /* A 1-byte length cannot carry more than 255 bytes of auth data. */
     uint8_t big[300] = {0};
     mx_pktbuf_reset(&b);
-    mx_pkt_hsresp(&b, 1, base, 0, 8, "u", big, sizeof(big), NULL, NULL);
+    mx_pkt_hsresp(&b, 1, base, 0, 0, 8, "u", big, sizeof(big), NULL, NULL);
     ASSERT_TRUE(b.failed);
     mx_pktbuf_reset(&b);
-    mx_pkt_hsresp(&b, 1, base | MX_CLIENT_PLUGIN_AUTH_LENENC, 0, 8, "u", big, sizeof(big), NULL, NULL);
+    mx_pkt_hsresp(&b, 1, base | MX_CLIENT_PLUGIN_AUTH_LENENC, 0, 0, 8, "u", big, sizeof(big), NULL, NULL);
     ASSERT_TRUE(!b.failed);
     ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 4, &hr), 0);
     ASSERT_EQ(hr.auth.len, 300);
@@ -510,7 +510,7 @@ static void test_hsresp_variants(void)
     ASSERT_MXSTR(hr.plugin, "pl");
     /* A lenenc auth claiming more than is there. */
     mx_pktbuf_reset(&b);
-    mx_pkt_hsresp(&b, 1, base | MX_CLIENT_PLUGIN_AUTH_LENENC, 0, 8, "u", auth, 20, NULL, NULL);
+    mx_pkt_hsresp(&b, 1, base | MX_CLIENT_PLUGIN_AUTH_LENENC, 0, 0, 8, "u", auth, 20, NULL, NULL);
     ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 5, &hr), -1);
     free(q);
     mx_pktbuf_free(&b);
@@ -906,7 +906,7 @@ static void test_result_set(void)
     ASSERT_MEM_EQ(b.data, cnt, 5);
 
     mx_pktbuf_reset(&b);
-    mx_pkt_column_def(&b, 3, "t", "a", "name", MX_TYPE_VAR_STRING, 80, 45);
+    mx_pkt_column_def(&b, 3, "t", "a", "name", MX_TYPE_VAR_STRING, 80, 45, false);
     n = unhex(coldef_name, want, sizeof(want));
     ASSERT_EQ(mx_pkt_len(b.data), n);
     ASSERT_EQ(mx_pkt_seq(b.data), 3);
@@ -930,6 +930,155 @@ static void test_result_set(void)
     ASSERT_EQ(b.data[4], 0xfc);
     ASSERT_EQ(mx_rd_u16(b.data + 5), 299);
     mx_pktbuf_free(&b);
+}
+
+/* Greeting of MariaDB 10.11.19 (pair.sh), captured: CLIENT_MYSQL clear,
+ * extended capabilities 0x1d (progress, bulk, extended type info, cache
+ * metadata) in the last 4 reserved bytes. */
+static const char greeting_10_11[] =
+    "0a352e352e352d31302e31312e31392d4d6172696144422d302b646562313275312d6c6f67001100000037766d413c473367"
+    "00fef72d0200ff81150000000000001d0000002e4c74275f2d5e71402b5446006d7973716c5f6e61746976655f70617373"
+    "776f726400";
+
+static void test_ext_caps(void)
+{
+    static const uint8_t scr[MX_SCRAMBLE_LEN] = "abcdefgh0123456789AB";
+    const uint32_t ext = MX_MARIADB_STMT_BULK_OPS | MX_MARIADB_EXTENDED_TYPE_INFO;
+    const uint32_t base = MX_CLIENT_PROTOCOL_41 | MX_CLIENT_SECURE_CONNECTION | MX_CLIENT_PLUGIN_AUTH;
+    mx_handshake_t hs;
+    mx_hsresp_t hr;
+    mx_pktbuf_t b;
+    size_t len;
+
+    uint8_t *p = payload(greeting_10_11, &len);
+    ASSERT_EQ(mx_parse_handshake(p, len, &hs), 0);
+    ASSERT_EQ(hs.caps & MX_CLIENT_LONG_PASSWORD, 0);
+    ASSERT_EQ(hs.ext_caps, MX_MARIADB_PROGRESS | MX_MARIADB_STMT_BULK_OPS | MX_MARIADB_EXTENDED_TYPE_INFO |
+                               MX_MARIADB_CACHE_METADATA);
+    ASSERT_TRUE(str_is(hs.auth_plugin, "mysql_native_password"));
+    /* The same bytes from a server that claims CLIENT_MYSQL: reserved. */
+    p[1 + 36 + 1 + 4 + 8 + 1] |= MX_CLIENT_LONG_PASSWORD; /* low capability byte */
+    ASSERT_EQ(mx_parse_handshake(p, len, &hs), 0);
+    ASSERT_EQ(hs.ext_caps, 0);
+    free(p);
+
+    /* Greeting written by manx: extended capabilities only without
+     * CLIENT_MYSQL, in the last 4 of the 10 reserved bytes. */
+    size_t reserved = 4 + 1 + strlen("11.4.2-manx") + 1 + 4 + 9 + 2 + 1 + 2 + 2 + 1;
+    mx_pktbuf_init(&b);
+    mx_pkt_handshake(&b, "11.4.2-manx", 7, scr, base, ext, 45, MX_STATUS_AUTOCOMMIT, "mysql_native_password");
+    ASSERT_TRUE(!b.failed);
+    ASSERT_EQ(mx_rd_u32(b.data + reserved + 6), ext);
+    ASSERT_EQ(mx_parse_handshake(b.data + 4, b.len - 4, &hs), 0);
+    ASSERT_EQ(hs.ext_caps, ext);
+    ASSERT_EQ(hs.caps, base);
+    mx_pktbuf_reset(&b);
+    mx_pkt_handshake(&b, "11.4.2-manx", 7, scr, base | MX_CLIENT_LONG_PASSWORD, ext, 45, 0, "x");
+    ASSERT_EQ(mx_rd_u32(b.data + reserved + 6), 0);
+    ASSERT_EQ(mx_parse_handshake(b.data + 4, b.len - 4, &hs), 0);
+    ASSERT_EQ(hs.ext_caps, 0);
+
+    /* Handshake response and SSLRequest: bytes 28-31 of the payload. */
+    uint8_t auth[20] = {1, 2, 3};
+    mx_pktbuf_reset(&b);
+    mx_pkt_hsresp(&b, 1, base, ext, 1u << 24, 45, "app", auth, 20, NULL, "mysql_native_password");
+    ASSERT_EQ(mx_rd_u32(b.data + 4 + 28), ext);
+    ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 4, &hr), 0);
+    ASSERT_EQ(hr.ext_caps, ext);
+    ASSERT_TRUE(str_is(hr.user, "app"));
+    ASSERT_EQ(hr.auth.len, 20);
+    mx_pktbuf_reset(&b);
+    mx_pkt_hsresp(&b, 1, base | MX_CLIENT_LONG_PASSWORD, ext, 1u << 24, 45, "app", auth, 20, NULL, "p");
+    ASSERT_EQ(mx_rd_u32(b.data + 4 + 28), 0);
+    ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 4, &hr), 0);
+    ASSERT_EQ(hr.ext_caps, 0);
+    mx_pktbuf_reset(&b);
+    mx_pkt_ssl_request(&b, 1, base, ext, 1u << 24, 45);
+    ASSERT_EQ(mx_pkt_len(b.data), 32);
+    ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 4, &hr), 0);
+    ASSERT_TRUE(hr.is_ssl_request);
+    ASSERT_EQ(hr.ext_caps, ext);
+    /* A client that claims CLIENT_MYSQL but fills the bytes anyway: ignored. */
+    mx_pktbuf_reset(&b);
+    mx_pkt_hsresp(&b, 1, base, 0xffffffffu, 1u << 24, 45, "app", auth, 20, NULL, "p");
+    b.data[4] |= MX_CLIENT_LONG_PASSWORD;
+    ASSERT_EQ(mx_parse_hsresp(b.data + 4, b.len - 4, &hr), 0);
+    ASSERT_EQ(hr.ext_caps, 0);
+    mx_pktbuf_free(&b);
+}
+
+/* A JSON column as MariaDB 10.11 describes it to a client with extended type
+ * info: the block holds the format (key 1) "json". */
+static const char coldef_json_ext[] =
+    "03646566" "0474657374" "016a" "016a" "0164" "0164"
+    "06" "01046a736f6e"
+    "0c" "2d00" "fcffffff" "fc" "9000" "00" "0000";
+
+static void test_column_def_ext(void)
+{
+    mx_coldef_t cd;
+    mx_str_t v;
+    mx_pktbuf_t b;
+    size_t len;
+
+    uint8_t *p = payload(coldef_json_ext, &len);
+    ASSERT_EQ(mx_parse_column_def(p, len, true, &cd), 0);
+    ASSERT_TRUE(str_is(cd.schema, "test"));
+    ASSERT_TRUE(str_is(cd.name, "d"));
+    ASSERT_EQ(cd.ext_info.len, 6);
+    ASSERT_TRUE(mx_coldef_ext_value(&cd, 1, &v));
+    ASSERT_TRUE(str_is(v, "json"));
+    ASSERT_TRUE(!mx_coldef_ext_value(&cd, 0, &v));
+    ASSERT_EQ(cd.charset, 45);
+    ASSERT_EQ(cd.type, 0xfc);
+    ASSERT_EQ(cd.length, 0xfffffffc);
+    /* Read without the capability, the block is where the fixed-length
+     * byte should be: malformed, never misread. */
+    ASSERT_EQ(mx_parse_column_def(p, len, false, &cd), -1);
+    /* Every cut of it is malformed too. */
+    for (size_t n = 0; n < len; n++) {
+        uint8_t *q = malloc(n ? n : 1);
+        memcpy(q, p, n);
+        ASSERT_EQ(mx_parse_column_def(q, n, true, &cd), -1);
+        free(q);
+    }
+    free(p);
+    /* A block whose entry overruns it. */
+    p = payload("03646566" "0000000000" "03000205" "0c2d00000000000f000000000000", &len);
+    ASSERT_EQ(mx_parse_column_def(p, len, true, &cd), 0);
+    ASSERT_TRUE(!mx_coldef_ext_value(&cd, 0, &v));
+    free(p);
+
+    /* manx's own columns: an empty block with the capability, none without. */
+    mx_pktbuf_init(&b);
+    mx_pkt_column_def(&b, 2, "s", "t", "name", MX_TYPE_VAR_STRING, 80, 33, true);
+    ASSERT_EQ(mx_parse_column_def(b.data + 4, b.len - 4, true, &cd), 0);
+    ASSERT_EQ(cd.ext_info.len, 0);
+    ASSERT_TRUE(str_is(cd.org_name, "name"));
+    ASSERT_EQ(cd.type, MX_TYPE_VAR_STRING);
+    ASSERT_EQ(cd.length, 80);
+    size_t with = b.len;
+    mx_pktbuf_reset(&b);
+    mx_pkt_column_def(&b, 2, "s", "t", "name", MX_TYPE_VAR_STRING, 80, 33, false);
+    ASSERT_EQ(b.len, with - 1);
+    ASSERT_EQ(mx_parse_column_def(b.data + 4, b.len - 4, false, &cd), 0);
+    ASSERT_EQ(cd.charset, 33);
+    mx_pktbuf_free(&b);
+}
+
+static void test_bulk_execute(void)
+{
+    mx_bulk_t bk;
+    static const uint8_t pkt[] = {0xfa, 0x05, 0x00, 0x00, 0x00, 0x80, 0x00, 0x03, 0x00};
+    ASSERT_EQ(mx_parse_bulk_execute(pkt, sizeof(pkt), &bk), 0);
+    ASSERT_EQ(bk.stmt_id, 5);
+    ASSERT_EQ(bk.flags, MX_BULK_SEND_TYPES);
+    ASSERT_EQ(bk.types_at, 7);
+    for (size_t n = 0; n < 7; n++)
+        ASSERT_EQ(mx_parse_bulk_execute(pkt, n, &bk), -1);
+    ASSERT_EQ(mx_parse_bulk_execute(pkt, 7, &bk), 0);
+    static const uint8_t exec[] = {0x17, 0x05, 0x00, 0x00, 0x00, 0x00, 0x01};
+    ASSERT_EQ(mx_parse_bulk_execute(exec, sizeof(exec), &bk), -1);
 }
 
 static void test_auth_packets(void)
@@ -969,5 +1118,8 @@ int main(void)
     test_eof_prepare();
     test_result_set();
     test_auth_packets();
+    test_ext_caps();
+    test_column_def_ext();
+    test_bulk_execute();
     return mx_test_summary("packet");
 }
