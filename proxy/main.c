@@ -153,7 +153,7 @@ static void on_sighup(uv_signal_t *s, int signum)
 static void on_signal(uv_signal_t *s, int signum)
 {
     mx_info("received %s: stopping (in-flight statements may finish for up to %d ms)",
-            signum == SIGTERM ? "SIGTERM" : "SIGINT", mx_proc.cfg->shutdown_timeout_ms);
+            signum == SIGTERM ? "SIGTERM" : "SIGINT", mx_proc.cur->shutdown_timeout_ms);
     for (int i = 0; i < mx_proc.n_workers; i++)
         mx_worker_stop(&mx_proc.workers[i]);
     uv_close((uv_handle_t *)s, NULL);
