@@ -95,7 +95,7 @@ static const mx_param_t mx_params[] = {
      .help = "close idle client connections after this; 0 = never"},
     {S_MANX, "net_read_timeout", T_MS, CF(net_read_timeout_ms), true, "30s", 1, 3600000,
      .help = "close a client that stops sending in the middle of a packet for this long"},
-    {S_MANX, "strict_schemas", T_BOOL, CF(strict_schemas), false, "false",
+    {S_MANX, "strict_schemas", T_BOOL, CF(strict_schemas), true, "false",
      .help = "default of [user] strict_schemas"},
     {S_MANX, "max_login_failures", T_INT, CF(max_login_failures), true, "0", 0, 1000000,
      .help = "failed logins in a row from one address before it is locked out; 0 = no lockout"},
@@ -116,9 +116,9 @@ static const mx_param_t mx_params[] = {
     {S_MANX, "rsa_private_key", T_PATH, CF(rsa_private_key), false, "", .flags = F_READABLE,
      .help = "PEM RSA key for caching_sha2_password without TLS; empty = generated"},
 
-    {S_ADMIN, "user", T_STR, CF(admin_user), true, "admin",
+    {S_ADMIN, "user", T_STR, CF(admin_user), false, "admin",
      .help = "admin console user"},
-    {S_ADMIN, "password", T_SECRET, CF(admin_password), true, "",
+    {S_ADMIN, "password", T_SECRET, CF(admin_password), false, "",
      .help = "admin console password; empty refuses all logins"},
 
     {S_USER, "password", T_USER_PW, UF(password), true, NULL,
@@ -130,11 +130,11 @@ static const mx_param_t mx_params[] = {
      .help = "comma-separated schemas the user may use"},
     {S_USER, "readonly", T_BOOL, UF(readonly), true, "false",
      .help = "refuse every statement not known to be read-only (see README, Security)"},
-    {S_USER, "strict_schemas", T_BOOL, UF(strict_schemas), false, NULL,
+    {S_USER, "strict_schemas", T_BOOL, UF(strict_schemas), true, NULL,
      .help = "refuse statements naming a database outside the user's schemas; default [manx] strict_schemas"},
-    {S_USER, "backend_user", T_STR, UF(backend_user), false, "",
+    {S_USER, "backend_user", T_STR, UF(backend_user), true, "",
      .help = "backend account this user's statements run as (e.g. one with SELECT grants only); empty = the host's user"},
-    {S_USER, "backend_password", T_SECRET, UF(backend_password), false, "",
+    {S_USER, "backend_password", T_SECRET, UF(backend_password), true, "",
      .help = "password of backend_user"},
     {S_USER, "auth_plugin", T_STR, UF(auth_plugin), true, "mysql_native_password",
      .choices = "mysql_native_password|caching_sha2_password",
@@ -145,7 +145,7 @@ static const mx_param_t mx_params[] = {
     {S_SCHEMA, "sql_max_limit", T_INT, SF(sql_max_limit), true, "0", 0, INT_MAX,
      .help = "LIMIT added to SELECTs without one; 0 = off"},
 
-    {S_DATANODE, "datahost", T_REF, NF(datahost), false, NULL, .flags = F_REQUIRED,
+    {S_DATANODE, "datahost", T_REF, NF(datahost), true, NULL, .flags = F_REQUIRED,
      .target = S_DATAHOST, .help = "datahost serving this datanode"},
     {S_DATANODE, "database", T_STR, NF(database), true, NULL, .flags = F_REQUIRED,
      .help = "real database name on the backends"},
@@ -170,7 +170,7 @@ static const mx_param_t mx_params[] = {
      .help = "with consistency = session: how long a replica may take to catch up before the writer serves the read"},
     {S_DATAHOST, "heartbeat", T_STR, DF(heartbeat), true, "select user()",
      .help = "statement the heartbeat runs"},
-    {S_DATAHOST, "write_hosts", T_LIST, DF(write_hosts), false, NULL, .flags = F_REQUIRED,
+    {S_DATAHOST, "write_hosts", T_LIST, DF(write_hosts), true, NULL, .flags = F_REQUIRED,
      .target = S_HOST, .count_off = offsetof(mx_datahost_t, n_write_hosts),
      .help = "comma-separated hosts in failover order; index 0 starts active"},
     {S_DATAHOST, "heartbeat_period", T_MS, DF(heartbeat_period_ms), true, "1000", 100, 3600000,
@@ -186,13 +186,13 @@ static const mx_param_t mx_params[] = {
     {S_DATAHOST, "rejoin_delay", T_MS, DF(rejoin_delay_ms), true, "30000", 0, 86400000,
      .help = "a host back up must stay up this long before writes may switch to it; when the active writeHost is down and such a host is the only candidate, writes move to it as soon as the delay ends"},
 
-    {S_HOST, "address", T_ADDR, HF(address), false, NULL, .flags = F_REQUIRED,
+    {S_HOST, "address", T_ADDR, HF(address), true, NULL, .flags = F_REQUIRED,
      .help = "ip:port, [ipv6]:port or localhost:port"},
     {S_HOST, "user", T_STR, HF(user), true, NULL, .flags = F_REQUIRED,
      .help = "backend user"},
     {S_HOST, "password", T_SECRET, HF(password), true, "",
      .help = "backend password"},
-    {S_HOST, "read_hosts", T_LIST, HF(read_hosts), false, "",
+    {S_HOST, "read_hosts", T_LIST, HF(read_hosts), true, "",
      .target = S_HOST, .count_off = offsetof(mx_host_t, n_read_hosts),
      .help = "comma-separated hosts reading on behalf of this write host"},
     {S_HOST, "weight", T_INT, HF(weight), true, "1", 1, 1000,
@@ -894,6 +894,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
                         sect_label(st, s, label, sizeof(label)), s->key_line[i]);
         s->seen |= 1ULL << i;
         s->key_line[i] = st->lineno;
+        if (!mx_kinds[s->kind].named)
+            st->c->key_line[i] = st->lineno;
         return set_value(st, p, obj_base(st->c, s->kind, s->index), value, st->lineno);
     }
     return fail(st, st->lineno, name, "unknown key in %s", sect_label(st, s, label, sizeof(label)));
@@ -1047,10 +1049,11 @@ static bool finish(mx_parse_t *st)
             if (d->min_con > d->max_con)
                 return fail(st, key_line(s, "min_con"), "min_con", "min_con %d exceeds max_con %d",
                             d->min_con, d->max_con);
-        } else if (s->kind == S_HOST) {
-            ((mx_host_t *)obj)->index = (int)s->index;
         }
     }
+    char msg[200];
+    if (!mx_conf_carry(c, NULL, msg, sizeof(msg)))
+        return fail(st, 0, NULL, "%s", msg);
     return true;
 }
 
@@ -1081,6 +1084,7 @@ mx_config_t *mx_conf_load_buffer(const char *path, const char *data, size_t len,
         fail(&st, 0, NULL, "out of memory");
         return NULL;
     }
+    atomic_init(&st.c->refs, 1);
     snprintf(st.c->path, sizeof(st.c->path), "%s", path);
     config_dir(path, st.dir, sizeof(st.dir));
 
@@ -1160,6 +1164,113 @@ void mx_conf_free(mx_config_t *c)
     free(c->datahosts);
     free(c->hosts);
     free(c);
+}
+
+void mx_conf_ref(mx_config_t *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void mx_conf_unref(mx_config_t *c)
+{
+    /* acq_rel: every holder's reads happen before the free. */
+    if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        mx_conf_free(c);
+}
+
+const mx_host_t *mx_conf_host_by_slot(const mx_config_t *c, int index)
+{
+    for (size_t i = 0; i < c->n_hosts; i++)
+        if (c->hosts[i].index == index)
+            return &c->hosts[i];
+    return NULL;
+}
+
+/* Hosts are the same server when name, address and credentials agree:
+ * then their pools, heartbeat state and connection counts carry over. */
+static bool same_host(const mx_host_t *a, const mx_host_t *b)
+{
+    return strcmp(a->name, b->name) == 0 && strcmp(a->address, b->address) == 0 &&
+           strcmp(a->user, b->user) == 0 && strcmp(a->password, b->password) == 0 && a->ssl == b->ssl;
+}
+
+/* A dataHost keeps its slot (and so its active writeHost index) only while
+ * that index means the same server: same name, same writeHosts in order. */
+static bool same_datahost(const mx_datahost_t *a, const mx_datahost_t *b)
+{
+    if (strcmp(a->name, b->name) != 0 || a->n_write_hosts != b->n_write_hosts)
+        return false;
+    for (size_t i = 0; i < a->n_write_hosts; i++)
+        if (a->write_hosts[i]->index != b->write_hosts[i]->index)
+            return false;
+    return true;
+}
+
+bool mx_conf_carry(mx_config_t *c, const mx_config_t *prev, char *err, size_t errlen)
+{
+    c->generation = prev ? prev->generation + 1 : 1;
+    c->n_host_slots = prev ? prev->n_host_slots : 0;
+    c->n_dh_slots = prev ? prev->n_dh_slots : 0;
+    c->n_acct_slots = prev ? prev->n_acct_slots : 1;
+    c->n_user_keys = prev ? prev->n_user_keys : 0;
+    for (size_t i = 0; i < c->n_hosts; i++) {
+        mx_host_t *h = &c->hosts[i];
+        long j = prev ? find_object(prev, S_HOST, h->name, strlen(h->name)) : -1;
+        if (j >= 0 && same_host(&prev->hosts[j], h)) {
+            h->index = prev->hosts[j].index;
+        } else if (c->n_host_slots >= MX_MAX_HOST_SLOTS) {
+            snprintf(err, errlen, "%s: [host %s]: more than %d hosts over the process's life; needs a restart",
+                     c->path, h->name, MX_MAX_HOST_SLOTS);
+            return false;
+        } else {
+            h->index = c->n_host_slots++;
+        }
+    }
+    /* Datahosts after hosts: their identity is the writeHosts' slots. */
+    for (size_t i = 0; i < c->n_datahosts; i++) {
+        mx_datahost_t *d = &c->datahosts[i];
+        long j = prev ? find_object(prev, S_DATAHOST, d->name, strlen(d->name)) : -1;
+        if (j >= 0 && same_datahost(&prev->datahosts[j], d)) {
+            d->index = prev->datahosts[j].index;
+        } else if (c->n_dh_slots >= MX_MAX_DH_SLOTS) {
+            snprintf(err, errlen, "%s: [datahost %s]: more than %d dataHosts over the process's life; needs a "
+                     "restart", c->path, d->name, MX_MAX_DH_SLOTS);
+            return false;
+        } else {
+            d->index = c->n_dh_slots++;
+        }
+    }
+    memset(c->accounts, 0, sizeof(c->accounts));
+    for (size_t i = 0; i < c->n_users; i++) {
+        mx_user_t *u = &c->users[i];
+        long j = prev ? find_object(prev, S_USER, u->name, strlen(u->name)) : -1;
+        u->key = j >= 0 ? prev->users[j].key : ++c->n_user_keys;
+        u->acct = 0;
+        if (!u->backend_user[0])
+            continue;
+        /* The same account keeps its slot: its pools stay warm. */
+        int a = -1;
+        for (int k = 1; prev && k < prev->n_acct_slots && a < 0; k++)
+            if (prev->accounts[k].user && strcmp(prev->accounts[k].user, u->backend_user) == 0 &&
+                strcmp(prev->accounts[k].password, u->backend_password) == 0)
+                a = k;
+        for (int k = 1; k < c->n_acct_slots && a < 0; k++)
+            if (c->accounts[k].user && strcmp(c->accounts[k].user, u->backend_user) == 0 &&
+                strcmp(c->accounts[k].password, u->backend_password) == 0)
+                a = k;
+        if (a < 0) {
+            if (c->n_acct_slots >= MX_MAX_ACCOUNTS) {
+                snprintf(err, errlen, "%s: [user %s]: more than %d backend accounts over the process's life; "
+                         "needs a restart", c->path, u->name, MX_MAX_ACCOUNTS - 1);
+                return false;
+            }
+            a = c->n_acct_slots++;
+        }
+        c->accounts[a].user = u->backend_user;
+        c->accounts[a].password = u->backend_password;
+        u->acct = a;
+    }
+    return true;
 }
 
 const mx_user_t *mx_conf_find_user(const mx_config_t *c, const char *name, size_t len)
@@ -1303,10 +1414,14 @@ bool mx_conf_check_reload(const mx_config_t *old, const mx_config_t *c, char *er
             if (strcmp(a, b) == 0)
                 continue;
             if (mx_kinds[p->sect].named)
-                snprintf(err, errlen, "%s: [%s %s] %s: changed from '%s' to '%s'; needs a restart",
-                         c->path, mx_kinds[p->sect].name, obj_name(now), p->key, a, b);
+                snprintf(err, errlen, "%s:%d: [%s %s] %s: changed from '%s' to '%s'; needs a restart",
+                         c->path, *(const int *)((const char *)now + mx_kinds[p->sect].line_off),
+                         mx_kinds[p->sect].name, obj_name(now), p->key, a, b);
+            else if (c->key_line[i])
+                snprintf(err, errlen, "%s:%d: %s: changed from '%s' to '%s'; needs a restart",
+                         c->path, c->key_line[i], p->key, a, b);
             else
-                snprintf(err, errlen, "%s: %s: changed from '%s' to '%s'; needs a restart",
+                snprintf(err, errlen, "%s: %s: not given, so changed from '%s' to the default '%s'; needs a restart",
                          c->path, p->key, a, b);
             return false;
         }
@@ -1374,7 +1489,15 @@ void mx__conf_write_reference(FILE *f)
                "Durations take `ms`, `s` or `m` (plain numbers are milliseconds); "
                "sizes take `K`, `M` or `G`; booleans are true/false, yes/no, on/off or 1/0. "
                "A line holds at most 198 bytes (the line buffer of Debian's libinih). "
-               "*Reload: no* means a changed value is refused on reload and needs a restart.\n\n"
+               "A reload (SIGHUP) loads the file as a new generation and swaps it in: new sessions and "
+               "each session's next statement use it (a session inside a transaction or otherwise pinned "
+               "to its backend finishes that first); sections may be added and removed. "
+               "A host whose name, address, user, password and ssl stay the same keeps its pools and "
+               "heartbeat state; a removed or changed host's pools close (idle connections at once, busy "
+               "ones when their session lets go). A session whose user was removed, or whose schema it "
+               "may no longer use, gets an error at its next statement and is closed. "
+               "*Reload: no* means a changed value is refused on reload with file:line (the running "
+               "configuration stays) and needs a restart.\n\n"
                "| Section | Key | Type | Default | Reload | Meaning |\n"
                "|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < MX_N_PARAMS; i++) {

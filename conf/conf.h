@@ -5,6 +5,7 @@
 #ifndef MX_CONF_CONF_H
 #define MX_CONF_CONF_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,12 @@
 
 #define MX_NAME_MAX 64
 #define MX_MAX_HOSTS_PER_LIST 16
+/* Slots: numbers that name a host, a dataHost or a backend account across
+ * reloads (run-time state is indexed by them).  A slot is never reused, so
+ * the process has at most this many over its life. */
+#define MX_MAX_HOST_SLOTS 1024
+#define MX_MAX_DH_SLOTS 1024
+#define MX_MAX_ACCOUNTS 32
 
 typedef struct mx_host_s mx_host_t;
 
@@ -27,7 +34,8 @@ struct mx_host_s {
     bool ssl;                    /* TLS to this backend */
     mx_host_t *read_hosts[MX_MAX_HOSTS_PER_LIST]; /* resolved read_hosts */
     size_t n_read_hosts;
-    int index;                   /* position in mx_config_t.hosts */
+    int index;                   /* slot: position at the first load; kept by a reload for the same
+                                  * name, address, user, password and ssl, else a new one */
     int line;                    /* where the section started */
 };
 
@@ -53,6 +61,8 @@ typedef struct mx_datahost_s {
     int heartbeat_retry_interval_ms;
     int heartbeat_rise;
     int rejoin_delay_ms;
+    int index;                   /* slot: position at the first load; kept by a reload for the same
+                                  * name and the same writeHost slots in the same order, else a new one */
     int line;
 } mx_datahost_t;
 
@@ -85,11 +95,24 @@ typedef struct mx_user_s {
     char backend_user[MX_NAME_MAX];   /* backend account for this user's statements; "" = the host's */
     char backend_password[128];
     char auth_plugin[32];        /* mysql_native_password | caching_sha2_password */
+    uint32_t key;                /* >= 1; kept by a reload for the same name (who last used a backend) */
+    int acct;                    /* backend account slot: 0 = the host's user, else accounts[acct] */
     int line;
 } mx_user_t;
 
+/* A backend account a user's statements run as (backend_user). */
+typedef struct mx_account_s {
+    const char *user;            /* NULL: slot not used by this config */
+    const char *password;
+} mx_account_t;
+
 typedef struct mx_config_s {
     char path[1024];             /* file it was loaded from */
+    /* A loaded config is never written again, but for this count: each
+     * holder (the main thread, a worker, a session, a pool, the heartbeat)
+     * takes a reference; the last mx_conf_unref frees it. */
+    _Atomic int refs;
+    uint32_t generation;         /* 1 at start-up, +1 per reload */
 
     /* [manx] */
     char listen[256];            /* "0.0.0.0:8066" */
@@ -123,6 +146,14 @@ typedef struct mx_config_s {
     mx_datanode_t *datanodes; size_t n_datanodes;
     mx_datahost_t *datahosts; size_t n_datahosts;
     mx_host_t *hosts;      size_t n_hosts;
+
+    /* Slots (see MX_MAX_HOST_SLOTS), assigned by mx_conf_carry. */
+    int n_host_slots;            /* slots used so far, this config's and earlier ones' */
+    int n_dh_slots;
+    int n_acct_slots;
+    uint32_t n_user_keys;        /* user keys given so far: keys are 1..n_user_keys */
+    mx_account_t accounts[MX_MAX_ACCOUNTS]; /* by slot; [0] unused (the host's own user) */
+    int key_line[64];            /* internal: line of each [manx]/[admin] key given, by table index */
 } mx_config_t;
 
 /* Load and validate `path`.  On error returns NULL and writes
@@ -133,6 +164,20 @@ mx_config_t *mx_conf_load(const char *path, char *err, size_t errlen);
 mx_config_t *mx_conf_load_buffer(const char *path, const char *data, size_t len,
                                  char *err, size_t errlen);
 void mx_conf_free(mx_config_t *c);
+/* Reference counting of a published config (see refs); a loaded config
+ * starts with one reference. */
+void mx_conf_ref(mx_config_t *c);
+void mx_conf_unref(mx_config_t *c);
+
+/* Before a reloaded config is published: give its hosts, dataHosts, users
+ * and backend accounts the slots they had in `prev` (matched by name and,
+ * for hosts and dataHosts, what makes them the same server or list), new
+ * ones after prev's.  mx_conf_load gives a fresh config slots = positions.
+ * Returns false with a message in err when a limit of slots is reached. */
+bool mx_conf_carry(mx_config_t *c, const mx_config_t *prev, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* The host of `c` with slot `index`, or NULL. */
+const mx_host_t *mx_conf_host_by_slot(const mx_config_t *c, int index);
 
 const mx_user_t *mx_conf_find_user(const mx_config_t *c, const char *name, size_t len);
 const mx_schema_t *mx_conf_find_schema(const mx_config_t *c, const char *name, size_t len);
@@ -146,8 +191,9 @@ void mx_conf_each_param(const mx_config_t *c, mx_conf_param_cb cb, void *arg);
 
 /* Reload: true if `c` differs from `old` only in keys the table marks
  * reloadable (sections compared by name; added or removed sections are not
- * checked).  Otherwise false and "file: key: changed from 'a' to 'b'; needs
- * a restart" in err. */
+ * checked).  Otherwise false and "file:line: key: changed from 'a' to 'b';
+ * needs a restart" in err (the line of the key in the new file, or of its
+ * section when the key is no longer given). */
 bool mx_conf_check_reload(const mx_config_t *old, const mx_config_t *c, char *err,
                           size_t errlen) __attribute__((warn_unused_result));
 

@@ -87,9 +87,11 @@ static bool show_version(mx_client_t *cl, const char *arg)
     ({                                                                                  \
         type _s = 0;                                                                    \
         for (int _w = 0; _w < mx_proc.n_workers; _w++)                                  \
-            for (int _a = 0; _a < mx_proc.n_accounts; _a++)                             \
-                _s += atomic_load_explicit(&mx_worker_pool(&mx_proc.workers[_w], hi, _a)->field, \
-                                           memory_order_relaxed);                      \
+            for (int _a = 0; _a < MX_MAX_ACCOUNTS; _a++) {                              \
+                mx_pool_t *_p = mx_worker_pool(&mx_proc.workers[_w], hi, _a);           \
+                if (_p)                                                                 \
+                    _s += atomic_load_explicit(&_p->field, memory_order_relaxed);       \
+            }                                                                           \
         _s;                                                                             \
     })
 
@@ -97,7 +99,7 @@ static const char *host_role(const mx_config_t *cfg, const mx_host_t *h, const c
 {
     for (size_t d = 0; d < cfg->n_datahosts; d++) {
         const mx_datahost_t *dh = &cfg->datahosts[d];
-        int active = mx_health_writer(&mx_proc.health, d);
+        int active = mx_health_writer(&mx_proc.health, (size_t)dh->index);
         for (size_t w = 0; w < dh->n_write_hosts; w++) {
             if (dh->write_hosts[w] == h) {
                 *dh_name = dh->name;
@@ -118,7 +120,7 @@ static bool show_datasource(mx_client_t *cl, const char *arg)
 {
     static const char *const cols[] = { "NAME", "DATAHOST", "ADDRESS", "TYPE", "STATUS", "ACTIVE", "IDLE",
                                         "SIZE", "WAITING", "READS", "WRITES", "ERRORS" };
-    const mx_config_t *cfg = mx_proc.cfg;
+    const mx_config_t *cfg = cl->cfg;
     table_t t;
     table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
     for (size_t i = 0; i < cfg->n_hosts; i++) {
@@ -128,10 +130,11 @@ static bool show_datasource(mx_client_t *cl, const char *arg)
         if (arg[0] && strcmp(arg, dh) != 0)
             continue;
         table_row(&t, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64, h->name, dh,
-                  h->address, role, mx_host_status_name(mx_health_status(&mx_proc.health, (int)i)),
-                  SUM_POOLS(i, pub_busy, int), SUM_POOLS(i, pub_idle, int), SUM_POOLS(i, pub_total, int),
-                  SUM_POOLS(i, pub_waiting, int), SUM_POOLS(i, pub_reads, uint64_t),
-                  SUM_POOLS(i, pub_writes, uint64_t), SUM_POOLS(i, pub_errors, uint64_t));
+                  h->address, role, mx_host_status_name(mx_health_status(&mx_proc.health, h->index)),
+                  SUM_POOLS(h->index, pub_busy, int), SUM_POOLS(h->index, pub_idle, int),
+                  SUM_POOLS(h->index, pub_total, int), SUM_POOLS(h->index, pub_waiting, int),
+                  SUM_POOLS(h->index, pub_reads, uint64_t), SUM_POOLS(h->index, pub_writes, uint64_t),
+                  SUM_POOLS(h->index, pub_errors, uint64_t));
     }
     return table_send(cl, &t);
 }
@@ -140,12 +143,12 @@ static bool show_heartbeat(mx_client_t *cl, const char *arg)
 {
     static const char *const cols[] = { "NAME", "ADDRESS", "STATUS", "SINCE_S", "FAILS", "LAST_FAILURE",
                                         "LAST_ERROR", "RTT_MS", "REPLICATION", "LAG_S", "BEATS", "FAILURES" };
-    const mx_config_t *cfg = mx_proc.cfg;
+    const mx_config_t *cfg = cl->cfg;
     table_t t;
     table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
     for (size_t i = 0; i < cfg->n_hosts; i++) {
         mx_host_snapshot_t s;
-        mx_health_snapshot(&mx_proc.health, (int)i, &s);
+        mx_health_snapshot(&mx_proc.health, cfg->hosts[i].index, &s);
         const char *repl = s.repl == 1 ? "running" : s.repl == 0 ? "STOPPED" : "-";
         char lag[16] = "-";
         if (s.repl == 1 && s.lag >= 0)
@@ -165,7 +168,7 @@ static bool show_datahost(mx_client_t *cl, const char *arg)
 {
     static const char *const cols[] = { "NAME", "BALANCE", "WRITE_TYPE", "SWITCH_TYPE", "ACTIVE_INDEX",
                                         "ACTIVE_WRITEHOST", "WRITE_HOSTS", "CONSISTENCY", "PERSISTED" };
-    const mx_config_t *cfg = mx_proc.cfg;
+    const mx_config_t *cfg = cl->cfg;
     table_t t;
     table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
     for (size_t d = 0; d < cfg->n_datahosts; d++) {
@@ -175,7 +178,7 @@ static bool show_datahost(mx_client_t *cl, const char *arg)
         for (size_t w = 0; w < dh->n_write_hosts && n < sizeof(list); w++)
             n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", w ? "," : "", dh->write_hosts[w]->name);
         mx_datahost_snapshot_t s;
-        mx_health_datahost_snapshot(&mx_proc.health, d, &s);
+        mx_health_datahost_snapshot(&mx_proc.health, (size_t)dh->index, &s);
         char persisted[300] = "yes";
         if (s.persisted != s.active)
             snprintf(persisted, sizeof(persisted), "no: dnindex.properties has index %d%s%s", s.persisted,
@@ -203,7 +206,7 @@ static bool show_server(mx_client_t *cl, const char *arg)
     table_t t;
     table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
     table_row(&t, "%.0f\t%d\t%d\t%d\tmanx %s", (uv_hrtime() / 1000000 - mx_proc.started_ms) / 1000.0,
-              mx_proc.n_workers, atomic_load(&mx_proc.n_clients), mx_proc.cfg->max_connections, MX_VERSION);
+              mx_proc.n_workers, atomic_load(&mx_proc.n_clients), cl->cfg->max_connections, MX_VERSION);
     return table_send(cl, &t);
 }
 
@@ -211,7 +214,7 @@ static bool show_server(mx_client_t *cl, const char *arg)
 static bool show_database(mx_client_t *cl, const char *arg)
 {
     static const char *const cols[] = { "DATABASE" };
-    const mx_config_t *cfg = mx_proc.cfg;
+    const mx_config_t *cfg = cl->cfg;
     table_t t;
     table_init(&t, cols, 1);
     for (size_t i = 0; i < cfg->n_schemas; i++)
@@ -235,7 +238,7 @@ static bool show_sysparam(mx_client_t *cl, const char *arg)
     table_t t;
     table_init(&t, cols, 4);
     params_t p = { &t };
-    mx_conf_each_param(mx_proc.cfg, add_param, &p);
+    mx_conf_each_param(cl->cfg, add_param, &p);
     return table_send(cl, &t);
 }
 
@@ -243,7 +246,7 @@ static bool show_sysparam(mx_client_t *cl, const char *arg)
  * index must be plain digits: atoi() made "localhost1:" a switch to 0. */
 static bool switch_datasource(mx_client_t *cl, const char *arg)
 {
-    const mx_config_t *cfg = mx_proc.cfg;
+    const mx_config_t *cfg = cl->cfg;
     char name[MX_NAME_MAX];
     const char *colon = strrchr(arg, ':');
     const char *digits = colon ? colon + 1 : NULL;
@@ -256,7 +259,7 @@ static bool switch_datasource(mx_client_t *cl, const char *arg)
     for (size_t d = 0; d < cfg->n_datahosts; d++) {
         if (strcmp(cfg->datahosts[d].name, name) != 0)
             continue;
-        if (!mx_health_switch(&mx_proc.health, (int)d, idx))
+        if (!mx_health_switch(&mx_proc.health, &cfg->datahosts[d], idx))
             return mx_client_send_error(cl, 1105, "HY000", "dataHost %s has writeHost indexes 0..%zu", name,
                                         cfg->datahosts[d].n_write_hosts - 1);
         mx_warn("admin console: %s asked to switch dataHost %s to writeHost %d", cl->peer, name, idx);

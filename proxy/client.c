@@ -285,7 +285,7 @@ static int assemble(mx_client_t *cl)
                 return 0;
             const uint8_t *h = c->buf + c->rpos;
             uint32_t len = mx_pkt_len(h);
-            if (cl->big.len + len > mx_proc.cfg->max_packet) {
+            if (cl->big.len + len > cl->cfg->max_packet) {
                 send_err(cl, 1, MX_ER_NET_PACKET_TOO_LARGE, "08S01",
                          "Got a packet bigger than 'max_allowed_packet' bytes");
                 client_close(cl, "packet too large");
@@ -351,6 +351,7 @@ static void on_close_timer(uv_handle_t *h)
     free(cl->smap_rs);
     mx_pktbuf_free(&cl->smap_out);
     atomic_fetch_sub(cl->admin ? &mx_proc.n_admin : &mx_proc.n_clients, 1);
+    mx_conf_unref(cl->cfg);
     free(cl);
     w->n_clients--;
     if (w->stopping && mx_list_empty(&w->clients) && w->n_clients == 0)
@@ -381,7 +382,7 @@ static void unlink_server(mx_client_t *cl, bool dirty)
         return;
     cl->server = NULL;
     sv->client = NULL;
-    sv->owner = cl->user;
+    sv->owner = cl->user ? cl->user->key : 0;
     if (!sv->conn.reading && !sv->conn.closing)
         mx_conn_read_start(&sv->conn);
     mx_server_release(sv, dirty);
@@ -431,10 +432,10 @@ static uint8_t greeting_collation(void)
     return c ? c : MX_DEFAULT_COLLATION;
 }
 
-static const char *announced_version(void)
+static const char *announced_version(const mx_config_t *cfg)
 {
-    if (mx_proc.cfg->server_version[0])
-        return mx_proc.cfg->server_version;
+    if (cfg->server_version[0])
+        return cfg->server_version;
     if (atomic_load(&mx_proc.version_known))
         return mx_proc.server_version;
     return "5.7.44-manx";
@@ -458,6 +459,8 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         free(cl);
         return;
     }
+    cl->cfg = w->cfg;
+    mx_conf_ref(cl->cfg);
     uv_timer_init(&w->loop, &cl->timer);
     cl->timer.data = cl;
     mx_list_init(&cl->wait_link);
@@ -466,7 +469,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
     /* Console sessions have slots of their own, so an operator gets in when
      * max_connections is reached. */
     int total = atomic_fetch_add(admin ? &mx_proc.n_admin : &mx_proc.n_clients, 1) + 1;
-    int limit = admin ? MX_ADMIN_MAX_SESSIONS : mx_proc.cfg->max_connections;
+    int limit = admin ? MX_ADMIN_MAX_SESSIONS : cl->cfg->max_connections;
     cl->id = atomic_fetch_add(&mx_proc.next_client_id, 1) + 1;
     cl->admin = admin;
     mx_registry_add(cl);
@@ -497,10 +500,10 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
     }
     char ip[64];
     uint64_t left;
-    if (mx_lockout_blocked(host_of(cl, ip, sizeof(ip)), &left)) {
+    if (mx_lockout_blocked(cl->cfg, host_of(cl, ip, sizeof(ip)), &left)) {
         send_err(cl, 0, 1129, "HY000", "Host '%s' is blocked for %llu more seconds after %d failed logins "
                  "(manx max_login_failures)", ip, (unsigned long long)(left + 999) / 1000,
-                 mx_proc.cfg->max_login_failures);
+                 cl->cfg->max_login_failures);
         client_close(cl, "address locked out");
         return;
     }
@@ -522,12 +525,12 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
     mx_pktbuf_t b;
     uint8_t mem[256];
     mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
-    mx_pkt_handshake(&b, announced_version(), cl->id, cl->scramble, caps, cl->ext_caps, greeting_collation(),
+    mx_pkt_handshake(&b, announced_version(cl->cfg), cl->id, cl->scramble, caps, cl->ext_caps, greeting_collation(),
                      MX_STATUS_AUTOCOMMIT, NATIVE_PLUGIN);
     if (!send_pkt(cl, &b))
         return;
     cl->timer_kind = CT_LOGIN;
-    uv_timer_start(&cl->timer, on_login_timeout, (uint64_t)mx_proc.cfg->connect_timeout_ms * 2, 0);
+    uv_timer_start(&cl->timer, on_login_timeout, (uint64_t)cl->cfg->connect_timeout_ms * 2, 0);
     if (mx_conn_read_start(&cl->conn) < 0)
         client_close(cl, "read start failed");
 }
@@ -550,10 +553,10 @@ static void deny_login(mx_client_t *cl, uint8_t seq, bool used_password)
 {
     char host[64];
     CL_LOG(cl, MX_LOG_WARNING, "login refused: wrong user or password");
-    uint64_t locked = mx_lockout_failed(host_of(cl, host, sizeof(host)));
+    uint64_t locked = mx_lockout_failed(cl->cfg, host_of(cl, host, sizeof(host)));
     if (locked)
         CL_LOG(cl, MX_LOG_WARNING, "address %s locked out for %llu ms after %d failed logins in a row", host,
-               (unsigned long long)locked, mx_proc.cfg->max_login_failures);
+               (unsigned long long)locked, cl->cfg->max_login_failures);
     send_err(cl, seq, MX_ER_ACCESS_DENIED, "28000", "Access denied for user '%s'@'%s' (using password: %s)",
              cl->user_name, host_of(cl, host, sizeof(host)), used_password ? "YES" : "NO");
     if (cl->cu.active) {
@@ -567,7 +570,7 @@ static void deny_login(mx_client_t *cl, uint8_t seq, bool used_password)
  * returns false when it does not exist or the user may not see it. */
 static bool select_schema(mx_client_t *cl, const char *name, size_t len, uint8_t seq)
 {
-    const mx_schema_t *s = mx_conf_find_schema(mx_proc.cfg, name, len);
+    const mx_schema_t *s = mx_conf_find_schema(cl->cfg, name, len);
     if (!s && cl->user && cl->user->strict_schemas) {
         /* Whether another database exists is not this user's business. */
         send_err(cl, seq, MX_ER_DBACCESS_DENIED, "42000", "Access denied for user '%s'@'%%' to database '%.*s'",
@@ -655,12 +658,12 @@ static void finish_login(mx_client_t *cl, uint8_t seq, const mx_str_t *db)
         return;
     }
     mx_registry_set_user(cl);
-    if (mx_proc.cfg->max_login_failures > 0) {
+    if (cl->cfg->max_login_failures > 0) {
         char host[64];
         mx_lockout_succeeded(host_of(cl, host, sizeof(host)));
     }
     if (!cl->admin)
-        cl->acct = mx_proc.user_acct[cl->user - mx_proc.cfg->users];
+        cl->acct = cl->user->acct;
     CL_DEBUG(cl, "logged in%s", cl->tls ? " over TLS" : "");
     send_ok(cl, seq);
 }
@@ -689,14 +692,13 @@ static int check_auth(mx_client_t *cl, const uint8_t *resp, size_t len, uint8_t 
         return mx_native_check(cl->scramble, resp, len, u->stage2, u->has_password && !u->password[0]) ? 1 : 0;
     if (!u->password[0])
         return len == 0 || (len == 1 && resp[0] == 0) ? 1 : 0;
-    size_t ui = (size_t)(u - mx_proc.cfg->users);
     uint8_t mem[16];
     mx_pktbuf_t b;
     mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
     /* As MySQL does, a scramble that does not match (some clients hash the
      * switch request's trailing NUL too) or a cold cache falls back to
      * full authentication rather than failing. */
-    bool fast = cl->conn.w->sha2_cached[ui] && mx_sha2_check(cl->scramble, resp, len, u->password, strlen(u->password));
+    bool fast = cl->conn.w->sha2_cached[u->key] && mx_sha2_check(cl->scramble, resp, len, u->password, strlen(u->password));
     uint8_t more = fast ? 0x03 : 0x04;
     mx_pkt_auth_more(&b, seq, &more, 1);
     if (!send_pkt(cl, &b))
@@ -723,7 +725,7 @@ static void auth_start(mx_client_t *cl, uint8_t seq, const mx_str_t *user, const
                        ? a : NULL;
         db = &no_db;
     } else {
-        cl->user = mx_conf_find_user(mx_proc.cfg, (const char *)user->p, user->len);
+        cl->user = mx_conf_find_user(cl->cfg, (const char *)user->p, user->len);
     }
     snprintf(cl->st.db, sizeof(cl->st.db), "%.*s", (int)(db->len < MX_NAME_MAX ? db->len : MX_NAME_MAX), db->p);
     if (!cl->user) {
@@ -810,7 +812,7 @@ static void auth_more(mx_client_t *cl, const uint8_t *p, uint32_t len, uint8_t s
     default:
         abort();
     }
-    cl->conn.w->sha2_cached[(size_t)(u - mx_proc.cfg->users)] = true;
+    cl->conn.w->sha2_cached[u->key] = true;
     finish_login(cl, (uint8_t)(seq + 1), &d);
 }
 
@@ -840,7 +842,7 @@ static void handle_login(mx_client_t *cl, const uint8_t *p, uint32_t len, uint8_
         client_close(cl, "client does not speak protocol 4.1");
         return;
     }
-    if (mx_proc.cfg->require_secure_transport && !cl->tls) {
+    if (cl->cfg->require_secure_transport && !cl->tls) {
         snprintf(cl->user_name, sizeof(cl->user_name), "%.*s", (int)hr.user.len, hr.user.p);
         send_err(cl, (uint8_t)(seq + 1), MX_ER_SECURE_TRANSPORT, "HY000",
                  "Connections using insecure transport are prohibited while --require_secure_transport=ON.");
@@ -870,9 +872,10 @@ static int pool_load(void *arg, int host)
 {
     mx_worker_t *w = arg;
     int n = 0;
-    for (int a = 0; a < mx_proc.n_accounts; a++) {
+    for (int a = 0; a < w->cfg->n_acct_slots; a++) {
         const mx_pool_t *p = mx_worker_pool(w, host, a);
-        n += p->n_busy + p->n_waiting;
+        if (p)
+            n += p->n_busy + p->n_waiting;
     }
     return n;
 }
@@ -886,9 +889,10 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     if (!s)
         return NULL;
     const mx_datahost_t *dh = s->datanode->datahost;
-    size_t di = (size_t)(dh - mx_proc.cfg->datahosts);
+    size_t di = (size_t)dh->index;
     mx_worker_t *w = cl->conn.w;
-    mx_pool_t *writer = mx_worker_pool(w, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]->index, cl->acct);
+    mx_pool_t *writer = mx_worker_pool_in(w, cl->cfg, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]->index,
+                                          cl->acct);
     cl->routed_read = false;
     cl->need_gtid_wait = false;
     if (dh->write_type == 1) {
@@ -897,7 +901,7 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
          * places at once). */
         int wh = mx_route_write_host(dh, &mx_proc.health, pool_load, w, &w->rr);
         if (wh >= 0)
-            writer = mx_worker_pool(w, wh, cl->acct);
+            writer = mx_worker_pool_in(w, cl->cfg, wh, cl->acct);
     }
     if (cl->force_writer) {
         cl->force_writer = false;
@@ -922,7 +926,7 @@ static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
     if (hi < 0)
         return writer;
     cl->routed_read = true;
-    mx_pool_t *reader = mx_worker_pool(w, hi, cl->acct);
+    mx_pool_t *reader = mx_worker_pool_in(w, cl->cfg, hi, cl->acct);
     if (dh->consistency_session && cl->last_gtid[0] && reader != writer &&
         !(cl->gtid_ok_host == hi && strcmp(cl->gtid_ok, cl->last_gtid) == 0))
         cl->need_gtid_wait = true;
@@ -937,13 +941,13 @@ static void on_wait_timeout(uv_timer_t *t)
     mx_pool_t *p = cl->want;
     mx_pool_cancel_wait(p, cl);
     CL_LOG(cl, MX_LOG_WARNING, "no backend connection to %s within %d ms (this worker: %d open, %d busy; "
-           "max_con %d over all workers)", p->host->name, mx_proc.cfg->pool_wait_timeout_ms, p->n_total, p->n_busy,
+           "max_con %d over all workers)", p->host->name, cl->cfg->pool_wait_timeout_ms, p->n_total, p->n_busy,
            p->max);
     drop_command(cl);
     cl->state = CL_IDLE;
     if (send_err(cl, 1, MX_ER_CON_COUNT, "08004",
                  "manx: no free backend connection to %s (%s) within %d ms: pool full (max_con %d)",
-                 p->host->name, p->host->address, mx_proc.cfg->pool_wait_timeout_ms, p->max))
+                 p->host->name, p->host->address, cl->cfg->pool_wait_timeout_ms, p->max))
         client_work(cl);
 }
 
@@ -1374,11 +1378,11 @@ static void on_quiet_timeout(uv_timer_t *t)
 {
     mx_client_t *cl = t->data;
     if (cl->timer_kind == CT_IDLE) {
-        CL_LOG(cl, MX_LOG_INFO, "closing: idle for %d ms (client_idle_timeout)", mx_proc.cfg->client_idle_timeout_ms);
+        CL_LOG(cl, MX_LOG_INFO, "closing: idle for %d ms (client_idle_timeout)", cl->cfg->client_idle_timeout_ms);
         client_close(cl, "idle timeout");
     } else if (cl->timer_kind == CT_READ) {
         CL_LOG(cl, MX_LOG_WARNING, "closing: no data for %d ms in the middle of a packet (net_read_timeout)",
-               mx_proc.cfg->net_read_timeout_ms);
+               cl->cfg->net_read_timeout_ms);
         client_close(cl, "read timeout");
     }
 }
@@ -1395,14 +1399,14 @@ static void arm_timer(mx_client_t *cl)
         bool partial = (c->buf && mx_conn_avail(c) > 0) || cl->in_skip || cl->in_skip_cont || cl->big_filling;
         if (partial) {
             kind = CT_READ;
-            ms = mx_proc.cfg->net_read_timeout_ms;
-        } else if (mx_proc.cfg->client_idle_timeout_ms > 0) {
+            ms = cl->cfg->net_read_timeout_ms;
+        } else if (cl->cfg->client_idle_timeout_ms > 0) {
             kind = CT_IDLE;
-            ms = mx_proc.cfg->client_idle_timeout_ms;
+            ms = cl->cfg->client_idle_timeout_ms;
         }
     } else if ((cl->state == CL_ACTIVE && (cl->fwd_left || cl->fwd_cont)) || cl->state == CL_INFILE) {
         kind = CT_READ;
-        ms = mx_proc.cfg->net_read_timeout_ms;
+        ms = cl->cfg->net_read_timeout_ms;
     } else if (cl->timer_kind != CT_IDLE && cl->timer_kind != CT_READ) {
         return; /* login and pool waits keep their own timer */
     }
@@ -2454,9 +2458,8 @@ static const mx_schema_t *users_schema(const mx_user_t *u, const char *name, siz
 
 /* A name the backends know as a database: listed by the heartbeat (which
  * says yes to everything until it has listed them), or in the config. */
-static bool known_database(const char *name, size_t len)
+static bool known_database(const mx_config_t *cfg, const char *name, size_t len)
 {
-    const mx_config_t *cfg = mx_proc.cfg;
     if (mx_health_database_exists(&mx_proc.health, name, len))
         return true;
     for (size_t i = 0; i < cfg->n_schemas; i++) {
@@ -2497,7 +2500,7 @@ static void on_db_name(void *arg, int kind, size_t off, size_t len, const char *
     /* USE and CREATE/DROP DATABASE name a database for sure; a qualifier or
      * SHOW ... FROM x may name a table alias or a table, so those are
      * refused when x is a database the backends know. */
-    bool refuse = nlen == 0 || kind == MX_SQL_DB_USE || kind == MX_SQL_DB_DDL || known_database(name, nlen);
+    bool refuse = nlen == 0 || kind == MX_SQL_DB_USE || kind == MX_SQL_DB_DDL || known_database(x->cl->cfg, name, nlen);
     if (refuse) {
         x->refused = true;
         snprintf(x->denied, sizeof(x->denied), "%.*s", (int)(nlen ? nlen : 0), name);
@@ -2765,6 +2768,20 @@ static bool dispatch(mx_client_t *cl)
     cl->routed_read = false;
     cl->need_gtid_wait = false;
     cl->rewrite.len = 0;
+    const mx_config_t *was = cl->cfg;
+    const char *gone = mx_worker_session_gen(cl);
+    if (gone) {
+        CL_LOG(cl, MX_LOG_WARNING, "closing: %s after a reload", gone);
+        drop_command(cl);
+        send_err(cl, 1, 1045, "28000", "manx: %s after a reload", gone);
+        client_close(cl, gone);
+        return false;
+    }
+    if (cl->cfg != was && !build_smap(cl)) { /* its names lived in the old generation */
+        drop_command(cl);
+        client_close(cl, "out of memory");
+        return false;
+    }
     if (cl->admin)
         return dispatch_admin(cl, p, len, have);
     int rc = dispatch_local(cl, p, len, have);
@@ -2847,7 +2864,7 @@ static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip)
         mx_client_got_server(cl, sv);
     } else if (cl->state == CL_WAIT_POOL) {
         cl->timer_kind = CT_POOL;
-        uv_timer_start(&cl->timer, on_wait_timeout, (uint64_t)mx_proc.cfg->pool_wait_timeout_ms, 0);
+        uv_timer_start(&cl->timer, on_wait_timeout, (uint64_t)cl->cfg->pool_wait_timeout_ms, 0);
     }
     return false;
 }
@@ -2871,7 +2888,7 @@ static int dispatch_ready(mx_client_t *cl)
         client_close(cl, len == 0 ? "empty command packet" : "command with a bad sequence id");
         return -1;
     }
-    if (len > mx_proc.cfg->max_packet && len != MX_PKT_MAX) {
+    if (len > cl->cfg->max_packet && len != MX_PKT_MAX) {
         send_err(cl, 1, MX_ER_NET_PACKET_TOO_LARGE, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
         client_close(cl, "packet too large");
         return -1;

@@ -38,9 +38,9 @@ static entry_t *find(const char *ip)
     return NULL;
 }
 
-bool mx_lockout_blocked(const char *ip, uint64_t *left_ms)
+bool mx_lockout_blocked(const mx_config_t *cfg, const char *ip, uint64_t *left_ms)
 {
-    if (mx_proc.cfg->max_login_failures <= 0)
+    if (cfg->max_login_failures <= 0)
         return false;
     uint64_t now = now_ms();
     bool blocked = false;
@@ -54,9 +54,9 @@ bool mx_lockout_blocked(const char *ip, uint64_t *left_ms)
     return blocked;
 }
 
-uint64_t mx_lockout_failed(const char *ip)
+uint64_t mx_lockout_failed(const mx_config_t *cfg, const char *ip)
 {
-    int max = mx_proc.cfg->max_login_failures;
+    int max = cfg->max_login_failures;
     if (max <= 0)
         return 0;
     uint64_t now = now_ms(), started = 0;
@@ -80,7 +80,7 @@ uint64_t mx_lockout_failed(const char *ip)
     if (e->failures >= (uint32_t)max) {
         /* The first lockout lasts login_lockout; each one that follows more
          * failures doubles, up to an hour. */
-        uint64_t ms = e->lock_ms ? e->lock_ms * 2 : (uint64_t)mx_proc.cfg->login_lockout_ms;
+        uint64_t ms = e->lock_ms ? e->lock_ms * 2 : (uint64_t)cfg->login_lockout_ms;
         if (ms > MAX_LOCK_MS)
             ms = MAX_LOCK_MS;
         e->lock_ms = ms;

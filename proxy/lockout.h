@@ -7,10 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
+
 /* True when `ip` is locked out now; *left_ms gets the time remaining. */
-bool mx_lockout_blocked(const char *ip, uint64_t *left_ms);
+bool mx_lockout_blocked(const mx_config_t *cfg, const char *ip, uint64_t *left_ms);
 /* A login from `ip` failed.  Returns the lockout (ms) it started, 0 if none. */
-uint64_t mx_lockout_failed(const char *ip);
+uint64_t mx_lockout_failed(const mx_config_t *cfg, const char *ip);
 /* A login from `ip` succeeded: its count starts again. */
 void mx_lockout_succeeded(const char *ip);
 

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int mx_log_level = MX_LOG_INFO;
+_Atomic int mx_log_level = MX_LOG_INFO;
 _Thread_local int mx_log_worker = -1;
 
 static void vlog(int level, const char *fmt, va_list ap);

@@ -6,7 +6,7 @@
 
 enum { MX_LOG_ERROR = 0, MX_LOG_WARNING = 1, MX_LOG_INFO = 2, MX_LOG_DEBUG = 3 };
 
-extern int mx_log_level;               /* set once at start-up */
+extern _Atomic int mx_log_level;       /* set at start-up and by a reload */
 extern _Thread_local int mx_log_worker; /* -1 = main thread */
 #define MX_LOG_THREAD_HEARTBEAT (-2)
 

@@ -14,6 +14,7 @@
 #include <openssl/rsa.h>
 
 #include "log.h"
+#include "main.h"
 #include "protocol/auth.h"
 #include "mx_version.h"
 #include "proxy-t.h"
@@ -103,95 +104,56 @@ static int load_rsa(const mx_config_t *cfg)
     return 0;
 }
 
-/* Collects "section.key=value" lines of a config for comparison. */
-typedef struct params_s {
-    char text[65536];
-    size_t len;
-} params_t;
-
-static void collect_param(void *arg, const char *section, const char *key, const char *value, const char *help)
+bool mx_reload(char *err, size_t errlen)
 {
-    params_t *p = arg;
-    int n = snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s.%s=%s\n", section, key, value);
-    if (n > 0 && (size_t)n < sizeof(p->text) - p->len)
-        p->len += (size_t)n;
-}
-
-static bool users_equal(const mx_config_t *a, const mx_config_t *b)
-{
-    if (a->n_users != b->n_users || a->n_schemas != b->n_schemas)
+    mx_config_t *cur = mx_proc.cur;
+    mx_config_t *nc = mx_conf_load(cur->path, err, errlen);
+    if (!nc)
         return false;
-    for (size_t i = 0; i < a->n_users; i++) {
-        const mx_user_t *x = &a->users[i], *y = &b->users[i];
-        if (strcmp(x->name, y->name) || strcmp(x->password, y->password) || memcmp(x->stage2, y->stage2, 20) ||
-            x->readonly != y->readonly || x->n_schemas != y->n_schemas || strcmp(x->auth_plugin, y->auth_plugin))
-            return false;
-        for (size_t k = 0; k < x->n_schemas; k++)
-            if (strcmp(x->schemas[k]->name, y->schemas[k]->name))
-                return false;
-    }
-    for (size_t i = 0; i < a->n_schemas; i++)
-        if (strcmp(a->schemas[i].name, b->schemas[i].name) || a->schemas[i].sql_max_limit != b->schemas[i].sql_max_limit)
-            return false;
-    return true;
-}
-
-/* SIGHUP: check the config file again.  A file that does not load, or that
- * changes what needs a restart, is reported and the running configuration
- * stays.  Otherwise the [manx] settings that are plain numbers and flags
- * take effect now; other changes are reported as waiting for a restart. */
-static void reload_config(void)
-{
-    mx_config_t *cur = mx_proc.cfg;
-    char err[1024];
-    mx_config_t *nc = mx_conf_load(cur->path, err, sizeof(err));
-    if (!nc) {
-        mx_error("reload: %s (the running configuration stays)", err);
-        return;
-    }
-    if (!mx_conf_check_reload(cur, nc, err, sizeof(err))) {
-        mx_error("reload: %s (the running configuration stays)", err);
+    /* Checked before anything is published: a refused file changes
+     * nothing, not even the slot counters. */
+    if (!mx_conf_check_reload(cur, nc, err, errlen) || !mx_conf_carry(nc, cur, err, errlen)) {
         mx_conf_free(nc);
-        return;
+        return false;
     }
-    /* Plain values read by workers as they go: a torn read is impossible
-     * for an aligned int or bool. */
-    cur->log_level = nc->log_level;
-    mx_log_level = nc->log_level;
-    cur->max_connections = nc->max_connections;
-    cur->max_packet = nc->max_packet;
-    cur->connect_timeout_ms = nc->connect_timeout_ms;
-    cur->pool_wait_timeout_ms = nc->pool_wait_timeout_ms;
-    cur->client_idle_timeout_ms = nc->client_idle_timeout_ms;
-    cur->net_read_timeout_ms = nc->net_read_timeout_ms;
-    cur->max_login_failures = nc->max_login_failures;
-    cur->login_lockout_ms = nc->login_lockout_ms;
-    cur->shutdown_timeout_ms = nc->shutdown_timeout_ms;
-    cur->require_secure_transport = nc->require_secure_transport && mx_proc.server_tls;
-    static params_t a, b;
-    a.len = b.len = 0;
-    mx_conf_each_param(cur, collect_param, &a);
-    mx_conf_each_param(nc, collect_param, &b);
-    bool rest_same = a.len == b.len && memcmp(a.text, b.text, a.len) == 0 && users_equal(cur, nc);
-    if (rest_same)
-        mx_info("reload: %s applied", cur->path);
-    else
-        mx_warn("reload: %s: the [manx] settings are applied; changes to users, schemas, dataHosts and "
-                "hosts take effect at the next restart", cur->path);
-    mx_conf_free(nc);
+    if (!mx_proc.rsa_key && load_rsa(nc) < 0) {
+        snprintf(err, errlen, "%s: a caching_sha2_password user needs an RSA key, which cannot be made (see above)",
+                 nc->path);
+        mx_conf_free(nc);
+        return false;
+    }
+    /* The heartbeat first, so that a dataHost whose writeHost list changed
+     * has its active writeHost before any session routes by it. */
+    mx_health_prepare(&mx_proc.health, cur, nc);
+    mx_health_set_config(&mx_proc.health, nc);
+    for (int i = 0; i < mx_proc.n_workers; i++)
+        mx_worker_post_gen(&mx_proc.workers[i], nc);
+    for (size_t i = 0; i < nc->n_schemas; i++)
+        if (strcmp(nc->schemas[i].name, nc->schemas[i].datanode->database) != 0)
+            atomic_store(&mx_proc.schemas_renamed, true);
+    atomic_store(&mx_log_level, nc->log_level);
+    mx_proc.cur = nc;
+    mx_conf_unref(cur);
+    return true;
 }
 
 static void on_sighup(uv_signal_t *s, int signum)
 {
-    mx_info("received SIGHUP: reloading %s and re-reading %s", mx_proc.cfg->path, mx_proc.health.path);
-    reload_config();
+    mx_info("received SIGHUP: reloading %s and re-reading %s", mx_proc.cur->path, mx_proc.health.path);
+    char err[1024];
+    if (mx_reload(err, sizeof(err)))
+        mx_info("reload: %s: generation %u in use (%zu users, %zu schemas, %zu dataHosts, %zu hosts)",
+                mx_proc.cur->path, mx_proc.cur->generation, mx_proc.cur->n_users, mx_proc.cur->n_schemas,
+                mx_proc.cur->n_datahosts, mx_proc.cur->n_hosts);
+    else
+        mx_error("reload: %s (the running configuration stays)", err);
     mx_health_reload(&mx_proc.health);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
     mx_info("received %s: stopping (in-flight statements may finish for up to %d ms)",
-            signum == SIGTERM ? "SIGTERM" : "SIGINT", mx_proc.cfg->shutdown_timeout_ms);
+            signum == SIGTERM ? "SIGTERM" : "SIGINT", mx_proc.cur->shutdown_timeout_ms);
     for (int i = 0; i < mx_proc.n_workers; i++)
         mx_worker_stop(&mx_proc.workers[i]);
     uv_close((uv_handle_t *)s, NULL);
@@ -237,7 +199,9 @@ int main(int argc, char **argv)
         mx_conf_free(cfg);
         return 0;
     }
-    mx_proc.cfg = cfg;
+    mx_proc.cfg = cfg;           /* the load's reference */
+    mx_conf_ref(cfg);
+    mx_proc.cur = cfg;
     mx_log_level = cfg->log_level;
     signal(SIGPIPE, SIG_IGN);
 
@@ -254,8 +218,8 @@ int main(int argc, char **argv)
     }
     mx_proc.n_workers = cfg->workers;
     mx_proc.workers = calloc((size_t)cfg->workers, sizeof(mx_worker_t));
-    mx_proc.host_conns = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*mx_proc.host_conns));
-    mx_proc.host_waiters = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*mx_proc.host_waiters));
+    mx_proc.host_conns = calloc(MX_MAX_HOST_SLOTS, sizeof(*mx_proc.host_conns));
+    mx_proc.host_waiters = calloc(MX_MAX_HOST_SLOTS, sizeof(*mx_proc.host_waiters));
     if (!mx_proc.workers || !mx_proc.host_conns || !mx_proc.host_waiters)
         goto out_health;
     int started = 0;
@@ -285,7 +249,7 @@ int main(int argc, char **argv)
         goto out_workers;
     }
     for (int i = 0; i < cfg->workers; i++) {
-        int e = mx_worker_init(&mx_proc.workers[i], i, lfd);
+        int e = mx_worker_init(&mx_proc.workers[i], i, lfd, cfg);
         if (e < 0) {
             mx_error("%s: listen = %s: %s", cfg->path, cfg->listen, strerror(-e));
             close(lfd);
@@ -338,6 +302,7 @@ out_tls:
     EVP_PKEY_free(mx_proc.rsa_key);
     free(mx_proc.rsa_pub_pem);
 out_cfg:
-    mx_conf_free(cfg);
+    mx_conf_unref(mx_proc.cur);
+    mx_conf_unref(cfg);
     return rc;
 }

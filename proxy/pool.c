@@ -29,46 +29,46 @@ static const mx_datahost_t *host_datahost(const mx_config_t *cfg, const mx_host_
     return NULL;
 }
 
-bool mx_pool_accounts_init(void)
+static void close_list(mx_list_t *head, const char *why)
 {
-    const mx_config_t *cfg = mx_proc.cfg;
-    mx_proc.accounts = calloc(cfg->n_users + 1, sizeof(*mx_proc.accounts));
-    mx_proc.user_acct = calloc(cfg->n_users ? cfg->n_users : 1, sizeof(*mx_proc.user_acct));
-    if (!mx_proc.accounts || !mx_proc.user_acct)
-        return false;
-    mx_proc.n_accounts = 1;
-    for (size_t i = 0; i < cfg->n_users; i++) {
-        const mx_user_t *u = &cfg->users[i];
-        int a = 0;
-        if (u->backend_user[0]) {
-            for (a = 1; a < mx_proc.n_accounts; a++)
-                if (strcmp(mx_proc.accounts[a].user, u->backend_user) == 0 &&
-                    strcmp(mx_proc.accounts[a].password, u->backend_password) == 0)
-                    break;
-            if (a == mx_proc.n_accounts) {
-                mx_proc.accounts[a].user = u->backend_user;
-                mx_proc.accounts[a].password = u->backend_password;
-                mx_proc.n_accounts++;
-            }
-        }
-        mx_proc.user_acct[i] = a;
+    while (!mx_list_empty(head)) {
+        mx_server_t *sv = MX_CONTAINER_OF(head->next, mx_server_t, link);
+        mx_server_close(sv, why);
     }
-    return true;
 }
 
-void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h, int acct)
+/* A retired pool with nothing left in it lets go of its generation. */
+static void pool_release_if_empty(mx_pool_t *p)
 {
-    const mx_config_t *cfg = mx_proc.cfg;
+    if (!p->retired || !p->cfg || p->n_total > 0 || p->n_waiting > 0)
+        return;
+    mx_conf_unref(p->cfg);
+    p->cfg = NULL;
+    p->host = NULL;
+    p->dh = NULL;
+}
+
+void mx_pool_init(mx_pool_t *p, mx_worker_t *w, int acct)
+{
     memset(p, 0, sizeof(*p));
     p->w = w;
-    p->host = h;
     p->acct = acct;
-    p->dh = host_datahost(cfg, h);
+    p->retired = true;
     for (int f = 0; f < MX_FLAVORS; f++)
         mx_list_init(&p->idle[f]);
     mx_list_init(&p->active);
     mx_list_init(&p->connecting);
     mx_list_init(&p->waiters);
+}
+
+void mx_pool_adopt(mx_pool_t *p, mx_config_t *cfg, const mx_host_t *h, bool retired)
+{
+    mx_conf_ref(cfg);
+    mx_conf_unref(p->cfg);
+    p->cfg = cfg;
+    p->host = h;
+    p->retired = retired;
+    p->dh = host_datahost(cfg, h);
     int max_con = p->dh ? p->dh->max_con : 100;
     int min_con = p->dh ? p->dh->min_con : 0;
     int n = mx_proc.n_workers;
@@ -76,17 +76,29 @@ void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h, int acct)
      * slots); each worker keeps its share of min_con warm, for the hosts'
      * own account. */
     p->max = max_con;
-    p->min = acct == 0 ? (min_con + n - 1) / n : 0;
+    p->min = p->acct == 0 ? (min_con + n - 1) / n : 0;
+}
+
+void mx_pool_retire(mx_pool_t *p)
+{
+    if (p->retired)
+        return;
+    p->retired = true;
+    p->min = 0;
+    mx_info("pool %s %s (account %d): host no longer in the configuration: draining (%d busy)", p->host->name,
+            p->host->address, p->acct, p->n_busy);
+    for (int f = 0; f < MX_FLAVORS; f++)
+        close_list(&p->idle[f], "host removed by a reload");
 }
 
 const char *mx_pool_user(const mx_pool_t *p)
 {
-    return p->acct ? mx_proc.accounts[p->acct].user : p->host->user;
+    return p->acct ? p->cfg->accounts[p->acct].user : p->host->user;
 }
 
 const char *mx_pool_password(const mx_pool_t *p)
 {
-    return p->acct ? mx_proc.accounts[p->acct].password : p->host->password;
+    return p->acct ? p->cfg->accounts[p->acct].password : p->host->password;
 }
 
 bool mx_pool_reserve(mx_pool_t *p)
@@ -122,11 +134,9 @@ static bool pool_used_by_writes(const mx_pool_t *p)
 {
     /* Only hosts that are the active writeHost of their dataHost get warm
      * connections for now: nothing routes to the others yet. */
-    const mx_config_t *cfg = mx_proc.cfg;
     if (!p->dh)
         return false;
-    size_t di = (size_t)(p->dh - cfg->datahosts);
-    return p->dh->write_hosts[mx_health_writer(&mx_proc.health, di)] == p->host;
+    return p->dh->write_hosts[mx_health_writer(&mx_proc.health, (size_t)p->dh->index)] == p->host;
 }
 
 static int n_connecting(const mx_pool_t *p)
@@ -173,7 +183,7 @@ mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor)
     uint32_t gen = atomic_load(&mx_proc.globals_gen);
     for (mx_list_t *l = idle->next; l != idle && scanned < 32; l = l->next, scanned++) {
         mx_server_t *sv = MX_CONTAINER_OF(l, mx_server_t, link);
-        if ((sv->owner == NULL || sv->owner == cl->user) && sv->globals_gen == gen) {
+        if ((sv->owner == 0 || sv->owner == cl->user->key) && sv->globals_gen == gen) {
             take(p, sv);
             return sv;
         }
@@ -222,7 +232,7 @@ void mx_pool_offer(mx_server_t *sv)
         mx_client_t *cl = MX_CONTAINER_OF(l, mx_client_t, wait_link);
         if (mx_client_flavor(cl) != sv->flavor)
             continue;
-        if ((sv->owner && sv->owner != cl->user) || sv->globals_gen != atomic_load(&mx_proc.globals_gen)) {
+        if ((sv->owner && sv->owner != cl->user->key) || sv->globals_gen != atomic_load(&mx_proc.globals_gen)) {
             if (!foreign)
                 foreign = cl;
             continue;
@@ -241,6 +251,15 @@ void mx_pool_offer(mx_server_t *sv)
         sv->state = SV_ACTIVE;
         p->n_busy++;
         mx_server_release(sv, true);
+        return;
+    }
+    if (p->retired) {
+        /* Its host was removed by a reload: busy connections close as
+         * their sessions let go of them. */
+        mx_list_append(&p->active, &sv->link);
+        sv->state = SV_ACTIVE;
+        p->n_busy++;
+        mx_server_close(sv, "host removed by a reload");
         return;
     }
     sv->state = SV_IDLE;
@@ -283,6 +302,8 @@ static int list_len(const mx_list_t *head)
 
 void mx_pool_janitor(mx_pool_t *p)
 {
+    if (!p->cfg)
+        return; /* created for an account no host uses yet, or drained */
     atomic_store_explicit(&p->pub_busy, p->n_busy, memory_order_relaxed);
     int idle = 0;
     for (int f = 0; f < MX_FLAVORS; f++)
@@ -299,6 +320,10 @@ void mx_pool_janitor(mx_pool_t *p)
          * an error now instead of hanging on a dead or frozen server. */
         p->down_gen = gen;
         mx_pool_close_all(p, "host marked down by the heartbeat");
+    }
+    if (p->retired) {
+        pool_release_if_empty(p);
+        return;
     }
     if (p->w->stopping)
         return;
@@ -326,13 +351,6 @@ void mx_pool_janitor(mx_pool_t *p)
     }
 }
 
-static void close_list(mx_list_t *head, const char *why)
-{
-    while (!mx_list_empty(head)) {
-        mx_server_t *sv = MX_CONTAINER_OF(head->next, mx_server_t, link);
-        mx_server_close(sv, why);
-    }
-}
 
 void mx_pool_close_all(mx_pool_t *p, const char *why)
 {

@@ -6,10 +6,18 @@
 
 #include "proxy-t.h"
 
-/* Build mx_proc.accounts and user_acct from the config: account 0 is each
- * host's own user, then one per distinct backend_user/backend_password. */
-bool mx_pool_accounts_init(void) __attribute__((warn_unused_result));
-void mx_pool_init(mx_pool_t *p, mx_worker_t *w, const mx_host_t *h, int acct);
+/* An empty pool of worker w for backend account slot `acct`, serving no
+ * host until mx_pool_adopt. */
+void mx_pool_init(mx_pool_t *p, mx_worker_t *w, int acct);
+/* The pool serves host h of generation cfg from now on (its limits, its
+ * dataHost, its account's credentials), taking a reference on cfg.  The
+ * same host slot means the same server, so its connections stay.
+ * `retired`: only to finish what an older generation's session asked for. */
+void mx_pool_adopt(mx_pool_t *p, mx_config_t *cfg, const mx_host_t *h, bool retired);
+/* Host removed by a reload: idle connections close now, busy ones when
+ * their session releases them; the janitor lets go of the generation once
+ * the pool is empty. */
+void mx_pool_retire(mx_pool_t *p);
 /* The credentials servers of pool p log in with. */
 const char *mx_pool_user(const mx_pool_t *p);
 const char *mx_pool_password(const mx_pool_t *p);

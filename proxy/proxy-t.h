@@ -44,13 +44,6 @@ typedef struct mx_bytes_s {
     size_t len, cap;
 } mx_bytes_t;
 
-/* A backend account manx logs in as: a user's backend_user, or (user NULL)
- * the account configured on each host. */
-typedef struct mx_account_s {
-    const char *user;
-    const char *password;
-} mx_account_t;
-
 typedef struct mx_worker_s mx_worker_t;
 typedef struct mx_client_s mx_client_t;
 typedef struct mx_server_s mx_server_t;
@@ -146,7 +139,8 @@ struct mx_server_s {
     uint32_t caps;               /* negotiated with the backend */
     uint32_t ext_caps;           /* MX_MARIADB_* negotiated with the backend */
     uint8_t flavor;              /* MX_FLAVOR_* bits */
-    const mx_user_t *owner;      /* manx user whose session last used it; NULL when fresh or reset */
+    uint32_t owner;              /* key (mx_user_t.key) of the manx user whose session last used it;
+                                  * 0 when fresh or reset.  A key, not a pointer: it outlives reloads */
     uint32_t globals_gen;        /* mx_proc.globals_gen when its session defaults were read (setup, reset) */
     uint8_t scramble[MX_SCRAMBLE_LEN];
     uint8_t auth_step;           /* caching_sha2 progress */
@@ -174,9 +168,12 @@ struct mx_server_s {
 /* Pool of one host on one worker.  Shared-nothing: only its worker touches it. */
 struct mx_pool_s {
     mx_worker_t *w;
+    mx_config_t *cfg;            /* generation host, dh and the account point into (a reference);
+                                  * NULL once a retired pool is empty */
     const mx_host_t *host;
     const mx_datahost_t *dh;
-    int acct;                    /* backend account (mx_proc.accounts): 0 = the host's user */
+    int acct;                    /* backend account slot (cfg->accounts): 0 = the host's user */
+    bool retired;                /* host (or account) not in the worker's generation: draining */
     mx_list_t idle[MX_FLAVORS];  /* SV_IDLE, by flavour; LIFO */
     mx_list_t active;            /* SV_ACTIVE and SV_RESET */
     mx_list_t connecting;        /* SV_CONNECTING/AUTH/SETUP */
@@ -229,11 +226,13 @@ struct mx_client_s {
     mx_reg_node_t reg;           /* in the session registry from accept to close */
     mx_list_t wait_link;         /* pool->waiters while CL_WAIT_POOL */
     mx_cl_state_t state;
+    mx_config_t *cfg;            /* generation this session uses (a reference); moves to the
+                                  * worker's at a statement while no backend is pinned */
     uint32_t id;                 /* C-<id>; also the connection id clients see */
     char peer[64];               /* "127.0.0.1:51234" */
     char user_name[MX_NAME_MAX];
     const mx_user_t *user;
-    int acct;                    /* the user's backend account (mx_proc.accounts) */
+    int acct;                    /* the user's backend account slot (cfg->accounts) */
     const mx_schema_t *schema;   /* current logical schema, NULL if none */
     uint32_t caps;               /* negotiated with the client */
     uint32_t ext_caps;           /* MX_MARIADB_*: offered in the greeting, then negotiated */
@@ -330,7 +329,14 @@ struct mx_worker_s {
     uv_os_sock_t listen_fd;
     uv_timer_t janitor;          /* pool upkeep, shutdown deadline */
     mx_list_t clients;
-    mx_pool_t *pools;            /* one per config host and backend account: [host * n_accounts + acct] */
+    mx_config_t *cfg;            /* this worker's generation (a reference): new sessions take it */
+    _Atomic(mx_config_t *) next_cfg; /* main -> worker: a reloaded generation to adopt (a reference) */
+    uv_async_t gen_async;        /* ... and its wake-up */
+    /* Pools by [host slot * MX_MAX_ACCOUNTS + account slot], created by
+     * this worker when a generation names them and kept to the end (other
+     * threads read their pub_* counters through these pointers). */
+    _Atomic(mx_pool_t *) *pools;
+    mx_pool_t **pool_list;       /* the same pools, for this worker's walks */
     size_t n_pools;
     uint8_t **buf_free;          /* freelist of MX_BUF_SIZE buffers */
     size_t n_buf_free, cap_buf_free;
@@ -338,7 +344,8 @@ struct mx_worker_s {
     bool stopping;
     bool finished;               /* pools and timers closed */
     uint64_t stop_deadline;
-    bool *sha2_cached;           /* per config user: full auth done once */
+    bool *sha2_cached;           /* by user key: full auth done once */
+    uint32_t n_sha2;             /* keys sha2_cached holds (1..n_sha2-1) */
     unsigned rr;                 /* round-robin cursor for equal read hosts */
     uv_async_t kill_async;       /* other workers -> this one: KILL requests */
     uv_mutex_t kill_lock;        /* guards kills[] */
@@ -350,7 +357,9 @@ struct mx_worker_s {
 
 /* The one struct that holds the process's mutable state. */
 typedef struct mx_proc_s {
-    mx_config_t *cfg;
+    mx_config_t *cfg;            /* the start-up generation, alive to the end: only for keys a reload
+                                  * may not change (listen, workers, ssl_*, [admin]...) */
+    mx_config_t *cur;            /* the newest generation; main thread only */
     mx_worker_t *workers;
     int n_workers;
     SSL_CTX *server_tls;         /* for clients, NULL without ssl_cert */
@@ -363,15 +372,12 @@ typedef struct mx_proc_s {
     _Atomic uint32_t next_server_id;
     _Atomic int n_clients;       /* all workers, for max_connections (console sessions apart) */
     _Atomic int n_admin;         /* console sessions, at most MX_ADMIN_MAX_SESSIONS */
-    _Atomic int *host_conns;     /* per host: backend connections, all workers */
-    _Atomic int *host_waiters;   /* per host: clients waiting, all workers */
+    _Atomic int *host_conns;     /* per host slot: backend connections, all workers */
+    _Atomic int *host_waiters;   /* per host slot: clients waiting, all workers */
     mx_user_t admin_user;        /* [admin] as a user the login code understands */
-    mx_account_t *accounts;      /* backend accounts; [0] = each host's own user */
-    int n_accounts;
-    int *user_acct;              /* per config user: index in accounts */
     int admin_fd;                /* listening socket of the console, -1 none */
     uint64_t started_ms;         /* uv_hrtime() / 1e6 at start-up */
-    bool schemas_renamed;        /* some schema's name differs from its database */
+    _Atomic bool schemas_renamed; /* some schema's name differs from its database (any generation) */
     char server_version[96];     /* announced to clients */
     _Atomic bool version_known;
     _Atomic uint32_t backend_version;  /* lowest version id a backend announced (10.11.6 = 101106); 0 unknown */

@@ -226,7 +226,7 @@ static void fail(mx_server_t *sv, const char *fmt, ...)
 static void on_timeout(uv_timer_t *t)
 {
     mx_server_t *sv = t->data;
-    fail(sv, "timed out after %d ms (%s)", mx_proc.cfg->connect_timeout_ms,
+    fail(sv, "timed out after %d ms (%s)", sv->pool->cfg->connect_timeout_ms,
          sv->state == SV_CONNECTING ? "connect" : "handshake");
 }
 
@@ -283,7 +283,7 @@ mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
     p->n_total++;
     uv_timer_init(&w->loop, &sv->timer);
     sv->timer.data = sv;
-    uv_timer_start(&sv->timer, on_timeout, (uint64_t)mx_proc.cfg->connect_timeout_ms, 0);
+    uv_timer_start(&sv->timer, on_timeout, (uint64_t)sv->pool->cfg->connect_timeout_ms, 0);
 
     struct sockaddr_storage ss;
     uv_connect_t *req = malloc(sizeof(*req));
@@ -444,7 +444,7 @@ static void handle_handshake(mx_server_t *sv, const uint8_t *p, uint32_t len)
     if (sv->flavor & MX_FLAVOR_IGNORE_SPACE)
         sv->caps |= MX_CLIENT_IGNORE_SPACE;
     sv->auth_sha2 = hs.auth_plugin.len == 21 && memcmp(hs.auth_plugin.p, "caching_sha2_password", 21) == 0;
-    if (!atomic_load(&mx_proc.version_known) && !mx_proc.cfg->server_version[0]) {
+    if (!atomic_load(&mx_proc.version_known) && !sv->pool->cfg->server_version[0]) {
         /* First backend seen: announce its version to clients.  A benign
          * race between workers writes the same bytes. */
         size_t n = hs.server_version.len < sizeof(mx_proc.server_version) - 1
@@ -486,7 +486,7 @@ static void handle_auth_result(mx_server_t *sv, const uint8_t *p, uint32_t len, 
     switch (p[0]) {
     case 0x00:
         uv_timer_stop(&sv->timer);
-        uv_timer_start(&sv->timer, on_timeout, (uint64_t)mx_proc.cfg->connect_timeout_ms, 0);
+        uv_timer_start(&sv->timer, on_timeout, (uint64_t)sv->pool->cfg->connect_timeout_ms, 0);
         start_setup(sv);
         return;
     case 0xFF: {
@@ -681,7 +681,7 @@ static void internal_done(mx_server_t *sv, const uint8_t *errp, uint32_t errlen)
             return;
         }
         sv->reset_step = RESET_NONE;
-        sv->owner = NULL;       /* clean: any user may have it now */
+        sv->owner = 0;          /* clean: any user may have it now */
         sv->globals_gen = atomic_load(&mx_proc.globals_gen); /* reset re-read the global defaults */
         mx_sstmt_clear_all(sv); /* COM_RESET_CONNECTION closed them all */
         sv->needs_reset = false;

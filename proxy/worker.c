@@ -110,7 +110,131 @@ void mx_worker_buf_put(mx_worker_t *w, uint8_t *buf)
 
 mx_pool_t *mx_worker_pool(mx_worker_t *w, int host, int acct)
 {
-    return &w->pools[(size_t)host * (size_t)mx_proc.n_accounts + (size_t)acct];
+    if (host < 0 || host >= MX_MAX_HOST_SLOTS || acct < 0 || acct >= MX_MAX_ACCOUNTS)
+        return NULL;
+    return atomic_load_explicit(&w->pools[(size_t)host * MX_MAX_ACCOUNTS + (size_t)acct], memory_order_acquire);
+}
+
+mx_pool_t *mx_worker_pool_in(mx_worker_t *w, mx_config_t *cfg, int host, int acct)
+{
+    mx_pool_t *p = mx_worker_pool(w, host, acct);
+    if (p && !p->cfg) {
+        /* A session of an older generation (pinned while the reload came)
+         * routes to a host since removed whose pool already drained: serve
+         * it from that generation, and drain again after. */
+        const mx_host_t *h = mx_conf_host_by_slot(cfg, host);
+        if (h)
+            mx_pool_adopt(p, cfg, h, true);
+    }
+    return p;
+}
+
+/* This worker's pool for (host slot, account slot), created on first use. */
+static mx_pool_t *pool_get(mx_worker_t *w, int host, int acct)
+{
+    mx_pool_t *p = mx_worker_pool(w, host, acct);
+    if (p)
+        return p;
+    if (w->n_pools % 16 == 0) {
+        mx_pool_t **nl = realloc(w->pool_list, (w->n_pools + 16) * sizeof(*nl));
+        if (!nl)
+            return NULL;
+        w->pool_list = nl;
+    }
+    if (!(p = malloc(sizeof(*p))))
+        return NULL;
+    mx_pool_init(p, w, acct);
+    w->pool_list[w->n_pools++] = p;
+    /* release: the console reads the pool's counters from worker 0. */
+    atomic_store_explicit(&w->pools[(size_t)host * MX_MAX_ACCOUNTS + (size_t)acct], p, memory_order_release);
+    return p;
+}
+
+/* Start using generation cfg (the caller's reference passes to the
+ * worker): pools for its hosts and accounts take it, pools of hosts it no
+ * longer has drain.  Sessions move over at their next statement
+ * (mx_worker_session_gen).  Returns false, keeping the old generation,
+ * when memory runs out. */
+static bool adopt(mx_worker_t *w, mx_config_t *cfg)
+{
+    if (cfg->n_user_keys + 1 > w->n_sha2) {
+        bool *n = realloc(w->sha2_cached, (cfg->n_user_keys + 1) * sizeof(bool));
+        if (!n)
+            return false;
+        memset(n + w->n_sha2, 0, (cfg->n_user_keys + 1 - w->n_sha2) * sizeof(bool));
+        w->sha2_cached = n;
+        w->n_sha2 = cfg->n_user_keys + 1;
+    }
+    for (size_t i = 0; i < cfg->n_hosts; i++)
+        for (int a = 0; a < cfg->n_acct_slots; a++)
+            if ((a == 0 || cfg->accounts[a].user) && !pool_get(w, cfg->hosts[i].index, a))
+                return false;
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        for (int a = 0; a < cfg->n_acct_slots; a++) {
+            if (a != 0 && !cfg->accounts[a].user)
+                continue;
+            mx_pool_t *p = mx_worker_pool(w, cfg->hosts[i].index, a);
+            if (!p->cfg)
+                p->down_gen = atomic_load(&mx_proc.health.hosts[cfg->hosts[i].index].down_gen);
+            mx_pool_adopt(p, cfg, &cfg->hosts[i], false);
+        }
+    }
+    for (size_t i = 0; i < w->n_pools; i++)
+        if (w->pool_list[i]->cfg != cfg && w->pool_list[i]->cfg)
+            mx_pool_retire(w->pool_list[i]);
+    mx_config_t *old = w->cfg;
+    w->cfg = cfg;
+    if (old)
+        mx_info("worker %d: configuration generation %u in use (was %u)", w->index, cfg->generation,
+                old->generation);
+    mx_conf_unref(old);
+    return true;
+}
+
+static void on_gen(uv_async_t *a)
+{
+    mx_worker_t *w = a->data;
+    mx_config_t *cfg = atomic_exchange_explicit(&w->next_cfg, NULL, memory_order_acq_rel);
+    if (cfg && !adopt(w, cfg)) {
+        mx_error("worker %d: out of memory adopting configuration generation %u: keeping %u", w->index,
+                 cfg->generation, w->cfg->generation);
+        mx_conf_unref(cfg);
+    }
+}
+
+void mx_worker_post_gen(mx_worker_t *w, mx_config_t *cfg)
+{
+    mx_conf_ref(cfg);
+    mx_config_t *old = atomic_exchange_explicit(&w->next_cfg, cfg, memory_order_acq_rel);
+    /* A generation the worker never picked up is simply skipped. */
+    mx_conf_unref(old);
+    uv_async_send(&w->gen_async);
+}
+
+const char *mx_worker_session_gen(mx_client_t *cl)
+{
+    mx_config_t *nc = cl->conn.w->cfg, *oc = cl->cfg;
+    if (oc == nc || cl->server)
+        return NULL;
+    const mx_user_t *u = cl->user;
+    const mx_schema_t *s = NULL;
+    if (cl->user && !cl->admin) {
+        u = mx_conf_find_user(nc, cl->user->name, strlen(cl->user->name));
+        if (!u)
+            return "user removed from the configuration";
+    }
+    if (cl->schema && !cl->admin) {
+        s = mx_conf_find_schema(nc, cl->schema->name, strlen(cl->schema->name));
+        if (!s || (u && !mx_conf_user_may_use(u, s)))
+            return "schema no longer allowed by the configuration";
+    }
+    cl->user = u;
+    cl->schema = s;
+    cl->acct = u && !cl->admin ? u->acct : 0;
+    mx_conf_ref(nc);
+    cl->cfg = nc;
+    mx_conf_unref(oc);
+    return NULL;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -137,7 +261,7 @@ static void on_janitor(uv_timer_t *t)
 {
     mx_worker_t *w = t->data;
     for (size_t i = 0; i < w->n_pools; i++)
-        mx_pool_janitor(&w->pools[i]);
+        mx_pool_janitor(w->pool_list[i]);
     atomic_store_explicit(&w->pub_clients, w->n_clients, memory_order_relaxed);
     if (w->stopping)
         mx_client_shutdown_step(w, uv_now(&w->loop) >= w->stop_deadline);
@@ -156,7 +280,7 @@ static void on_wakeup(uv_async_t *a)
     if (w->stopping)
         return;
     w->stopping = true;
-    w->stop_deadline = uv_now(&w->loop) + (uint64_t)mx_proc.cfg->shutdown_timeout_ms;
+    w->stop_deadline = uv_now(&w->loop) + (uint64_t)w->cfg->shutdown_timeout_ms;
     if (!uv_is_closing((uv_handle_t *)&w->listener))
         uv_close((uv_handle_t *)&w->listener, NULL);
     if (w->has_admin && !uv_is_closing((uv_handle_t *)&w->admin_listener))
@@ -204,9 +328,8 @@ int mx_listen_socket(const char *addr)
     return make_listen_socket(addr);
 }
 
-int mx_worker_init(mx_worker_t *w, int index, int listen_fd)
+int mx_worker_init(mx_worker_t *w, int index, int listen_fd, mx_config_t *cfg)
 {
-    const mx_config_t *cfg = mx_proc.cfg;
     memset(w, 0, sizeof(*w));
     w->index = index;
     mx_list_init(&w->clients);
@@ -217,20 +340,13 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd)
     int rc = uv_loop_init(&w->loop);
     if (rc < 0)
         return rc;
-    if (!mx_proc.accounts && !mx_pool_accounts_init())
+    w->pools = calloc((size_t)MX_MAX_HOST_SLOTS * MX_MAX_ACCOUNTS, sizeof(*w->pools));
+    if (!w->pools)
         return -ENOMEM;
-    size_t na = (size_t)mx_proc.n_accounts;
-    w->n_pools = cfg->n_hosts * na;
-    w->pools = calloc(w->n_pools ? w->n_pools : 1, sizeof(*w->pools));
-    w->sha2_cached = calloc(cfg->n_users ? cfg->n_users : 1, sizeof(bool));
-    if (!w->pools || !w->sha2_cached)
+    mx_conf_ref(cfg);
+    if (!adopt(w, cfg)) {
+        mx_conf_unref(cfg);
         return -ENOMEM;
-    for (size_t i = 0; i < cfg->n_hosts; i++) {
-        for (size_t a = 0; a < na; a++) {
-            mx_pool_t *p = &w->pools[i * na + a];
-            mx_pool_init(p, w, &cfg->hosts[i], (int)a);
-            p->down_gen = atomic_load(&mx_proc.health.hosts[i].down_gen);
-        }
     }
     if ((rc = uv_tcp_init(&w->loop, &w->listener)) < 0)
         return rc;
@@ -255,6 +371,9 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd)
     if ((rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup)) < 0)
         return rc;
     w->wakeup.data = w;
+    if ((rc = uv_async_init(&w->loop, &w->gen_async, on_gen)) < 0)
+        return rc;
+    w->gen_async.data = w;
     if ((rc = uv_mutex_init(&w->kill_lock)) < 0 || (rc = uv_async_init(&w->loop, &w->kill_async, on_kill)) < 0)
         return rc;
     w->kill_async.data = w;
@@ -287,8 +406,16 @@ void mx_worker_free(mx_worker_t *w)
     for (size_t i = 0; i < w->n_buf_free; i++)
         free(w->buf_free[i]);
     free(w->buf_free);
+    for (size_t i = 0; i < w->n_pools; i++) {
+        mx_conf_unref(w->pool_list[i]->cfg);
+        free(w->pool_list[i]);
+    }
+    free(w->pool_list);
     free(w->pools);
     free(w->sha2_cached);
+    mx_conf_unref(atomic_exchange(&w->next_cfg, NULL));
+    mx_conf_unref(w->cfg);
+    w->cfg = NULL;
 }
 
 void mx_worker_finish(mx_worker_t *w)
@@ -297,9 +424,10 @@ void mx_worker_finish(mx_worker_t *w)
         return;
     w->finished = true;
     for (size_t i = 0; i < w->n_pools; i++)
-        mx_pool_close_all(&w->pools[i], "shutdown");
+        mx_pool_close_all(w->pool_list[i], "shutdown");
     uv_timer_stop(&w->janitor);
     uv_close((uv_handle_t *)&w->janitor, NULL);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
+    uv_close((uv_handle_t *)&w->gen_async, NULL);
     uv_close((uv_handle_t *)&w->kill_async, NULL);
 }

@@ -28,7 +28,7 @@ enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 enum { PERSIST_RETRY_MS = 5000 };
 
 static void run(mx_hhost_t *hh, int ready);
-static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di);
+static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di); /* di: dh->index */
 static void recheck_writers(mx_health_t *h);
 
 const char *mx_fail_kind_name(int kind)
@@ -160,13 +160,14 @@ static int persist(mx_health_t *h)
         return -ENOMEM;
     }
     for (size_t i = 0; i < nd; i++)
-        idx[i] = atomic_load(&h->write_index[i]);
+        idx[i] = atomic_load(&h->write_index[cfg->datahosts[i].index]);
     int len = mx_dnindex_format(buf, cap, cfg, idx, time(NULL));
     int rc = len < 0 ? -ENOSPC : write_file(h, buf, (size_t)len);
     free(buf);
     uv_mutex_lock(&h->lock);
     if (rc == 0) {
-        memcpy(h->persisted, idx, nd * sizeof(*idx));
+        for (size_t i = 0; i < nd; i++)
+            h->persisted[cfg->datahosts[i].index] = idx[i];
         h->persist_error[0] = 0;
     } else {
         snprintf(h->persist_error, sizeof(h->persist_error), "%s", strerror(-rc));
@@ -230,14 +231,15 @@ static int load_dnindex(mx_health_t *h)
     }
     uv_mutex_lock(&h->lock);
     for (size_t i = 0; i < nd; i++) {
-        h->persisted[i] = idx[i] < 0 ? 0 : idx[i];
+        int slot = h->cfg->datahosts[i].index;
+        h->persisted[slot] = idx[i] < 0 ? 0 : idx[i];
         if (idx[i] < 0)
-            idx[i] = atomic_load(&h->write_index[i]);
+            idx[i] = atomic_load(&h->write_index[slot]);
     }
     uv_mutex_unlock(&h->lock);
     for (size_t i = 0; i < nd; i++) {
-        int old = atomic_exchange(&h->write_index[i], idx[i]);
         const mx_datahost_t *dh = &h->cfg->datahosts[i];
+        int old = atomic_exchange(&h->write_index[dh->index], idx[i]);
         if (h->started && old != idx[i])
             h->log(LOG_WARNING, "dataHost %s: writes moved by %s from %s (index %d) to %s (index %d)", dh->name,
                    h->path, dh->write_hosts[old]->name, old, dh->write_hosts[idx[i]]->name, idx[i]);
@@ -354,7 +356,9 @@ bool mx_health_database_exists(mx_health_t *h, const char *name, size_t len)
         return true; /* no list yet: every name may be a database (fail closed) */
     bool found = false;
     uv_rwlock_rdlock(&h->db_lock);
-    for (size_t i = 0; i < h->cfg->n_hosts && !found; i++)
+    /* Every slot: this runs on the workers, and the heartbeat thread's
+     * config may change under a reload (a removed host's list is freed). */
+    for (size_t i = 0; i < MX_MAX_HOST_SLOTS && !found; i++)
         if (h->hosts[i].dbs)
             found = dbset_has(h->hosts[i].dbs, name, len);
     uv_rwlock_rdunlock(&h->db_lock);
@@ -375,7 +379,7 @@ static bool wants_databases(mx_hhost_t *hh)
     if (hh->dbs && hh->db_due > 0)
         return false;
     for (size_t d = 0; d < h->cfg->n_datahosts; d++)
-        if (h->cfg->datahosts[d].write_hosts[atomic_load(&h->write_index[d])] == hh->host)
+        if (h->cfg->datahosts[d].write_hosts[atomic_load(&h->write_index[h->cfg->datahosts[d].index])] == hh->host)
             return true;
     return false;
 }
@@ -465,8 +469,8 @@ static void host_down(mx_hhost_t *hh)
     const mx_config_t *cfg = h->cfg;
     for (size_t i = 0; i < cfg->n_datahosts; i++) {
         const mx_datahost_t *dh = &cfg->datahosts[i];
-        if (dh->write_hosts[atomic_load(&h->write_index[i])] == hh->host)
-            maybe_switch(h, dh, i);
+        if (dh->write_hosts[atomic_load(&h->write_index[dh->index])] == hh->host)
+            maybe_switch(h, dh, (size_t)dh->index);
     }
 }
 
@@ -842,9 +846,9 @@ static void recheck_writers(mx_health_t *h)
     const mx_config_t *cfg = h->cfg;
     for (size_t i = 0; i < cfg->n_datahosts; i++) {
         const mx_datahost_t *dh = &cfg->datahosts[i];
-        const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[i])];
+        const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[dh->index])];
         if (atomic_load(&h->hosts[w->index].status) == MX_HOST_DOWN)
-            maybe_switch(h, dh, i);
+            maybe_switch(h, dh, (size_t)dh->index);
     }
 }
 
@@ -926,11 +930,129 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
 
 /* ---- thread and API -------------------------------------------------------------- */
 
+/* The dataHost of `host` in cfg, NULL if no dataHost lists it. */
+static const mx_datahost_t *datahost_of(const mx_config_t *cfg, const mx_host_t *host)
+{
+    for (size_t d = 0; d < cfg->n_datahosts; d++) {
+        const mx_datahost_t *dh = &cfg->datahosts[d];
+        for (size_t w = 0; w < dh->n_write_hosts; w++) {
+            if (dh->write_hosts[w] == host)
+                return dh;
+            for (size_t r = 0; r < dh->write_hosts[w]->n_read_hosts; r++)
+                if (dh->write_hosts[w]->read_hosts[r] == host)
+                    return dh;
+        }
+    }
+    return NULL;
+}
+
+/* A dataHost of nc with a slot old does not have (its writeHost list
+ * changed, or it is new) starts with the writeHost that was active under
+ * the same name, if that host is still listed, else index 0.  Returns how
+ * many such dataHosts there are. */
+static int carry_writers(mx_health_t *h, const mx_config_t *old, const mx_config_t *nc)
+{
+    int n = 0;
+    for (size_t d = 0; d < nc->n_datahosts; d++) {
+        const mx_datahost_t *nd = &nc->datahosts[d];
+        const mx_datahost_t *od = NULL;
+        bool same_slot = false;
+        for (size_t k = 0; k < old->n_datahosts; k++) {
+            if (old->datahosts[k].index == nd->index)
+                same_slot = true;
+            if (strcmp(old->datahosts[k].name, nd->name) == 0)
+                od = &old->datahosts[k];
+        }
+        if (same_slot)
+            continue;
+        n++;
+        int pick = 0;
+        if (od) {
+            const mx_host_t *was = od->write_hosts[atomic_load(&h->write_index[od->index])];
+            for (size_t w = 0; w < nd->n_write_hosts; w++)
+                if (nd->write_hosts[w]->index == was->index)
+                    pick = (int)w;
+        }
+        atomic_store(&h->write_index[nd->index], pick);
+        uv_mutex_lock(&h->lock);
+        h->persisted[nd->index] = pick;
+        uv_mutex_unlock(&h->lock);
+    }
+    return n;
+}
+
+void mx_health_prepare(mx_health_t *h, const mx_config_t *old, const mx_config_t *nc)
+{
+    carry_writers(h, old, nc);
+}
+
+static void retire_host(mx_hhost_t *hh)
+{
+    uv_timer_stop(&hh->next);
+    uv_timer_stop(&hh->tmo);
+    drop_connection(hh);
+    hh->phase = PH_IDLE;
+    hh->fails = hh->oks = 0;
+    atomic_store(&hh->status, MX_HOST_UNKNOWN);
+    atomic_store(&hh->suspect, false);
+    uv_rwlock_wrlock(&hh->h->db_lock);
+    mx_dbset_t *dbs = hh->dbs;
+    hh->dbs = NULL;
+    uv_rwlock_wrunlock(&hh->h->db_lock);
+    dbset_free(dbs);
+}
+
+/* On the heartbeat thread: use generation nc from now on (the reference
+ * passes to h).  A host slot both have keeps its connection and state
+ * with the new settings (heartbeat SQL, period...) from its next beat; a
+ * new slot starts beating; a slot nc lacks stops. */
+static void adopt(mx_health_t *h, mx_config_t *nc)
+{
+    mx_config_t *old = h->cfg;
+    int moved = carry_writers(h, old, nc);
+    bool *keep = calloc(MX_MAX_HOST_SLOTS, sizeof(bool));
+    if (!keep) {
+        h->log(LOG_ERROR, "heartbeat: out of memory adopting configuration generation %u", nc->generation);
+        mx_conf_unref(nc);
+        return;
+    }
+    for (size_t i = 0; i < nc->n_hosts; i++) {
+        const mx_host_t *host = &nc->hosts[i];
+        mx_hhost_t *hh = &h->hosts[host->index];
+        bool was = hh->host && hh->dh;
+        keep[host->index] = true;
+        hh->host = host;
+        hh->dh = datahost_of(nc, host);
+        if (!hh->dh && was) {
+            retire_host(hh);
+        } else if (hh->dh && !was) {
+            h->log(LOG_INFO, "host %s %s: heartbeat starts (added by a reload)", host->name, host->address);
+            uv_timer_start(&hh->next, on_next, 10 + 7 * i, 0);
+        }
+    }
+    for (size_t i = 0; i < old->n_hosts; i++) {
+        int slot = old->hosts[i].index;
+        mx_hhost_t *hh = &h->hosts[slot];
+        if (keep[slot] || !hh->host)
+            continue;
+        h->log(LOG_INFO, "host %s %s: heartbeat stops (removed by a reload)", hh->host->name, hh->host->address);
+        retire_host(hh);
+        hh->host = NULL;
+        hh->dh = NULL;
+    }
+    free(keep);
+    h->cfg = nc;
+    mx_conf_unref(old);
+    if (moved)
+        save(h);
+    recheck_writers(h);
+}
+
 static void on_async(uv_async_t *a)
 {
     mx_health_t *h = a->data;
     if (atomic_load(&h->stop)) {
-        for (size_t i = 0; i < h->cfg->n_hosts; i++) {
+        for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++) {
             mx_hhost_t *hh = &h->hosts[i];
             uv_timer_stop(&hh->next);
             uv_timer_stop(&hh->tmo);
@@ -946,21 +1068,24 @@ static void on_async(uv_async_t *a)
         uv_close((uv_handle_t *)&h->async, NULL);
         return;
     }
+    mx_config_t *nc = atomic_exchange(&h->next_cfg, NULL);
+    if (nc)
+        adopt(h, nc);
     if (atomic_exchange(&h->reload, false) && load_dnindex(h) < 0)
         h->log(LOG_ERROR, "%s: not applied; writes stay where they are", h->path);
     for (size_t d = 0; d < h->cfg->n_datahosts; d++) {
-        int req = atomic_exchange(&h->switch_to[d], 0);
+        const mx_datahost_t *dh = &h->cfg->datahosts[d];
+        int req = atomic_exchange(&h->switch_to[dh->index], 0);
         if (req == 0)
             continue;
-        const mx_datahost_t *dh = &h->cfg->datahosts[d];
         int to = req - 1;
-        int from = atomic_exchange(&h->write_index[d], to);
+        int from = atomic_exchange(&h->write_index[dh->index], to);
         h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
                dh->name, dh->write_hosts[from]->name, from, dh->write_hosts[to]->name, to);
         save(h);
     }
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
-        mx_hhost_t *hh = &h->hosts[i];
+        mx_hhost_t *hh = &h->hosts[h->cfg->hosts[i].index];
         if (!atomic_exchange(&hh->kick, false))
             continue;
         /* A broken backend connection: check now instead of at the next
@@ -980,43 +1105,41 @@ static void thread_main(void *arg)
     uv_run(&h->loop, UV_RUN_DEFAULT);
 }
 
-int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
+int mx_health_init(mx_health_t *h, mx_config_t *cfg, mx_health_log_fn log)
 {
     memset(h, 0, sizeof(*h));
+    mx_conf_ref(cfg);
     h->cfg = cfg;
     h->log = log;
     snprintf(h->path, sizeof(h->path), "%s/dnindex.properties", cfg->state_dir);
-    h->hosts = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*h->hosts));
-    h->write_index = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->write_index));
-    h->switch_to = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->switch_to));
-    h->persisted = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*h->persisted));
+    /* By slot, for every slot the process may use: hosts and dataHosts a
+     * reload adds need no reallocation that other threads would race. */
+    h->hosts = calloc(MX_MAX_HOST_SLOTS, sizeof(*h->hosts));
+    h->write_index = calloc(MX_MAX_DH_SLOTS, sizeof(*h->write_index));
+    h->switch_to = calloc(MX_MAX_DH_SLOTS, sizeof(*h->switch_to));
+    h->persisted = calloc(MX_MAX_DH_SLOTS, sizeof(*h->persisted));
     int rc = h->hosts && h->write_index && h->switch_to && h->persisted ? uv_loop_init(&h->loop) : -ENOMEM;
     if (rc < 0) {
         free(h->hosts);
         free(h->write_index);
         free(h->switch_to);
         free(h->persisted);
+        mx_conf_unref(cfg);
         return rc;
     }
-    for (size_t i = 0; i < cfg->n_hosts; i++) {
+    for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++) {
         mx_hhost_t *hh = &h->hosts[i];
         hh->h = h;
-        hh->host = &cfg->hosts[i];
         atomic_store(&hh->repl, -2);
         atomic_store(&hh->lag, -1);
-        for (size_t d = 0; d < cfg->n_datahosts && !hh->dh; d++) {
-            const mx_datahost_t *dh = &cfg->datahosts[d];
-            for (size_t w = 0; w < dh->n_write_hosts && !hh->dh; w++) {
-                if (dh->write_hosts[w] == hh->host)
-                    hh->dh = dh;
-                for (size_t r = 0; r < dh->write_hosts[w]->n_read_hosts && !hh->dh; r++)
-                    if (dh->write_hosts[w]->read_hosts[r] == hh->host)
-                        hh->dh = dh;
-            }
-        }
         uv_timer_init(&h->loop, &hh->next);
         uv_timer_init(&h->loop, &hh->tmo);
         hh->next.data = hh->tmo.data = hh;
+    }
+    for (size_t i = 0; i < cfg->n_hosts; i++) {
+        mx_hhost_t *hh = &h->hosts[cfg->hosts[i].index];
+        hh->host = &cfg->hosts[i];
+        hh->dh = datahost_of(cfg, hh->host);
     }
     uv_async_init(&h->loop, &h->async, on_async);
     h->async.data = h;
@@ -1037,9 +1160,11 @@ int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log)
 int mx_health_start(mx_health_t *h)
 {
     /* Hosts no dataHost uses are not checked; the others start staggered. */
-    for (size_t i = 0; i < h->cfg->n_hosts; i++)
-        if (h->hosts[i].dh)
-            uv_timer_start(&h->hosts[i].next, on_next, 10 + 7 * i, 0);
+    for (size_t i = 0; i < h->cfg->n_hosts; i++) {
+        mx_hhost_t *hh = &h->hosts[h->cfg->hosts[i].index];
+        if (hh->dh)
+            uv_timer_start(&hh->next, on_next, 10 + 7 * i, 0);
+    }
     /* Set before the thread exists: it reads the flag (load_dnindex). */
     h->started = true;
     int rc = uv_thread_create(&h->thread, thread_main, h);
@@ -1058,7 +1183,7 @@ void mx_health_stop(mx_health_t *h)
         uv_close((uv_handle_t *)&h->async, NULL);
         uv_close((uv_handle_t *)&h->rejoin, NULL);
         uv_close((uv_handle_t *)&h->persist_retry, NULL);
-        for (size_t i = 0; i < h->cfg->n_hosts; i++) {
+        for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++) {
             uv_close((uv_handle_t *)&h->hosts[i].next, NULL);
             uv_close((uv_handle_t *)&h->hosts[i].tmo, NULL);
         }
@@ -1069,16 +1194,20 @@ void mx_health_stop(mx_health_t *h)
     /* The last word on a switch that never reached the disk. */
     for (size_t d = 0; h->started && d < h->cfg->n_datahosts; d++) {
         const mx_datahost_t *dh = &h->cfg->datahosts[d];
-        int active = atomic_load(&h->write_index[d]);
-        if (active != h->persisted[d])
+        int active = atomic_load(&h->write_index[dh->index]);
+        int persisted = h->persisted[dh->index];
+        if (active != persisted)
             h->log(LOG_ERROR, "dataHost %s: writes went to %s (index %d) but %s holds index %d (%s): the next start "
                    "sends writes to %s unless the file is corrected", dh->name, dh->write_hosts[active]->name, active,
-                   h->path, h->persisted[d], h->persist_error[0] ? h->persist_error : "not written",
-                   dh->write_hosts[h->persisted[d]]->name);
+                   h->path, persisted, h->persist_error[0] ? h->persist_error : "not written",
+                   dh->write_hosts[persisted]->name);
     }
     uv_mutex_destroy(&h->lock);
-    for (size_t i = 0; i < h->cfg->n_hosts; i++)
+    for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++)
         dbset_free(h->hosts[i].dbs);
+    mx_conf_unref(atomic_exchange(&h->next_cfg, NULL));
+    mx_conf_unref(h->cfg);
+    h->cfg = NULL;
     uv_rwlock_destroy(&h->db_lock);
     free(h->hosts);
     free(h->write_index);
@@ -1120,14 +1249,20 @@ void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot
     uv_mutex_unlock(&h->lock);
 }
 
-bool mx_health_switch(mx_health_t *h, int di, int idx)
+bool mx_health_switch(mx_health_t *h, const mx_datahost_t *dh, int idx)
 {
-    if (di < 0 || (size_t)di >= h->cfg->n_datahosts || idx < 0 ||
-        (size_t)idx >= h->cfg->datahosts[di].n_write_hosts)
+    if (idx < 0 || (size_t)idx >= dh->n_write_hosts || dh->index < 0 || dh->index >= MX_MAX_DH_SLOTS)
         return false;
-    atomic_store(&h->switch_to[di], idx + 1);
+    atomic_store(&h->switch_to[dh->index], idx + 1);
     uv_async_send(&h->async);
     return true;
+}
+
+void mx_health_set_config(mx_health_t *h, mx_config_t *cfg)
+{
+    mx_conf_ref(cfg);
+    mx_conf_unref(atomic_exchange(&h->next_cfg, cfg));
+    uv_async_send(&h->async);
 }
 
 void mx_health_reload(mx_health_t *h)
@@ -1138,7 +1273,7 @@ void mx_health_reload(mx_health_t *h)
 
 void mx_health_kick(mx_health_t *h, int index)
 {
-    if (!h->hosts || index < 0 || (size_t)index >= h->cfg->n_hosts)
+    if (!h->hosts || index < 0 || index >= MX_MAX_HOST_SLOTS)
         return;
     atomic_store(&h->hosts[index].suspect, true);
     atomic_store(&h->hosts[index].kick, true);

@@ -25,7 +25,7 @@ typedef enum {
 
 typedef void (*mx_health_log_fn)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Per host.  The atomics are shared with the workers; the rest belongs to
+/* Per host slot.  The atomics are shared with the workers; the rest belongs to
  * the heartbeat thread. */
 typedef struct mx_hhost_s {
     _Atomic int status;          /* mx_host_status_t */
@@ -58,10 +58,11 @@ typedef struct mx_hhost_s {
 } mx_hhost_t;
 
 typedef struct mx_health_s {
-    const mx_config_t *cfg;
+    mx_config_t *cfg;            /* the generation the heartbeat uses (a reference); its thread's own */
+    _Atomic(mx_config_t *) next_cfg; /* a reloaded generation to adopt (a reference), or NULL */
     mx_health_log_fn log;
-    mx_hhost_t *hosts;           /* one per config host, same index */
-    _Atomic int *write_index;    /* one per config dataHost */
+    mx_hhost_t *hosts;           /* MX_MAX_HOST_SLOTS, by host slot (mx_host_t.index) */
+    _Atomic int *write_index;    /* MX_MAX_DH_SLOTS, by dataHost slot (mx_datahost_t.index) */
     char path[1100];             /* state_dir/dnindex.properties */
     uv_loop_t loop;
     uv_thread_t thread;
@@ -69,9 +70,9 @@ typedef struct mx_health_s {
     uv_timer_t rejoin;           /* a writeHost's rejoin_delay ends while its dataHost has no writer */
     _Atomic bool stop;
     _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
-    _Atomic int *switch_to;      /* per dataHost: console switch request, writeHost index + 1, 0 none */
+    _Atomic int *switch_to;      /* per dataHost slot: console switch request, writeHost index + 1, 0 none */
     uv_timer_t persist_retry;    /* writes dnindex.properties again after a failed write */
-    int *persisted;              /* per dataHost: the index a restart would read from dnindex.properties (lock) */
+    int *persisted;              /* per dataHost slot: the index a restart would read from dnindex.properties (lock) */
     char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
     uv_rwlock_t db_lock;         /* guards hosts[].dbs: written by the heartbeat, read by workers */
@@ -85,7 +86,7 @@ typedef struct mx_health_s {
  * exists but cannot be read whole (unreadable, not a regular file, over
  * MX_DNINDEX_MAX_BYTES), is an error, logged: the caller must not start.
  * Returns 0, or a negative errno with nothing left to stop. */
-int mx_health_init(mx_health_t *h, const mx_config_t *cfg, mx_health_log_fn log);
+int mx_health_init(mx_health_t *h, mx_config_t *cfg, mx_health_log_fn log);
 int mx_health_start(mx_health_t *h);
 void mx_health_stop(mx_health_t *h);
 /* What the admin console shows of one host (a consistent copy). */
@@ -112,7 +113,16 @@ typedef struct mx_datahost_snapshot_s {
 void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot_t *out);
 /* From any thread: make writeHost `idx` of dataHost `di` the active one
  * (persisted like an automatic switch).  Returns false if out of range. */
-bool mx_health_switch(mx_health_t *h, int di, int idx);
+bool mx_health_switch(mx_health_t *h, const mx_datahost_t *dh, int idx);
+
+/* Reload, from the main thread, before any worker sees generation nc:
+ * each dataHost of nc whose slot is new (its writeHost list changed)
+ * starts with the writeHost that was active under its name in `old`. */
+void mx_health_prepare(mx_health_t *h, const mx_config_t *old, const mx_config_t *nc);
+/* From the main thread: the heartbeat adopts nc on its loop (takes a
+ * reference): new hosts start beating, removed ones stop, kept ones go on
+ * with their state and the new settings. */
+void mx_health_set_config(mx_health_t *h, mx_config_t *cfg);
 
 /* From any thread: re-read dnindex.properties and move writes where it
  * says (the operator's way to switch back by hand). */

@@ -1176,8 +1176,8 @@ static void set_up(void)
     make_rsa_key();
     mx_proc.n_workers = 1;
     mx_proc.workers = calloc(1, sizeof(mx_worker_t));
-    mx_proc.host_conns = calloc(cfg->n_hosts, sizeof(*mx_proc.host_conns));
-    mx_proc.host_waiters = calloc(cfg->n_hosts, sizeof(*mx_proc.host_waiters));
+    mx_proc.host_conns = calloc(MX_MAX_HOST_SLOTS, sizeof(*mx_proc.host_conns));
+    mx_proc.host_waiters = calloc(MX_MAX_HOST_SLOTS, sizeof(*mx_proc.host_waiters));
     if (!mx_proc.workers || !mx_proc.host_conns || !mx_proc.host_waiters)
         abort();
     mx_user_t *a = &mx_proc.admin_user;
@@ -1229,7 +1229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     atomic_store(&mx_proc.next_client_id, 0);
     atomic_store(&mx_proc.next_server_id, 0);
     atomic_store(&mx_proc.version_known, false);
-    int rc = mx_worker_init(fz.w, 0, fz.manx_fd);
+    int rc = mx_worker_init(fz.w, 0, fz.manx_fd, mx_proc.cfg);
     if (rc < 0) {
         fprintf(stderr, "fuzz_client: mx_worker_init: %s\n", uv_strerror(rc));
         abort();

@@ -412,25 +412,88 @@ static void test_reload(void)
     mx_config_t *old = load_variant("[user u]\n", "[user u]\n");
     mx_config_t *ok = load_variant("[user u]\n", "[manx]\nlog_level = debug\n[user u]\n");
     mx_config_t *listen = load_variant("[user u]\n", "[manx]\nlisten = 0.0.0.0:3306\n[user u]\n");
+    mx_config_t *workers = load_variant("[user u]\n", "[manx]\nworkers = 3\n[user u]\n");
     mx_config_t *addr = load_variant("127.0.0.1:3306", "127.0.0.1:3307");
     mx_config_t *more = load_variant("[host h]\n", "[datahost other]\nwrite_hosts = h\n[host h]\n");
-    ASSERT_TRUE(old && ok && listen && addr && more);
-    if (old && ok && listen && addr && more) {
+    /* A user and a readHost added; the readHost listed before h. */
+    mx_config_t *added = load_variant("[host h]\n",
+                                      "[user v]\npassword = y\nschemas = s\nbackend_user = ro\n"
+                                      "[host r]\naddress = 127.0.0.1:3308\nuser = app\n"
+                                      "[host h]\nread_hosts = r\n");
+    ASSERT_TRUE(old && ok && listen && workers && addr && more && added);
+    if (old && ok && listen && workers && addr && more && added) {
         ASSERT_TRUE(mx_conf_check_reload(old, old, err, sizeof(err)));
         ASSERT_TRUE(mx_conf_check_reload(old, ok, err, sizeof(err)));
         ASSERT_TRUE(mx_conf_check_reload(old, more, err, sizeof(err)));
+        ASSERT_TRUE(mx_conf_check_reload(old, added, err, sizeof(err)));
+        /* Keys a reload cannot change are refused with file:line. */
         ASSERT_TRUE(!mx_conf_check_reload(old, listen, err, sizeof(err)));
-        ASSERT_STR_EQ(err, "x.ini: listen: changed from '0.0.0.0:8066' to '0.0.0.0:3306'; "
+        ASSERT_STR_EQ(err, "x.ini:2: listen: changed from '0.0.0.0:8066' to '0.0.0.0:3306'; "
                            "needs a restart");
-        ASSERT_TRUE(!mx_conf_check_reload(old, addr, err, sizeof(err)));
-        ASSERT_STR_EQ(err, "x.ini: [host h] address: changed from '127.0.0.1:3306' to "
-                           "'127.0.0.1:3307'; needs a restart");
+        ASSERT_TRUE(!mx_conf_check_reload(old, workers, err, sizeof(err)));
+        ASSERT_TRUE(strncmp(err, "x.ini:2: workers: changed from ", 31) == 0);
+        /* Going back to the default is a change too, with no line to name. */
+        ASSERT_TRUE(!mx_conf_check_reload(listen, old, err, sizeof(err)));
+        ASSERT_STR_EQ(err, "x.ini: listen: not given, so changed from '0.0.0.0:3306' to the default "
+                           "'0.0.0.0:8066'; needs a restart");
+        /* A host's address may change: it becomes another server. */
+        ASSERT_TRUE(mx_conf_check_reload(old, addr, err, sizeof(err)));
+
+        /* Slots: positions at the first load. */
+        ASSERT_EQ(old->hosts[0].index, 0);
+        ASSERT_EQ(old->datahosts[0].index, 0);
+        ASSERT_EQ(old->users[0].key, 1u);
+        ASSERT_EQ(old->generation, 1u);
+        /* The same host keeps its slot wherever it is listed; new ones
+         * come after every slot used so far. */
+        ASSERT_TRUE(mx_conf_carry(added, old, err, sizeof(err)));
+        ASSERT_EQ(added->generation, 2u);
+        const mx_host_t *h = NULL, *r = NULL;
+        for (size_t i = 0; i < added->n_hosts; i++) {
+            if (strcmp(added->hosts[i].name, "h") == 0)
+                h = &added->hosts[i];
+            if (strcmp(added->hosts[i].name, "r") == 0)
+                r = &added->hosts[i];
+        }
+        ASSERT_TRUE(h && r);
+        if (h && r) {
+            ASSERT_EQ(h->index, 0);
+            ASSERT_EQ(r->index, 1);
+            ASSERT_TRUE(mx_conf_host_by_slot(added, 1) == r);
+        }
+        ASSERT_EQ(added->n_host_slots, 2);
+        ASSERT_EQ(added->datahosts[0].index, 0);       /* same writeHosts: same slot */
+        const mx_user_t *u = mx_conf_find_user(added, "u", 1), *v = mx_conf_find_user(added, "v", 1);
+        ASSERT_TRUE(u && v);
+        if (u && v) {
+            ASSERT_EQ(u->key, 1u);
+            ASSERT_EQ(v->key, 2u);
+            ASSERT_EQ(u->acct, 0);
+            ASSERT_EQ(v->acct, 1);
+            ASSERT_STR_EQ(added->accounts[1].user, "ro");
+        }
+        /* Back to the first file: h keeps slot 0; r's slot is not reused. */
+        mx_config_t *again = load_variant("[user u]\n", "[user u]\n");
+        ASSERT_TRUE(again && mx_conf_carry(again, added, err, sizeof(err)));
+        if (again) {
+            ASSERT_EQ(again->hosts[0].index, 0);
+            ASSERT_EQ(again->n_host_slots, 2);
+            ASSERT_EQ(again->n_acct_slots, 2);
+        }
+        /* A changed address is a new server: a new host slot, and its
+         * dataHost (whose writeHost 0 it is) a new dataHost slot. */
+        ASSERT_TRUE(mx_conf_carry(addr, again ? again : old, err, sizeof(err)));
+        ASSERT_EQ(addr->hosts[0].index, 2);
+        ASSERT_EQ(addr->datahosts[0].index, 1);
+        mx_conf_free(again);
     }
     mx_conf_free(old);
     mx_conf_free(ok);
     mx_conf_free(listen);
+    mx_conf_free(workers);
     mx_conf_free(addr);
     mx_conf_free(more);
+    mx_conf_free(added);
 }
 
 static void test_reference(void)

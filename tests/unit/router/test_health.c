@@ -191,8 +191,8 @@ static void test_many_datahosts(void)
     ASSERT_EQ(mx_health_writer(&h, 4), 0);
     /* Two console switches of different dataHosts before the heartbeat
      * thread looks: both apply, and the file holds every dataHost. */
-    ASSERT_TRUE(mx_health_switch(&h, 3, 0));
-    ASSERT_TRUE(mx_health_switch(&h, 298, 1));
+    ASSERT_TRUE(mx_health_switch(&h, &cfg->datahosts[3], 0));
+    ASSERT_TRUE(mx_health_switch(&h, &cfg->datahosts[298], 1));
     ASSERT_EQ(mx_health_start(&h), 0);
     ASSERT_TRUE(wait_for_text(path, "dh298=1\n"));
     const char *t = read_text(path);
