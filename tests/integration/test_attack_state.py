@@ -87,3 +87,65 @@ def test_handler_does_not_cross(backend, table, manx):
         assert rs[-1].kind == "err", rs
         assert rs[-1].errno == 1109, rs        # ER_UNKNOWN_TABLE: "Unknown table ... in HANDLER"
         assert b.query1("SELECT 1") == [(b"1",)]
+
+
+# Issue 9: a two-session leak test for every kind of session state.  User A
+# (root) leaves the state and quits; the next session, of the same user or
+# of another, on the same backend connection, must see what a fresh direct
+# session sees.  (probe, what A sets it with)
+LEAKS = {
+    "sql_mode": ("SELECT @@sql_mode", ["SET sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'"]),
+    "time_zone": ("SELECT @@time_zone", ["SET time_zone = '+05:00'"]),
+    "autocommit": ("SELECT @@autocommit", ["SET autocommit = 0"]),
+    "auto_increment": ("SELECT @@auto_increment_increment, @@auto_increment_offset",
+                       ["SET auto_increment_increment = 7, auto_increment_offset = 3"]),
+    "sql_select_limit": ("SELECT @@sql_select_limit", ["SET sql_select_limit = 1"]),
+    "foreign_key_checks": ("SELECT @@foreign_key_checks", ["SET foreign_key_checks = 0"]),
+    "charset": ("SELECT @@character_set_client, @@collation_connection, @@character_set_results",
+                ["SET NAMES latin1", "SET character_set_results = NULL"]),
+    "uservar_select": ("SELECT @leak1, @leak2, @leak3", ["SELECT 42 INTO @leak1", "SELECT @leak2 := 43",
+                                                         "DO @leak3 := 44"]),
+    "schema": ("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+               "AND TABLE_NAME = 'global_priv'", ["SELECT 1; USE mysql"]),
+    "temp_table": ("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = 'leak_tmp'",
+                   ["CREATE TEMPORARY TABLE leak_tmp (a INT)"]),
+    "sql_prepare": ("SELECT 1", ["PREPARE leak_ps FROM 'SELECT 1'"]),
+    "named_lock": ("SELECT IS_FREE_LOCK('manx_leak_lock')", ["SELECT GET_LOCK('manx_leak_lock', 0)"]),
+    "last_insert_id": ("SELECT LAST_INSERT_ID()", ["SELECT LAST_INSERT_ID(77)"]),
+    "session_isolation": ("SELECT @@tx_isolation", ["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"]),
+}
+
+
+# Known gap (README "Not yet"): LAST_INSERT_ID() of a session is read from
+# whichever backend it runs on, and a connection passes between sessions of
+# one manx user without a reset; strict: the day it passes, drop this.
+KNOWN_LEAKS = {("last_insert_id", "root")}
+
+
+@pytest.mark.parametrize("b_user", ["root", "userb"])
+@pytest.mark.parametrize("kind", sorted(LEAKS))
+def test_session_state_does_not_cross(backend, manx, kind, b_user, request):
+    if (kind, b_user) in KNOWN_LEAKS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="known gap: LAST_INSERT_ID() of the same user"))
+    probe, statements = LEAKS[kind]
+    with backend.cursor() as cur:
+        cur.execute(probe)
+        fresh = [tuple(None if v is None else str(v).encode() for v in row) for row in cur.fetchall()]
+    m = one_backend(manx)
+    with raw.connect(m, "root") as a:
+        tid = backend_thread(a)
+        for q in statements:
+            rs = a.query(q)
+            assert all(r.kind != "err" for r in rs), (q, rs)
+        assert a.query1(probe) != fresh or kind in ("sql_prepare", "temp_table"), "A's change is not visible"
+        a.command(raw.COM_QUIT)
+        assert a.expect_closed(10)
+    with raw.connect(m, b_user) as b:
+        assert backend_thread(b) == tid, "B does not share A's backend connection"
+        assert b.query1(probe) == fresh
+        if kind == "sql_prepare":
+            rs = b.query("EXECUTE leak_ps")
+            assert rs[-1].kind == "err" and rs[-1].errno == 1243, rs
+        if kind == "temp_table":
+            rs = b.query("SELECT * FROM leak_tmp")
+            assert rs[-1].kind == "err" and rs[-1].errno == 1146, rs
