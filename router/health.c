@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "dnindex.h"
 
@@ -27,9 +28,60 @@ enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE, PH
 enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 enum { PERSIST_RETRY_MS = 5000 };
 
+typedef struct mx_heartbeat_s hb_t;
+
+/* Per host slot: what only the heartbeat thread touches (the counters the
+ * console shows are read under h->lock). */
+typedef struct mx_hhost_s {
+    mx_host_state_t *st;         /* the shared part, &pub->hosts[slot] */
+    const mx_host_t *host;
+    const mx_datahost_t *dh;
+    hb_t *h;
+    void *my;                    /* MYSQL*, NULL when not connected */
+    uv_poll_t *poll;             /* on my's socket, heap (closed asynchronously) */
+    uv_timer_t next;             /* next beat */
+    uv_timer_t tmo;              /* beat timeout */
+    void *res;                   /* MYSQL_RES* of the phase in flight */
+    void *ret_my;                /* MYSQL* result of connect */
+    int ret_int;
+    int phase;                   /* beat phase, 0 = idle */
+    bool extended;               /* this beat's timeout was extended once (late timer) */
+    int fails, oks;              /* consecutive */
+    int db_due;                  /* good beats until the next SHOW DATABASES (on an active writeHost) */
+    struct mx_dbset_s *dbs;      /* its last SHOW DATABASES, NULL none; replaced under h->db_lock */
+    char last_error[200];
+    uint64_t beat_start_ms, first_fail_ms, up_since_ms, changed_ms;
+    uint64_t beats, failures;
+    double rtt_ms;
+} mx_hhost_t;
+
+struct mx_heartbeat_s {
+    mx_health_t *pub;            /* what others read */
+    mx_config_t *cfg;            /* the generation the heartbeat uses (a reference); its thread's own */
+    _Atomic(mx_config_t *) next_cfg; /* a reloaded generation to adopt (a reference), or NULL */
+    mx_health_log_fn log;
+    mx_hhost_t *hosts;           /* MX_MAX_HOST_SLOTS, by host slot (mx_host_t.index) */
+    _Atomic int *write_index;    /* pub->write_index */
+    char path[1100];             /* state_dir/dnindex.properties */
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t async;            /* kick or stop */
+    uv_timer_t rejoin;           /* a writeHost's rejoin_delay ends while its dataHost has no writer */
+    _Atomic bool stop;
+    _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
+    _Atomic int *switch_to;      /* per dataHost slot: console switch request, writeHost index + 1, 0 none */
+    uv_timer_t persist_retry;    /* writes dnindex.properties again after a failed write */
+    int *persisted;              /* per dataHost slot: the index a restart would read from dnindex.properties (lock) */
+    char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
+    uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
+    uv_rwlock_t db_lock;         /* guards hosts[].dbs: written by the heartbeat, read by workers */
+    _Atomic bool dbs_known;      /* some host's database list has arrived */
+    bool started;
+};
+
 static void run(mx_hhost_t *hh, int ready);
-static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di); /* di: dh->index */
-static void recheck_writers(mx_health_t *h);
+static void maybe_switch(hb_t *h, const mx_datahost_t *dh, size_t di); /* di: dh->index */
+static void recheck_writers(hb_t *h);
 
 const char *mx_fail_kind_name(int kind)
 {
@@ -51,7 +103,7 @@ const char *mx_host_status_name(int status)
     }
 }
 
-static uint64_t now_ms(mx_health_t *h)
+static uint64_t now_ms(hb_t *h)
 {
     return uv_now(&h->loop);
 }
@@ -60,7 +112,7 @@ static uint64_t now_ms(mx_health_t *h)
 
 static void dnindex_warn(void *arg, int line, const char *msg)
 {
-    mx_health_t *h = arg;
+    hb_t *h = arg;
     h->log(LOG_WARNING, "%s:%d: %s (ignored)", h->path, line, msg);
 }
 
@@ -86,7 +138,7 @@ static int mkdir_p(const char *dir)
  * silently undoes (writes back to the writeHost that was left).  Root
  * writes through permission bits, so the test is a real file: created,
  * written, synced and removed.  Returns 0 or a negative errno (logged). */
-static int check_state_dir(mx_health_t *h)
+static int check_state_dir(hb_t *h)
 {
     const char *dir = h->cfg->state_dir;
     const char *what = "cannot create it";
@@ -114,7 +166,7 @@ static int check_state_dir(mx_health_t *h)
 
 /* Temp file, fsync, rename, fsync of the directory: a crash leaves either
  * the old or the new file, never a torn one.  Returns 0 or a negative errno. */
-static int write_file(mx_health_t *h, const char *buf, size_t len)
+static int write_file(hb_t *h, const char *buf, size_t len)
 {
     const mx_config_t *cfg = h->cfg;
     int rc = mkdir_p(cfg->state_dir);
@@ -147,7 +199,7 @@ static int write_file(mx_health_t *h, const char *buf, size_t len)
 }
 
 /* Write every dataHost's active index to dnindex.properties. */
-static int persist(mx_health_t *h)
+static int persist(hb_t *h)
 {
     const mx_config_t *cfg = h->cfg;
     size_t nd = cfg->n_datahosts;
@@ -182,7 +234,7 @@ static void on_persist_retry(uv_timer_t *t);
 /* Persist after a switch.  A failure is logged every time and retried
  * every PERSIST_RETRY_MS, so the file catches up once the operator has
  * mended state_dir; until then show @@datahost says "no". */
-static void save(mx_health_t *h)
+static void save(hb_t *h)
 {
     bool retrying = uv_is_active((uv_handle_t *)&h->persist_retry);
     int rc = persist(h);
@@ -209,7 +261,7 @@ static void on_persist_retry(uv_timer_t *t)
  * file, over MX_DNINDEX_MAX_BYTES) is an error and changes nothing,
  * because guessing index 0 could send writes back to a writeHost the
  * file says was left.  Returns 0 or a negative errno. */
-static int load_dnindex(mx_health_t *h)
+static int load_dnindex(hb_t *h)
 {
     size_t nd = h->cfg->n_datahosts;
     int *idx = malloc((nd ? nd : 1) * sizeof(*idx));
@@ -313,8 +365,9 @@ static bool dbset_equal(const mx_dbset_t *a, const mx_dbset_t *b)
     return true;
 }
 
-int mx__health_set_databases(mx_health_t *h, int host, const char *const *names, size_t n)
+int mx__health_set_databases(mx_health_t *hp, int host, const char *const *names, size_t n)
 {
+    hb_t *h = hp->hb;
     mx_dbset_t *set = calloc(1, sizeof(*set));
     if (!set || !(set->names = calloc(n ? n : 1, sizeof(char *)))) {
         free(set);
@@ -347,8 +400,9 @@ int mx__health_set_databases(mx_health_t *h, int host, const char *const *names,
  * account (backend_user) may see them. */
 static const char *const system_schemas[] = { "information_schema", "mysql", "performance_schema", "sys" };
 
-bool mx_health_database_exists(mx_health_t *h, const char *name, size_t len)
+bool mx_health_database_exists(mx_health_t *hp, const char *name, size_t len)
 {
+    hb_t *h = hp->hb;
     for (size_t i = 0; i < sizeof(system_schemas) / sizeof(system_schemas[0]); i++)
         if (cmp_lower(name, len, system_schemas[i]) == 0)
             return true;
@@ -365,8 +419,9 @@ bool mx_health_database_exists(mx_health_t *h, const char *name, size_t len)
     return found;
 }
 
-bool mx_health_databases_known(mx_health_t *h)
+bool mx_health_databases_known(mx_health_t *hp)
 {
+    hb_t *h = hp->hb;
     return atomic_load(&h->dbs_known);
 }
 
@@ -375,7 +430,7 @@ bool mx_health_databases_known(mx_health_t *h)
  * beat there and every MX_HEALTH_DB_EVERY beats after. */
 static bool wants_databases(mx_hhost_t *hh)
 {
-    mx_health_t *h = hh->h;
+    hb_t *h = hh->h;
     if (hh->dbs && hh->db_due > 0)
         return false;
     for (size_t d = 0; d < h->cfg->n_datahosts; d++)
@@ -396,7 +451,7 @@ static void read_databases(mx_hhost_t *hh, MYSQL_RES *res)
     while (res && k < n && (row = mysql_fetch_row(res)) != NULL)
         if (row[0])
             names[k++] = row[0];
-    int changed = mx__health_set_databases(hh->h, hh->host->index, names, k);
+    int changed = mx__health_set_databases(hh->h->pub, hh->host->index, names, k);
     if (changed > 0) {
         char list[1024];
         size_t len = 0;
@@ -443,10 +498,10 @@ static void schedule(mx_hhost_t *hh, uint64_t ms);
 
 static void host_up(mx_hhost_t *hh)
 {
-    mx_health_t *h = hh->h;
-    int old = atomic_load(&hh->status);
+    hb_t *h = hh->h;
+    int old = atomic_load(&hh->st->status);
     hh->changed_ms = now_ms(h);
-    atomic_store(&hh->status, MX_HOST_UP);
+    atomic_store(&hh->st->status, MX_HOST_UP);
     hh->up_since_ms = old == MX_HOST_UNKNOWN ? 0 : now_ms(h);
     if (old == MX_HOST_DOWN)
         h->log(LOG_WARNING, "host %s %s is UP again after %d good heartbeats (rtt %.1f ms)", hh->host->name,
@@ -459,12 +514,12 @@ static void host_up(mx_hhost_t *hh)
 
 static void host_down(mx_hhost_t *hh)
 {
-    mx_health_t *h = hh->h;
+    hb_t *h = hh->h;
     hh->changed_ms = now_ms(h);
-    atomic_store(&hh->status, MX_HOST_DOWN);
-    atomic_fetch_add(&hh->down_gen, 1);
+    atomic_store(&hh->st->status, MX_HOST_DOWN);
+    atomic_fetch_add(&hh->st->down_gen, 1);
     h->log(LOG_WARNING, "host %s %s is DOWN: %s (%s) on %d heartbeats in a row, %.2f s after the first failure",
-           hh->host->name, hh->host->address, mx_fail_kind_name(atomic_load(&hh->last_fail)), hh->last_error,
+           hh->host->name, hh->host->address, mx_fail_kind_name(atomic_load(&hh->st->last_fail)), hh->last_error,
            hh->fails, (double)(now_ms(h) - hh->first_fail_ms) / 1000.0);
     const mx_config_t *cfg = h->cfg;
     for (size_t i = 0; i < cfg->n_datahosts; i++) {
@@ -476,7 +531,7 @@ static void host_down(mx_hhost_t *hh)
 
 static void beat_ok(mx_hhost_t *hh)
 {
-    mx_health_t *h = hh->h;
+    hb_t *h = hh->h;
     uv_timer_stop(&hh->tmo);
     hh->phase = PH_IDLE;
     uv_mutex_lock(&h->lock);
@@ -486,8 +541,8 @@ static void beat_ok(mx_hhost_t *hh)
     hh->oks++;
     if (hh->db_due > 0)
         hh->db_due--;
-    atomic_store(&hh->suspect, false);
-    int st = atomic_load(&hh->status);
+    atomic_store(&hh->st->suspect, false);
+    int st = atomic_load(&hh->st->status);
     if (st == MX_HOST_UNKNOWN || (st == MX_HOST_DOWN && hh->oks >= hh->dh->heartbeat_rise))
         host_up(hh);
     schedule(hh, (uint64_t)hh->dh->heartbeat_period_ms);
@@ -495,7 +550,7 @@ static void beat_ok(mx_hhost_t *hh)
 
 static void beat_failed(mx_hhost_t *hh, int kind, const char *msg)
 {
-    mx_health_t *h = hh->h;
+    hb_t *h = hh->h;
     uv_timer_stop(&hh->tmo);
     drop_connection(hh);
     hh->phase = PH_IDLE;
@@ -504,10 +559,10 @@ static void beat_failed(mx_hhost_t *hh, int kind, const char *msg)
     if (hh->fails++ == 0)
         hh->first_fail_ms = hh->beat_start_ms;
     hh->failures++;
-    atomic_store(&hh->last_fail, kind);
+    atomic_store(&hh->st->last_fail, kind);
     snprintf(hh->last_error, sizeof(hh->last_error), "%s", msg);
     uv_mutex_unlock(&h->lock);
-    int st = atomic_load(&hh->status);
+    int st = atomic_load(&hh->st->status);
     if (st != MX_HOST_DOWN) {
         h->log(LOG_WARNING, "host %s %s: heartbeat failed (%d/%d): %s: %s", hh->host->name, hh->host->address,
                hh->fails, hh->dh->heartbeat_retries, mx_fail_kind_name(kind), msg);
@@ -636,8 +691,8 @@ static void read_repl(mx_hhost_t *hh, MYSQL_RES *res)
         repl = io && sql && strcmp(io, "Yes") == 0 && strcmp(sql, "Yes") == 0;
         lag = sbm ? atoi(sbm) : -1;
     }
-    int old = atomic_exchange(&hh->repl, repl);
-    atomic_store(&hh->lag, lag);
+    int old = atomic_exchange(&hh->st->repl, repl);
+    atomic_store(&hh->st->lag, lag);
     if (old != repl && old != -2 && repl == 0)
         hh->h->log(LOG_WARNING, "host %s %s: replication is not running (IO/SQL threads stopped)",
                    hh->host->name, hh->host->address);
@@ -704,7 +759,7 @@ static void run(mx_hhost_t *hh, int ready)
             if (hh->ret_int) {
                 if (hh->phase == PH_REPL_QUERY) {
                     /* No privilege to look: not a reason to call the host down. */
-                    atomic_store(&hh->repl, -1);
+                    atomic_store(&hh->st->repl, -1);
                     if (wants_databases(hh)) {
                         hh->phase = PH_DB_QUERY;
                         ready = -1;
@@ -798,7 +853,7 @@ static void run(mx_hhost_t *hh, int ready)
 
 static void start_beat(mx_hhost_t *hh)
 {
-    mx_health_t *h = hh->h;
+    hb_t *h = hh->h;
     if (hh->phase != PH_IDLE || atomic_load(&h->stop))
         return;
     uv_mutex_lock(&h->lock);
@@ -841,13 +896,13 @@ static void schedule(mx_hhost_t *hh, uint64_t ms)
 /* ---- switch-over ------------------------------------------------------------- */
 
 /* Every dataHost whose active writeHost is down looks for another. */
-static void recheck_writers(mx_health_t *h)
+static void recheck_writers(hb_t *h)
 {
     const mx_config_t *cfg = h->cfg;
     for (size_t i = 0; i < cfg->n_datahosts; i++) {
         const mx_datahost_t *dh = &cfg->datahosts[i];
         const mx_host_t *w = dh->write_hosts[atomic_load(&h->write_index[dh->index])];
-        if (atomic_load(&h->hosts[w->index].status) == MX_HOST_DOWN)
+        if (atomic_load(&h->hosts[w->index].st->status) == MX_HOST_DOWN)
             maybe_switch(h, dh, (size_t)dh->index);
     }
 }
@@ -862,14 +917,14 @@ static void on_rejoin(uv_timer_t *t)
  * happen then (no host changes state in a double failure): wake up at
  * that moment.  One timer serves all dataHosts: it is set to the
  * earliest such moment, and recheck_writers() re-arms it for the others. */
-static void arm_rejoin(mx_health_t *h, uint64_t in_ms)
+static void arm_rejoin(hb_t *h, uint64_t in_ms)
 {
     if (uv_is_active((uv_handle_t *)&h->rejoin) && uv_timer_get_due_in(&h->rejoin) <= in_ms)
         return;
     uv_timer_start(&h->rejoin, on_rejoin, in_ms, 0);
 }
 
-static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
+static void maybe_switch(hb_t *h, const mx_datahost_t *dh, size_t di)
 {
     int cur = atomic_load(&h->write_index[di]);
     const mx_host_t *old = dh->write_hosts[cur];
@@ -884,7 +939,7 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
     for (size_t k = 1; k < dh->n_write_hosts; k++) {
         int i = (int)((cur + (int)k) % (int)dh->n_write_hosts);
         const mx_hhost_t *c = &h->hosts[dh->write_hosts[i]->index];
-        if (atomic_load(&c->status) != MX_HOST_UP)
+        if (atomic_load(&c->st->status) != MX_HOST_UP)
             continue;
         if (c->up_since_ms && now - c->up_since_ms < (uint64_t)dh->rejoin_delay_ms) {
             /* Just came back: may be behind, and may flap. */
@@ -895,7 +950,7 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
             }
             continue;
         }
-        if (atomic_load(&c->repl) == 0) {
+        if (atomic_load(&c->st->repl) == 0) {
             if (fallback < 0)
                 fallback = i;
             continue;
@@ -923,7 +978,7 @@ static void maybe_switch(mx_health_t *h, const mx_datahost_t *dh, size_t di)
     atomic_store(&h->write_index[di], pick);
     const mx_hhost_t *oh = &h->hosts[old->index];
     h->log(LOG_WARNING, "dataHost %s: writes switched from %s (index %d, %s) to %s (index %d), %.2f s after its first failed heartbeat",
-           dh->name, old->name, cur, mx_fail_kind_name(atomic_load(&oh->last_fail)), dh->write_hosts[pick]->name,
+           dh->name, old->name, cur, mx_fail_kind_name(atomic_load(&oh->st->last_fail)), dh->write_hosts[pick]->name,
            pick, oh->first_fail_ms ? (double)(now - oh->first_fail_ms) / 1000.0 : 0.0);
     save(h);
 }
@@ -950,7 +1005,7 @@ static const mx_datahost_t *datahost_of(const mx_config_t *cfg, const mx_host_t 
  * changed, or it is new) starts with the writeHost that was active under
  * the same name, if that host is still listed, else index 0.  Returns how
  * many such dataHosts there are. */
-static int carry_writers(mx_health_t *h, const mx_config_t *old, const mx_config_t *nc)
+static int carry_writers(hb_t *h, const mx_config_t *old, const mx_config_t *nc)
 {
     int n = 0;
     for (size_t d = 0; d < nc->n_datahosts; d++) {
@@ -981,8 +1036,9 @@ static int carry_writers(mx_health_t *h, const mx_config_t *old, const mx_config
     return n;
 }
 
-void mx_health_prepare(mx_health_t *h, const mx_config_t *old, const mx_config_t *nc)
+void mx_health_prepare(mx_health_t *hp, const mx_config_t *old, const mx_config_t *nc)
 {
+    hb_t *h = hp->hb;
     carry_writers(h, old, nc);
 }
 
@@ -993,8 +1049,8 @@ static void retire_host(mx_hhost_t *hh)
     drop_connection(hh);
     hh->phase = PH_IDLE;
     hh->fails = hh->oks = 0;
-    atomic_store(&hh->status, MX_HOST_UNKNOWN);
-    atomic_store(&hh->suspect, false);
+    atomic_store(&hh->st->status, MX_HOST_UNKNOWN);
+    atomic_store(&hh->st->suspect, false);
     uv_rwlock_wrlock(&hh->h->db_lock);
     mx_dbset_t *dbs = hh->dbs;
     hh->dbs = NULL;
@@ -1006,7 +1062,7 @@ static void retire_host(mx_hhost_t *hh)
  * passes to h).  A host slot both have keeps its connection and state
  * with the new settings (heartbeat SQL, period...) from its next beat; a
  * new slot starts beating; a slot nc lacks stops. */
-static void adopt(mx_health_t *h, mx_config_t *nc)
+static void adopt(hb_t *h, mx_config_t *nc)
 {
     mx_config_t *old = h->cfg;
     int moved = carry_writers(h, old, nc);
@@ -1050,7 +1106,7 @@ static void adopt(mx_health_t *h, mx_config_t *nc)
 
 static void on_async(uv_async_t *a)
 {
-    mx_health_t *h = a->data;
+    hb_t *h = a->data;
     if (atomic_load(&h->stop)) {
         for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++) {
             mx_hhost_t *hh = &h->hosts[i];
@@ -1086,13 +1142,13 @@ static void on_async(uv_async_t *a)
     }
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[h->cfg->hosts[i].index];
-        if (!atomic_exchange(&hh->kick, false))
+        if (!atomic_exchange(&hh->st->kick, false))
             continue;
         /* A broken backend connection: check now instead of at the next
          * period, unless a beat is running, the host is known down, or it
          * is already failing (then the retry interval paces the beats, so
          * a burst of broken connections still takes `retries` paced beats). */
-        if (hh->phase == PH_IDLE && hh->fails == 0 && atomic_load(&hh->status) != MX_HOST_DOWN) {
+        if (hh->phase == PH_IDLE && hh->fails == 0 && atomic_load(&hh->st->status) != MX_HOST_DOWN) {
             uv_timer_stop(&hh->next);
             start_beat(hh);
         }
@@ -1101,13 +1157,17 @@ static void on_async(uv_async_t *a)
 
 static void thread_main(void *arg)
 {
-    mx_health_t *h = arg;
+    hb_t *h = arg;
     uv_run(&h->loop, UV_RUN_DEFAULT);
 }
 
-int mx_health_init(mx_health_t *h, mx_config_t *cfg, mx_health_log_fn log)
+int mx_health_init(mx_health_t *hp, mx_config_t *cfg, mx_health_log_fn log)
 {
-    memset(h, 0, sizeof(*h));
+    memset(hp, 0, sizeof(*hp));
+    hb_t *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->pub = hp;
     mx_conf_ref(cfg);
     h->cfg = cfg;
     h->log = log;
@@ -1115,23 +1175,32 @@ int mx_health_init(mx_health_t *h, mx_config_t *cfg, mx_health_log_fn log)
     /* By slot, for every slot the process may use: hosts and dataHosts a
      * reload adds need no reallocation that other threads would race. */
     h->hosts = calloc(MX_MAX_HOST_SLOTS, sizeof(*h->hosts));
+    hp->hosts = calloc(MX_MAX_HOST_SLOTS, sizeof(*hp->hosts));
     h->write_index = calloc(MX_MAX_DH_SLOTS, sizeof(*h->write_index));
     h->switch_to = calloc(MX_MAX_DH_SLOTS, sizeof(*h->switch_to));
     h->persisted = calloc(MX_MAX_DH_SLOTS, sizeof(*h->persisted));
-    int rc = h->hosts && h->write_index && h->switch_to && h->persisted ? uv_loop_init(&h->loop) : -ENOMEM;
+    int rc = h->hosts && hp->hosts && h->write_index && h->switch_to && h->persisted ? uv_loop_init(&h->loop)
+                                                                                      : -ENOMEM;
     if (rc < 0) {
         free(h->hosts);
+        free(hp->hosts);
         free(h->write_index);
         free(h->switch_to);
         free(h->persisted);
         mx_conf_unref(cfg);
+        free(h);
+        memset(hp, 0, sizeof(*hp));
         return rc;
     }
+    hp->write_index = h->write_index;
+    hp->path = h->path;
+    hp->hb = h;
     for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++) {
         mx_hhost_t *hh = &h->hosts[i];
+        hh->st = &hp->hosts[i];
         hh->h = h;
-        atomic_store(&hh->repl, -2);
-        atomic_store(&hh->lag, -1);
+        atomic_store(&hh->st->repl, -2);
+        atomic_store(&hh->st->lag, -1);
         uv_timer_init(&h->loop, &hh->next);
         uv_timer_init(&h->loop, &hh->tmo);
         hh->next.data = hh->tmo.data = hh;
@@ -1153,12 +1222,13 @@ int mx_health_init(mx_health_t *h, mx_config_t *cfg, mx_health_log_fn log)
     if (rc == 0)
         rc = load_dnindex(h);
     if (rc < 0)
-        mx_health_stop(h);
+        mx_health_stop(hp);
     return rc;
 }
 
-int mx_health_start(mx_health_t *h)
+int mx_health_start(mx_health_t *hp)
 {
+    hb_t *h = hp->hb;
     /* Hosts no dataHost uses are not checked; the others start staggered. */
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[h->cfg->hosts[i].index];
@@ -1173,8 +1243,11 @@ int mx_health_start(mx_health_t *h)
     return rc;
 }
 
-void mx_health_stop(mx_health_t *h)
+void mx_health_stop(mx_health_t *hp)
 {
+    hb_t *h = hp->hb;
+    if (!h)
+        return;
     if (h->started) {
         atomic_store(&h->stop, true);
         uv_async_send(&h->async);
@@ -1210,24 +1283,24 @@ void mx_health_stop(mx_health_t *h)
     h->cfg = NULL;
     uv_rwlock_destroy(&h->db_lock);
     free(h->hosts);
+    free(hp->hosts);
     free(h->write_index);
     free(h->switch_to);
     free(h->persisted);
-    h->persisted = NULL;
-    h->hosts = NULL;
-    h->write_index = NULL;
-    h->switch_to = NULL;
+    free(h);
+    memset(hp, 0, sizeof(*hp));
 }
 
-void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out)
+void mx_health_snapshot(mx_health_t *hp, int index, mx_host_snapshot_t *out)
 {
+    hb_t *h = hp->hb;
     mx_hhost_t *hh = &h->hosts[index];
     memset(out, 0, sizeof(*out));
-    out->status = atomic_load(&hh->status);
-    out->last_fail = atomic_load(&hh->last_fail);
-    out->repl = atomic_load(&hh->repl);
-    out->lag = atomic_load(&hh->lag);
-    out->suspect = atomic_load(&hh->suspect);
+    out->status = atomic_load(&hh->st->status);
+    out->last_fail = atomic_load(&hh->st->last_fail);
+    out->repl = atomic_load(&hh->st->repl);
+    out->lag = atomic_load(&hh->st->lag);
+    out->suspect = atomic_load(&hh->st->suspect);
     uv_mutex_lock(&h->lock);
     out->fails = hh->fails;
     out->beats = hh->beats;
@@ -1239,8 +1312,9 @@ void mx_health_snapshot(mx_health_t *h, int index, mx_host_snapshot_t *out)
     out->since_ms = changed ? uv_hrtime() / 1000000 - changed : 0;
 }
 
-void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot_t *out)
+void mx_health_datahost_snapshot(mx_health_t *hp, size_t di, mx_datahost_snapshot_t *out)
 {
+    hb_t *h = hp->hb;
     memset(out, 0, sizeof(*out));
     uv_mutex_lock(&h->lock);
     out->active = atomic_load(&h->write_index[di]);
@@ -1249,8 +1323,9 @@ void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot
     uv_mutex_unlock(&h->lock);
 }
 
-bool mx_health_switch(mx_health_t *h, const mx_datahost_t *dh, int idx)
+bool mx_health_switch(mx_health_t *hp, const mx_datahost_t *dh, int idx)
 {
+    hb_t *h = hp->hb;
     if (idx < 0 || (size_t)idx >= dh->n_write_hosts || dh->index < 0 || dh->index >= MX_MAX_DH_SLOTS)
         return false;
     atomic_store(&h->switch_to[dh->index], idx + 1);
@@ -1258,24 +1333,27 @@ bool mx_health_switch(mx_health_t *h, const mx_datahost_t *dh, int idx)
     return true;
 }
 
-void mx_health_set_config(mx_health_t *h, mx_config_t *cfg)
+void mx_health_set_config(mx_health_t *hp, mx_config_t *cfg)
 {
+    hb_t *h = hp->hb;
     mx_conf_ref(cfg);
     mx_conf_unref(atomic_exchange(&h->next_cfg, cfg));
     uv_async_send(&h->async);
 }
 
-void mx_health_reload(mx_health_t *h)
+void mx_health_reload(mx_health_t *hp)
 {
+    hb_t *h = hp->hb;
     atomic_store(&h->reload, true);
     uv_async_send(&h->async);
 }
 
-void mx_health_kick(mx_health_t *h, int index)
+void mx_health_kick(mx_health_t *hp, int index)
 {
-    if (!h->hosts || index < 0 || index >= MX_MAX_HOST_SLOTS)
+    hb_t *h = hp->hb;
+    if (!h || index < 0 || index >= MX_MAX_HOST_SLOTS)
         return;
-    atomic_store(&h->hosts[index].suspect, true);
-    atomic_store(&h->hosts[index].kick, true);
+    atomic_store(&h->hosts[index].st->suspect, true);
+    atomic_store(&h->hosts[index].st->kick, true);
     uv_async_send(&h->async);
 }

@@ -9,7 +9,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <uv.h>
 
 #include "conf/conf.h"
 
@@ -25,9 +24,10 @@ typedef enum {
 
 typedef void (*mx_health_log_fn)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Per host slot.  The atomics are shared with the workers; the rest belongs to
- * the heartbeat thread. */
-typedef struct mx_hhost_s {
+/* What the workers and the admin console read of one host slot.  The
+ * heartbeat thread writes these; a worker writes only through
+ * mx_health_kick(). */
+typedef struct mx_host_state_s {
     _Atomic int status;          /* mx_host_status_t */
     _Atomic uint32_t down_gen;   /* bumped on every transition to DOWN */
     _Atomic int repl;            /* replication threads: -1 not a replica, 0 broken, 1 running */
@@ -35,49 +35,17 @@ typedef struct mx_hhost_s {
     _Atomic bool kick;           /* a worker saw a failure: beat now */
     _Atomic bool suspect;        /* a connection broke: no reads until a good beat */
     _Atomic int last_fail;       /* mx_fail_kind_t of the last failed beat */
+} mx_host_state_t;
 
-    const mx_host_t *host;
-    const mx_datahost_t *dh;
-    struct mx_health_s *h;
-    void *my;                    /* MYSQL*, NULL when not connected */
-    uv_poll_t *poll;             /* on my's socket, heap (closed asynchronously) */
-    uv_timer_t next;             /* next beat */
-    uv_timer_t tmo;              /* beat timeout */
-    void *res;                   /* MYSQL_RES* of the phase in flight */
-    void *ret_my;                /* MYSQL* result of connect */
-    int ret_int;
-    int phase;                   /* beat phase, 0 = idle */
-    bool extended;               /* this beat's timeout was extended once (late timer) */
-    int fails, oks;              /* consecutive */
-    int db_due;                  /* good beats until the next SHOW DATABASES (on an active writeHost) */
-    struct mx_dbset_s *dbs;      /* its last SHOW DATABASES, NULL none; replaced under h->db_lock */
-    char last_error[200];
-    uint64_t beat_start_ms, first_fail_ms, up_since_ms, changed_ms;
-    uint64_t beats, failures;
-    double rtt_ms;
-} mx_hhost_t;
+/* The heartbeat thread's own state (its loop, timers, connections, the
+ * generation it uses and its counters) is private to health.c. */
+struct mx_heartbeat_s;
 
 typedef struct mx_health_s {
-    mx_config_t *cfg;            /* the generation the heartbeat uses (a reference); its thread's own */
-    _Atomic(mx_config_t *) next_cfg; /* a reloaded generation to adopt (a reference), or NULL */
-    mx_health_log_fn log;
-    mx_hhost_t *hosts;           /* MX_MAX_HOST_SLOTS, by host slot (mx_host_t.index) */
-    _Atomic int *write_index;    /* MX_MAX_DH_SLOTS, by dataHost slot (mx_datahost_t.index) */
-    char path[1100];             /* state_dir/dnindex.properties */
-    uv_loop_t loop;
-    uv_thread_t thread;
-    uv_async_t async;            /* kick or stop */
-    uv_timer_t rejoin;           /* a writeHost's rejoin_delay ends while its dataHost has no writer */
-    _Atomic bool stop;
-    _Atomic bool reload;         /* re-read dnindex.properties (SIGHUP) */
-    _Atomic int *switch_to;      /* per dataHost slot: console switch request, writeHost index + 1, 0 none */
-    uv_timer_t persist_retry;    /* writes dnindex.properties again after a failed write */
-    int *persisted;              /* per dataHost slot: the index a restart would read from dnindex.properties (lock) */
-    char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
-    uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
-    uv_rwlock_t db_lock;         /* guards hosts[].dbs: written by the heartbeat, read by workers */
-    _Atomic bool dbs_known;      /* some host's database list has arrived */
-    bool started;
+    mx_host_state_t *hosts;      /* MX_MAX_HOST_SLOTS, by host slot (mx_host_t.index) */
+    _Atomic int *write_index;    /* MX_MAX_DH_SLOTS, by dataHost slot (mx_datahost_t.index): its active writeHost */
+    const char *path;            /* state_dir/dnindex.properties, for logs */
+    struct mx_heartbeat_s *hb;   /* NULL before init and after stop */
 } mx_health_t;
 
 /* Check that state_dir can be created and written in, read

@@ -12,7 +12,7 @@
 
 bool mx_route_readable(const mx_datahost_t *dh, mx_health_t *h, int index)
 {
-    const mx_hhost_t *hh = &h->hosts[index];
+    const mx_host_state_t *hh = &h->hosts[index];
     if (atomic_load_explicit(&hh->status, memory_order_relaxed) != MX_HOST_UP)
         return false;
     if (atomic_load_explicit(&hh->suspect, memory_order_relaxed))
@@ -66,7 +66,7 @@ int mx_route_write_host(const mx_datahost_t *dh, mx_health_t *h, mx_route_load_f
     pick_t pk = { .n = 0, .best_score = LONG_MAX };
     for (size_t i = 0; i < dh->n_write_hosts; i++) {
         const mx_host_t *w = dh->write_hosts[i];
-        const mx_hhost_t *hh = &h->hosts[w->index];
+        const mx_host_state_t *hh = &h->hosts[w->index];
         if (atomic_load_explicit(&hh->status, memory_order_relaxed) != MX_HOST_UP ||
             atomic_load_explicit(&hh->suspect, memory_order_relaxed))
             continue;
