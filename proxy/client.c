@@ -450,12 +450,14 @@ static const char *host_of(const mx_client_t *cl, char *buf, size_t cap)
     return buf;
 }
 
+static void client_io(mx_conn_t *c, int ev);
+
 void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
 {
     mx_client_t *cl = calloc(1, sizeof(*cl));
     if (!cl)
         return;
-    if (mx_conn_init(&cl->conn, w, MX_CONN_CLIENT) < 0) {
+    if (mx_conn_init(&cl->conn, w, client_io) < 0) {
         free(cl);
         return;
     }
@@ -3021,8 +3023,9 @@ static void client_work_once(mx_client_t *cl)
     resume_reading(cl);
 }
 
-void mx__client_io(mx_client_t *cl, int ev)
+static void client_io(mx_conn_t *c, int ev)
 {
+    mx_client_t *cl = MX_CONTAINER_OF(c, mx_client_t, conn);
     if (cl->state == CL_CLOSED)
         return;
     switch (ev) {

@@ -17,18 +17,15 @@ typedef struct mx_wreq_s {
     uint8_t data[];
 } mx_wreq_t;
 
-static void conn_event(mx_conn_t *c, int ev)
+static inline void conn_event(mx_conn_t *c, int ev)
 {
-    if (c->kind == MX_CONN_CLIENT)
-        mx__client_io(MX_CONTAINER_OF(c, mx_client_t, conn), ev);
-    else
-        mx__server_io(MX_CONTAINER_OF(c, mx_server_t, conn), ev);
+    c->on_event(c, ev);
 }
 
-int mx_conn_init(mx_conn_t *c, mx_worker_t *w, mx_conn_kind_t kind)
+int mx_conn_init(mx_conn_t *c, mx_worker_t *w, mx_conn_event_fn on_event)
 {
     memset(c, 0, sizeof(*c));
-    c->kind = kind;
+    c->on_event = on_event;
     c->w = w;
     c->tcp.data = c;
     return uv_tcp_init(&w->loop, &c->tcp);

@@ -14,7 +14,9 @@ enum mx_conn_event {
     MX_EV_TLS_READY,  /* server-side TLS handshake completed */
 };
 
-int mx_conn_init(mx_conn_t *c, mx_worker_t *w, mx_conn_kind_t kind);
+/* Prepare the TCP handle on w's loop; events go to on_event.  Returns 0 or
+ * a negative libuv error. */
+int mx_conn_init(mx_conn_t *c, mx_worker_t *w, mx_conn_event_fn on_event);
 int mx_conn_read_start(mx_conn_t *c);
 void mx_conn_read_stop(mx_conn_t *c);
 /* Write the buffers (copied only if the socket cannot take them now).
@@ -32,9 +34,5 @@ bool mx_conn_tls_start(mx_conn_t *c, SSL_CTX *ctx, bool server_side, const char 
 bool mx_conn_tls_more(mx_conn_t *c);
 void mx_conn_close(mx_conn_t *c, uv_close_cb cb);
 static inline uint32_t mx_conn_avail(const mx_conn_t *c) { return c->rend - c->rpos; }
-
-/* Owners' event functions (client.c, server.c). */
-void mx__client_io(mx_client_t *cl, int ev);
-void mx__server_io(mx_server_t *sv, int ev);
 
 #endif

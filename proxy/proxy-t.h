@@ -51,13 +51,17 @@ typedef struct mx_pool_s mx_pool_t;
 
 /* ---- the I/O layer both sides use -------------------------------------- */
 
-typedef enum { MX_CONN_CLIENT, MX_CONN_SERVER } mx_conn_kind_t;
+typedef struct mx_conn_s mx_conn_t;
+
+/* The owner's event function (an MX_EV_* of conn.h).  The owner embeds the
+ * connection and finds itself with MX_CONTAINER_OF, as libuv's users do. */
+typedef void (*mx_conn_event_fn)(mx_conn_t *c, int ev);
 
 /* A socket with its read buffer and optional TLS.  The read buffer exists
  * only while there is unprocessed input: idle connections own none. */
-typedef struct mx_conn_s {
+struct mx_conn_s {
     uv_tcp_t tcp;                /* handle.data points at this struct */
-    mx_conn_kind_t kind;
+    mx_conn_event_fn on_event;   /* the owner (client.c, server.c), set at init */
     mx_worker_t *w;
     uint8_t *buf;                /* MX_BUF_SIZE bytes from the worker's freelist, or NULL */
     uint32_t rpos;               /* next byte not yet processed */
@@ -69,7 +73,7 @@ typedef struct mx_conn_s {
     SSL *ssl;                    /* TLS session, or NULL */
     BIO *rbio, *wbio;            /* memory BIOs between OpenSSL and the socket */
     bool tls_done;               /* TLS handshake finished */
-} mx_conn_t;
+};
 
 /* ---- session state that must follow a client across backends ------------ */
 

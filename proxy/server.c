@@ -258,6 +258,8 @@ static void on_connect(uv_connect_t *req, int status)
         fail(sv, "read start failed");
 }
 
+static void server_io(mx_conn_t *c, int ev);
+
 mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
 {
     mx_worker_t *w = p->w;
@@ -268,7 +270,7 @@ mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
         mx_pool_unreserve(p);
         return NULL;
     }
-    if (mx_conn_init(&sv->conn, w, MX_CONN_SERVER) < 0) {
+    if (mx_conn_init(&sv->conn, w, server_io) < 0) {
         free(sv);
         mx_pool_unreserve(p);
         return NULL;
@@ -778,8 +780,9 @@ static void read_own_packets(mx_server_t *sv)
         mx_conn_consume_done(c);
 }
 
-void mx__server_io(mx_server_t *sv, int ev)
+static void server_io(mx_conn_t *c, int ev)
 {
+    mx_server_t *sv = MX_CONTAINER_OF(c, mx_server_t, conn);
     if (sv->state == SV_CLOSED)
         return;
     switch (ev) {
