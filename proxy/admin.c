@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client.h"
 #include "log.h"
 #include "worker.h"
 #include "mx_version.h"

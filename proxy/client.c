@@ -16,6 +16,7 @@
 
 #include "admin.h"
 #include "conn.h"
+#include "list.h"
 #include "lockout.h"
 #include "log.h"
 #include "pool.h"

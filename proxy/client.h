@@ -21,5 +21,15 @@ void mx_client_pool_failed(mx_client_t *cl, mx_pool_t *p, const char *reason);
 void mx_client_server_lost(mx_client_t *cl, mx_server_t *sv, const char *why);
 void mx_client_server_data(mx_client_t *cl);
 void mx_client_server_drained(mx_client_t *cl);
+/* The internal command (mx_server_internal) the session ran on its linked
+ * backend finished: ok, or failed with err. */
+void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err);
+
+/* Replies for the admin console (admin.c), sequence id 1. */
+bool mx_client_send_resultset(mx_client_t *cl, const char *const *cols, size_t ncols, const char *const *vals,
+                              size_t nrows);
+bool mx_client_send_ok(mx_client_t *cl);
+bool mx_client_send_error(mx_client_t *cl, uint16_t code, const char *state, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "list.h"
 #include "log.h"
 #include "server.h"
 #include "worker.h"

@@ -16,12 +16,7 @@
 #include "protocol/schemamap.h"
 #include "router/health.h"
 
-/* Intrusive doubly linked list (pgbouncer's statlist spirit). */
-typedef struct mx_list_s {
-    struct mx_list_s *next, *prev;
-} mx_list_t;
-
-#define MX_CONTAINER_OF(ptr, type, field) ((type *)((char *)(ptr) - offsetof(type, field)))
+#include "list.h"
 
 #define MX_BUF_SIZE (32 * 1024)    /* per active connection read buffer */
 #define MX_ADMIN_MAX_SESSIONS 16   /* console sessions, on top of max_connections */

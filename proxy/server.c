@@ -14,6 +14,7 @@
 
 #include "client.h"
 #include "conn.h"
+#include "list.h"
 #include "log.h"
 #include "pool.h"
 #include "protocol/auth.h"

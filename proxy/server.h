@@ -13,7 +13,7 @@ mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor);
  * offered them; none before any backend was seen. */
 uint32_t mx_server_offer_ext_caps(void);
 /* Run one command built in sv->out as manx's own; the linked client's
- * mx__client_internal_done() is called when its response is complete. */
+ * mx__client_internal_done() (client.h) is called when its response is complete. */
 bool mx_server_internal(mx_server_t *sv) __attribute__((warn_unused_result));
 /* Back to the pool.  dirty: the session left state behind (transaction,
  * temp tables, locks, user variables): reset the backend first. */
@@ -40,8 +40,5 @@ const char *mx_sstate_cs(const mx_sstate_t *st, int which);
 /* A user variable (name without '@', as the client wrote it unquoted) set
  * to a literal: kept as "@name" among the variables. */
 bool mx_sstate_set_uservar(mx_sstate_t *st, const char *name, const char *value);
-
-/* Result of an internal command, for the client (client.c). */
-void mx__client_internal_done(mx_client_t *cl, bool ok, const mx_err_t *err);
 
 #endif

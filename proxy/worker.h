@@ -5,29 +5,6 @@
 
 #include "proxy-t.h"
 
-static inline void mx_list_init(mx_list_t *l) { l->next = l->prev = l; }
-static inline bool mx_list_empty(const mx_list_t *l) { return l->next == l; }
-static inline void mx_list_push(mx_list_t *head, mx_list_t *n)
-{
-    n->next = head->next;
-    n->prev = head;
-    head->next->prev = n;
-    head->next = n;
-}
-static inline void mx_list_append(mx_list_t *head, mx_list_t *n)
-{
-    n->prev = head->prev;
-    n->next = head;
-    head->prev->next = n;
-    head->prev = n;
-}
-static inline void mx_list_del(mx_list_t *n)
-{
-    n->prev->next = n->next;
-    n->next->prev = n->prev;
-    n->next = n->prev = n;
-}
-
 /* The listening socket all workers share (created in the main thread, so
  * a bind error stops start-up).  Returns the fd or a negative errno. */
 int mx_listen_socket(const char *addr);
