@@ -23,6 +23,7 @@
 #include "protocol/auth.h"
 #include "registry.h"
 #include "router/classify.h"
+#include "router/policy.h"
 #include "router/route.h"
 #include "router/sql.h"
 #include "router/lex.h"
@@ -366,14 +367,19 @@ static void on_close_conn(uv_handle_t *h)
     uv_close((uv_handle_t *)&cl->timer, on_close_timer);
 }
 
+/* What ties the session to its backend, as router/policy.h reads it. */
+static void route_pins(const mx_client_t *cl, mx_route_pins_t *p)
+{
+    *p = (mx_route_pins_t){.status = cl->status, .sticky = cl->sticky, .long_data_pin = cl->long_data_pin,
+                           .cursor_open = cl->cursor_open, .trx_chars = cl->trx_chars, .pin_next = cl->pin_next};
+}
+
 /* Whether the backend must stay with this session after the statement. */
 static bool must_keep_server(const mx_client_t *cl)
 {
-    /* autocommit=0 alone does not pin: the server sets IN_TRANS as soon as
-     * a statement opens the implicit transaction, and the autocommit
-     * variable itself is replayed like any other. */
-    return (cl->status & MX_STATUS_IN_TRANS) || cl->long_data_pin || cl->sticky || cl->pin_next ||
-           cl->cursor_open || cl->trx_chars;
+    mx_route_pins_t p;
+    route_pins(cl, &p);
+    return mx_route_keeps_backend(&p);
 }
 
 static void unlink_server(mx_client_t *cl, bool dirty)
@@ -883,57 +889,52 @@ static int pool_load(void *arg, int host)
     return n;
 }
 
-/* The pool the command at hand goes to: the active writeHost, or for a
- * read outside a transaction a host chosen by the dataHost's balance.
- * `info` is NULL when the command was not classified (it then writes). */
-static mx_pool_t *target_pool(mx_client_t *cl, const mx_sql_info_t *info)
+/* The routing decision's input for the command at hand (router/policy.h):
+ * `info` is NULL when the command was not classified; `db_refused` and
+ * `denied` are what the text's scan found for strict_schemas.  Returns the
+ * dataHost of the session's schema, NULL without one. */
+static const mx_datahost_t *route_input(const mx_client_t *cl, const mx_sql_info_t *info, bool db_refused,
+                                        const char *denied, mx_route_in_t *in)
 {
     const mx_schema_t *s = effective_schema(cl);
-    if (!s)
-        return NULL;
-    const mx_datahost_t *dh = s->datanode->datahost;
-    size_t di = (size_t)dh->index;
-    mx_worker_t *w = cl->conn.w;
-    mx_pool_t *writer = mx_worker_pool_in(w, cl->cfg, dh->write_hosts[mx_health_writer(&mx_proc.health, di)]->index,
-                                          cl->acct);
-    cl->routed_read = false;
-    cl->need_gtid_wait = false;
-    if (dh->write_type == 1) {
-        /* Writes spread over every writeHost that is up (see README: only
-         * safe when the application never writes the same rows from two
-         * places at once). */
-        int wh = mx_route_write_host(dh, &mx_proc.health, pool_load, w, &w->rr);
-        if (wh >= 0)
-            writer = mx_worker_pool_in(w, cl->cfg, wh, cl->acct);
+    const mx_datahost_t *dh = s ? s->datanode->datahost : NULL;
+    *in = (mx_route_in_t){
+        .cmd = cl->cmd,
+        .sql = info,
+        .db_refused = db_refused,
+        .db_denied = denied,
+        .has_schema = s != NULL,
+        .has_backend = cl->server != NULL,
+        .backend_host = -1,
+        .force_writer = cl->force_writer,
+        .has_gtid = cl->last_gtid[0] != 0,
+        .gtid_ok_host = strcmp(cl->gtid_ok, cl->last_gtid) == 0 ? cl->gtid_ok_host : -1,
+        .user_name = cl->user_name,
+        .readonly = cl->user->readonly,
+        .strict_schemas = cl->user->strict_schemas,
+        .balance = dh ? dh->balance : 0,
+        .consistency_session = dh && dh->consistency_session,
+        .writer = MX_ROUTE_UNASKED,
+        .reader = MX_ROUTE_UNASKED,
+    };
+    route_pins(cl, &in->pins);
+    if (cl->server) {
+        /* Pools are per host and account: a backend of the same host for
+         * another account is not where this session's statements go. */
+        const mx_pool_t *p = cl->server->pool;
+        if (p->acct == cl->acct)
+            in->backend_host = p->host->index;
     }
-    if (cl->force_writer) {
-        cl->force_writer = false;
-        return writer;
-    }
-    if (!info || dh->balance == 0)
-        return writer;
-    bool read = info->cls == MX_SQL_READ || (info->flags & MX_SQLF_START_READ_ONLY);
-    if (info->hint == MX_HINT_MASTER)
-        read = false;
-    else if (info->hint == MX_HINT_SLAVE && info->cls != MX_SQL_WRITE)
-        read = true;
-    /* Inside a transaction, or with autocommit off (a statement would open
-     * one), everything goes to the writer; START TRANSACTION READ ONLY is
-     * the way to ask for a transaction on a replica. */
-    if (!(info->flags & MX_SQLF_START_READ_ONLY) &&
-        ((cl->status & MX_STATUS_IN_TRANS) || !(cl->status & MX_STATUS_AUTOCOMMIT)))
-        read = false;
-    if (!read)
-        return writer;
-    int hi = mx_route_read_host(dh, di, &mx_proc.health, pool_load, w, &w->rr);
-    if (hi < 0)
-        return writer;
-    cl->routed_read = true;
-    mx_pool_t *reader = mx_worker_pool_in(w, cl->cfg, hi, cl->acct);
-    if (dh->consistency_session && cl->last_gtid[0] && reader != writer &&
-        !(cl->gtid_ok_host == hi && strcmp(cl->gtid_ok, cl->last_gtid) == 0))
-        cl->need_gtid_wait = true;
-    return reader;
+    return dh;
+}
+
+/* A refusal router/policy decided: the command goes nowhere. */
+static bool send_refusal(mx_client_t *cl, const mx_decision_t *d)
+{
+    if (d->log_level != MX_DECIDE_LOG_NONE && mx_log_level >= d->log_level)
+        CL_LOG(cl, d->log_level, "%s", d->log);
+    drop_command(cl);
+    return send_err(cl, 1, d->code, d->sqlstate, "%s", d->msg);
 }
 
 static void on_wait_timeout(uv_timer_t *t)
@@ -2186,34 +2187,6 @@ static const char *command_name(uint8_t cmd)
     }
 }
 
-/* Commands a readonly user may send to a backend (the others manx answers
- * itself or refuses): the query, prepare and execute family and the
- * harmless COM_FIELD_LIST and COM_STATISTICS. */
-static bool readonly_command(uint8_t cmd)
-{
-    switch (cmd) {
-    case MX_COM_QUERY:
-    case MX_COM_FIELD_LIST:
-    case MX_COM_STATISTICS:
-    case MX_COM_STMT_PREPARE:
-    case MX_COM_STMT_EXECUTE:
-    case MX_COM_STMT_SEND_LONG_DATA:
-    case MX_COM_STMT_CLOSE:
-    case MX_COM_STMT_RESET:
-    case MX_COM_STMT_FETCH:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool send_readonly_err(mx_client_t *cl)
-{
-    return send_err(cl, 1, MX_ER_OPTION_PREVENTS, "HY000",
-                    "The MySQL server is running with the --read-only option so it cannot execute this "
-                    "statement (manx: user '%s' has readonly = true)", cl->user_name);
-}
-
 /* The console answers everything itself. */
 static bool dispatch_admin(mx_client_t *cl, const uint8_t *p, uint32_t len, uint32_t have)
 {
@@ -2654,40 +2627,6 @@ static bool rewrite_text(mx_client_t *cl, const scan_t *x, const uint8_t *p, uin
     return true;
 }
 
-/* Refusals of a statement text, before any backend sees it.  Returns -1
- * when it may go on, else what dispatch returns. */
-static int refuse_query(mx_client_t *cl, const mx_sql_info_t *info, const scan_t *x, bool prepare)
-{
-    if (info->flags & MX_SQLF_KILL) {
-        /* manx answers KILL itself: alone, it kills a manx session; inside
-         * a multi-statement or a prepared statement it would reach the
-         * backend as manx's account and kill any thread there. */
-        if (prepare || info->n_stmts != 1 || info->ambiguous) {
-            CL_LOG(cl, MX_LOG_WARNING, "refused a KILL that is not a statement of its own");
-            return send_err(cl, 1, 1235, "42000", "manx: KILL must be sent as a statement of its own");
-        }
-        if (info->flags & MX_SQLF_KILL_USER)
-            return send_err(cl, 1, 1235, "42000", "manx: KILL takes the id of a manx session");
-        return handle_kill(cl, info->kill_id, (info->flags & MX_SQLF_KILL_QUERY) != 0);
-    }
-    if (info->flags & MX_SQLF_SHUTDOWN)
-        return send_err(cl, 1, 1235, "42000", "manx does not forward SHUTDOWN");
-    if (cl->user->readonly && !info->ro_ok) {
-        CL_LOG(cl, MX_LOG_INFO, "refused a statement%s: user is read-only", info->ambiguous ? " manx cannot read for sure" : "");
-        return send_readonly_err(cl);
-    }
-    if (cl->user->strict_schemas &&
-        (x->refused || info->ambiguous ||
-         ((info->flags & MX_SQLF_SHOW_DATABASES) && info->local != MX_LOCAL_SHOW_DATABASES))) {
-        const char *db = x->refused ? x->denied : info->ambiguous ? "(a text manx cannot read for sure)"
-                                                                    : "(all databases)";
-        CL_LOG(cl, MX_LOG_INFO, "refused a statement naming database %s: strict_schemas", db);
-        return send_err(cl, 1, MX_ER_DBACCESS_DENIED, "42000", "Access denied for user '%s'@'%%' to database '%s'",
-                        cl->user_name, db);
-    }
-    return -1;
-}
-
 /* COM_QUERY and COM_STMT_PREPARE, whole: one scan of the text (classes,
  * flags, readonly verdict, database names, user variables), then answer or
  * refuse what manx handles itself and rewrite what must be.  Returns -1
@@ -2714,14 +2653,26 @@ static int dispatch_query(mx_client_t *cl, mx_sql_info_t *info)
     cl->cls = info->cls;
     cl->qflags = info->flags | (info->ambiguous ? MX_QF_AMBIGUOUS : 0);
     cl->uv_ok = (info->flags & MX_SQLF_USERVAR_LITERAL) && cl->pending_uv.n_vars > 0;
-    if (!prepare && info->local != MX_LOCAL_NONE && !info->ambiguous && info->n_stmts == 1 &&
-        !(cl->user->strict_schemas && x.refused)) {
+    /* What manx answers or refuses itself, before any backend sees the
+     * text; where the text goes is decided again in route_command(). */
+    mx_route_in_t in;
+    route_input(cl, info, x.refused, x.denied, &in);
+    mx_decision_t d = mx_route_decide(&in);
+    switch (d.kind) {
+    case MX_DECIDE_ANSWER:
         rc = answer_locally(cl, info);
         goto out;
-    }
-    if ((rc = refuse_query(cl, info, &x, prepare)) >= 0) {
+    case MX_DECIDE_KILL:
+        rc = handle_kill(cl, info->kill_id, (info->flags & MX_SQLF_KILL_QUERY) != 0);
         drop_command(cl);
         goto out;
+    case MX_DECIDE_REFUSE:
+        if (d.release)
+            unlink_server(cl, false);
+        rc = send_refusal(cl, &d);
+        goto out;
+    default:
+        break;
     }
     const mx_schema_t *es = effective_schema(cl);
     size_t cut = info->hint != MX_HINT_NONE && info->hint_end > 0 && info->hint_end < len - 1 ? info->hint_end : 0;
@@ -2790,18 +2741,6 @@ static bool dispatch(mx_client_t *cl)
     int rc = dispatch_local(cl, p, len, have);
     if (rc >= 0)
         return rc;
-    if (cl->user->strict_schemas && (cl->cmd == MX_COM_CREATE_DB || cl->cmd == MX_COM_DROP_DB)) {
-        drop_command(cl);
-        return send_err(cl, 1, MX_ER_DBACCESS_DENIED, "42000", "Access denied for user '%s'@'%%' to database "
-                        "(manx: strict_schemas)", cl->user_name);
-    }
-    if (cl->user->readonly && !readonly_command(cl->cmd)) {
-        /* COM_REFRESH rotates binlogs, COM_DEBUG writes to the error log,
-         * COM_CREATE_DB creates: all as manx's backend account. */
-        drop_command(cl);
-        CL_DEBUG(cl, "refused command 0x%02x: user is read-only", cl->cmd);
-        return send_readonly_err(cl);
-    }
     mx_sql_info_t info;
     const mx_sql_info_t *ip = NULL;
     switch (cl->cmd) {
@@ -2834,32 +2773,42 @@ static bool dispatch(mx_client_t *cl)
     return route_command(cl, ip);
 }
 
-/* Find a backend for the command in hand and hand it over. */
+/* Find a backend for the command in hand, as router/policy decides, and
+ * hand it over. */
 static bool route_command(mx_client_t *cl, const mx_sql_info_t *ip)
 {
-    if (cl->server) {
-        /* A weak pin (the statement after SQL_CALC_FOUND_ROWS or one that
-         * left warnings) yields when this statement belongs elsewhere,
-         * unless it is the FOUND_ROWS()/SHOW WARNINGS it was kept for. */
-        bool strong = (cl->status & MX_STATUS_IN_TRANS) || cl->long_data_pin || cl->sticky || cl->cursor_open ||
-                      cl->trx_chars;
-        bool wanted = ip && (ip->flags & (MX_SQLF_FOUND_ROWS | MX_SQLF_DIAGNOSTICS));
-        if (strong || wanted || !ip) {
-            mx_client_got_server(cl, cl->server);
-            return false;
-        }
-        mx_pool_t *want = target_pool(cl, ip);
-        if (want == cl->server->pool) {
-            mx_client_got_server(cl, cl->server);
-            return false;
-        }
+    mx_worker_t *w = cl->conn.w;
+    mx_route_in_t in;
+    const mx_datahost_t *dh = route_input(cl, ip, false, "", &in);
+    size_t di = dh ? (size_t)dh->index : 0;
+    mx_decision_t d = mx_route_resolve(&in, dh, di, &mx_proc.health, pool_load, w, &w->rr);
+    while (d.release) {
+        /* A weak pin yields: the backend goes back to its pool, and the
+         * host choice is asked again without it. */
         unlink_server(cl, false);
+        in.has_backend = false;
+        in.backend_host = -1;
+        in.writer = in.reader = MX_ROUTE_UNASKED;
+        d = mx_route_resolve(&in, dh, di, &mx_proc.health, pool_load, w, &w->rr);
     }
-    mx_pool_t *pool = target_pool(cl, ip);
-    if (!pool) {
-        drop_command(cl);
-        return send_err(cl, 1, MX_ER_NO_DB, "3D000", "No database selected");
+    cl->force_writer = in.force_writer;
+    cl->routed_read = d.read;
+    cl->need_gtid_wait = d.gtid_wait;
+    switch (d.kind) {
+    case MX_DECIDE_KEEP:
+        mx_client_got_server(cl, cl->server);
+        return false;
+    case MX_DECIDE_WRITER:
+    case MX_DECIDE_READER:
+        break;
+    case MX_DECIDE_REFUSE:
+        return send_refusal(cl, &d);
+    default:
+        /* ANSWER and KILL were acted on in dispatch_query() for the same
+         * input; PICK never leaves mx_route_resolve(). */
+        abort();
     }
+    mx_pool_t *pool = mx_worker_pool_in(w, cl->cfg, d.host, cl->acct);
     cl->want = pool;
     cl->state = CL_WAIT_POOL;
     mx_server_t *sv = mx_pool_acquire(pool, cl, mx_client_flavor(cl));
