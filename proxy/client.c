@@ -2741,6 +2741,11 @@ static bool dispatch(mx_client_t *cl)
     int rc = dispatch_local(cl, p, len, have);
     if (rc >= 0)
         return rc;
+    mx_route_in_t in;
+    mx_decision_t d;
+    route_input(cl, NULL, false, "", &in);
+    if (mx_route_refuse_command(&in, &d))
+        return send_refusal(cl, &d);
     mx_sql_info_t info;
     const mx_sql_info_t *ip = NULL;
     switch (cl->cmd) {

@@ -44,7 +44,8 @@ static mx_decision_t decided(uint8_t kind)
 
 /* Commands a readonly user may send to a backend (the others manx answers
  * itself or refuses): the query, prepare and execute family and the
- * harmless COM_FIELD_LIST and COM_STATISTICS.  COM_REFRESH rotates binlogs,
+ * harmless COM_FIELD_LIST and COM_STATISTICS (not COM_STMT_BULK_EXECUTE,
+ * which only writes).  COM_REFRESH rotates binlogs,
  * COM_DEBUG writes to the error log, COM_CREATE_DB creates: all as manx's
  * backend account. */
 static bool readonly_command(uint8_t cmd)
@@ -65,9 +66,7 @@ static bool readonly_command(uint8_t cmd)
     }
 }
 
-/* Refusals of the command itself, whatever it carries.  Returns false
- * when it may go on. */
-static bool refuse_command(const mx_route_in_t *in, mx_decision_t *d)
+bool mx_route_refuse_command(const mx_route_in_t *in, mx_decision_t *d)
 {
     if (in->strict_schemas && (in->cmd == MX_COM_CREATE_DB || in->cmd == MX_COM_DROP_DB)) {
         *d = refuse(MX_ER_DBACCESS_DENIED, "42000",
@@ -135,7 +134,7 @@ static bool settle_text(const mx_route_in_t *in, mx_decision_t *d)
 static bool stmt_command(uint8_t cmd)
 {
     return cmd == MX_COM_STMT_EXECUTE || cmd == MX_COM_STMT_FETCH || cmd == MX_COM_STMT_RESET ||
-           cmd == MX_COM_STMT_SEND_LONG_DATA || cmd == MX_COM_STMT_CLOSE;
+           cmd == MX_COM_STMT_SEND_LONG_DATA || cmd == MX_COM_STMT_CLOSE || cmd == MX_COM_STMT_BULK_EXECUTE;
 }
 
 /* Whether a classified statement may go to a reader by balance (before
@@ -161,7 +160,7 @@ static bool wants_reader(const mx_route_in_t *in, uint8_t cls, uint64_t flags, u
 mx_decision_t mx_route_decide(const mx_route_in_t *in)
 {
     mx_decision_t d;
-    if (refuse_command(in, &d))
+    if (mx_route_refuse_command(in, &d))
         return d;
     bool text = in->cmd == MX_COM_QUERY || in->cmd == MX_COM_STMT_PREPARE;
     if (text && in->sql && settle_text(in, &d))
@@ -170,6 +169,9 @@ mx_decision_t mx_route_decide(const mx_route_in_t *in)
     /* A prepared statement routes by the class of its text alone: no
      * hint, and no FOUND_ROWS()/SHOW WARNINGS affinity. */
     uint8_t cls = in->sql ? in->sql->cls : MX_SQL_WRITE;
+    /* Bulk execute runs INSERT, UPDATE and DELETE, whatever was prepared. */
+    if (in->cmd == MX_COM_STMT_BULK_EXECUTE)
+        cls = MX_SQL_WRITE;
     uint64_t flags = in->sql && !stmt_command(in->cmd) ? in->sql->flags : 0;
     uint8_t hint = in->sql && !stmt_command(in->cmd) ? in->sql->hint : MX_HINT_NONE;
 

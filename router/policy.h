@@ -38,7 +38,8 @@ typedef struct mx_route_in_s {
     uint8_t cmd;                 /* MX_COM_* byte */
     const mx_sql_info_t *sql;    /* scan of the text (COM_QUERY, COM_STMT_PREPARE) or of the
                                   * prepared text (COM_STMT_*: only cls is used); NULL when
-                                  * the command was not classified (it then writes) */
+                                  * the command was not classified (it then writes); not
+                                  * read by mx_route_refuse_command() */
     bool db_refused;             /* strict_schemas: the scan named a database not the user's */
     const char *db_denied;       /* ... that database ("" when unnamed), for the error */
 
@@ -94,6 +95,12 @@ typedef struct mx_decision_s {
     int log_level;               /* MX_DECIDE_LOG_*: REFUSE worth a log line */
     char log[160];               /* ... and its text */
 } mx_decision_t;
+
+/* The refusals of the command itself, whatever it carries (strict_schemas
+ * and COM_CREATE_DB/COM_DROP_DB, readonly users and the commands that are
+ * not queries, prepares or executes): the caller checks them before it
+ * reads anything of the command.  Returns true with *d the refusal. */
+bool mx_route_refuse_command(const mx_route_in_t *in, mx_decision_t *d);
 
 /* The decision for `in`, in this order: who answers (manx itself, or a
  * refusal of the command or the statement); whether the session keeps its

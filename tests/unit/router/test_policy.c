@@ -83,7 +83,7 @@ static const struct {
     {"field_list", MX_COM_FIELD_LIST}, {"statistics", MX_COM_STATISTICS},
     {"refresh", MX_COM_REFRESH},       {"debug", MX_COM_DEBUG},
     {"create_db", MX_COM_CREATE_DB},   {"drop_db", MX_COM_DROP_DB},
-    {"process_info", MX_COM_PROCESS_INFO},
+    {"process_info", MX_COM_PROCESS_INFO}, {"bulk", MX_COM_STMT_BULK_EXECUTE},
 };
 
 /* Splits `s` at `sep` in place; *rest is what follows the first one. */
