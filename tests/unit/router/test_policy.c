@@ -24,7 +24,7 @@ static const char *const host_names[NHOSTS] = {"M1", "M2", "R1", "R2"};
 typedef struct world_s {
     mx_host_t hosts[NHOSTS];
     mx_datahost_t dh;
-    mx_hhost_t hh[NHOSTS];
+    mx_host_state_t hh[NHOSTS];
     _Atomic int write_index[1];
     mx_health_t health;
     int busy[NHOSTS];
