@@ -119,7 +119,9 @@ static bool settle_text(const mx_route_in_t *in, mx_decision_t *d)
     }
     if (in->strict_schemas &&
         (in->db_refused || s->ambiguous ||
-         ((s->flags & MX_SQLF_SHOW_DATABASES) && s->local != MX_LOCAL_SHOW_DATABASES))) {
+         /* Only the text form is answered by manx; a prepared one would
+          * list every database the backend has. */
+         ((s->flags & MX_SQLF_SHOW_DATABASES) && (prepare || s->local != MX_LOCAL_SHOW_DATABASES)))) {
         const char *db = in->db_refused ? (in->db_denied ? in->db_denied : "")
                          : s->ambiguous ? "(a text manx cannot read for sure)"
                                         : "(all databases)";

@@ -108,3 +108,17 @@ def test_strict_user_create_drop_db_commands_refused(strict_table, manx, backend
     with backend.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE 'manx_strict_probe'")
         assert cur.fetchall() == ()
+
+
+@pytest.mark.parametrize("sql", ["SHOW DATABASES", "SHOW SCHEMAS LIKE '%'"])
+def test_strict_user_prepared_show_databases_refused(manx, sql):
+    """A prepared SHOW DATABASES is never answered by manx (only the text
+    form is): executed on a backend it would list every database, so a
+    strict user's PREPARE is refused like the multi-statement form."""
+    import mdb
+    m = manx(users_extra=USERS)
+    with m.capi(user="strict") as cc:
+        with pytest.raises(mdb.Error) as e:
+            cc.stmt(sql)
+        assert e.value.errno == 1044, e.value
+        assert cc.query("SELECT 1") == [(b"1",)]
