@@ -468,6 +468,15 @@ def wait_hosts_up(m, hosts, timeout=15):
              timeout, f"hosts {hosts} UP in manx's log")
 
 
+def wait_databases_listed(m, timeout=15):
+    """Waits until manx's log says the heartbeat listed the backends'
+    databases: until then every name may be a database to strict_schemas
+    (it fails closed), so a table alias would be refused."""
+    import re
+    wait_for(lambda: re.search(r"host \S+ \S+: \d+ databases:", m.log()), timeout,
+             "the databases listed in manx's log")
+
+
 def sync_pair(pair, timeout=20):
     """Waits until each server of the pair has applied everything the other
     has written (MASTER_GTID_WAIT on the other's gtid_binlog_pos; each

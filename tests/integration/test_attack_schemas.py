@@ -8,7 +8,7 @@ without strict_schemas keeps today's behaviour."""
 import pytest
 
 import rawmysql as raw
-from conftest import DATABASE
+from conftest import DATABASE, wait_databases_listed
 
 pytestmark = pytest.mark.manx_only
 
@@ -83,6 +83,7 @@ def test_strict_user_init_db_refused(strict_table, manx, db):
 ])
 def test_strict_user_own_schema_allowed(strict_table, manx, sql):
     m = manx(users_extra=USERS)
+    wait_databases_listed(m)  # else an alias may still be a database
     with raw.connect(m, "strict") as c:
         rows = c.query1(sql.format(t=f"`{strict_table}`"))
         assert len(rows) == 1, rows
