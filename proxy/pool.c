@@ -163,14 +163,6 @@ static mx_server_t *other_flavor_idle(mx_pool_t *p, uint8_t flavor)
     return NULL;
 }
 
-static void take(mx_pool_t *p, mx_server_t *sv)
-{
-    mx_list_del(&sv->link);
-    mx_list_append(&p->active, &sv->link);
-    sv->state = SV_ACTIVE;
-    p->n_busy++;
-}
-
 mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor)
 {
     mx_list_t *idle = &p->idle[flavor];
@@ -185,7 +177,7 @@ mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor)
     for (mx_list_t *l = idle->next; l != idle && scanned < 32; l = l->next, scanned++) {
         mx_server_t *sv = MX_CONTAINER_OF(l, mx_server_t, link);
         if ((sv->owner == 0 || sv->owner == cl->user->key) && sv->globals_gen == gen) {
-            take(p, sv);
+            mx_server_set_state(sv, SV_ACTIVE);
             return sv;
         }
     }
@@ -194,7 +186,7 @@ mx_server_t *mx_pool_acquire(mx_pool_t *p, mx_client_t *cl, uint8_t flavor)
         /* Only servers other users left: reset the least recently used one;
          * the pool offers it to the first waiter when it is clean. */
         mx_server_t *sv = MX_CONTAINER_OF(idle->prev, mx_server_t, link);
-        take(p, sv);
+        mx_server_set_state(sv, SV_ACTIVE);
         mx_server_release(sv, true);
         return NULL;
     }
@@ -217,14 +209,9 @@ void mx_pool_cancel_wait(mx_pool_t *p, mx_client_t *cl)
 void mx_pool_offer(mx_server_t *sv)
 {
     mx_pool_t *p = sv->pool;
-    if (sv->state == SV_ACTIVE || sv->state == SV_RESET || sv->state == SV_KILL)
-        p->n_busy--;
-    mx_list_del(&sv->link);
     sv->client = NULL;
     if (p->n_kill) {
         /* A KILL QUERY waited for this connection. */
-        mx_list_append(&p->active, &sv->link);
-        p->n_busy++;
         mx_server_start_kill(sv, p->kill_tids[--p->n_kill]);
         return;
     }
@@ -239,33 +226,25 @@ void mx_pool_offer(mx_server_t *sv)
             continue;
         }
         waiter_del(p, cl);
-        mx_list_append(&p->active, &sv->link);
-        sv->state = SV_ACTIVE;
-        p->n_busy++;
+        mx_server_set_state(sv, SV_ACTIVE);
         mx_client_got_server(cl, sv);
         return;
     }
     if (foreign) {
         /* Only another user waits for this flavour: reset the server for it
          * (it comes back here clean). */
-        mx_list_append(&p->active, &sv->link);
-        sv->state = SV_ACTIVE;
-        p->n_busy++;
+        mx_server_set_state(sv, SV_ACTIVE);
         mx_server_release(sv, true);
         return;
     }
     if (p->retired) {
         /* Its host was removed by a reload: busy connections close as
          * their sessions let go of them. */
-        mx_list_append(&p->active, &sv->link);
-        sv->state = SV_ACTIVE;
-        p->n_busy++;
         mx_server_close(sv, "host removed by a reload");
         return;
     }
-    sv->state = SV_IDLE;
+    mx_server_set_state(sv, SV_IDLE);
     sv->used_at = uv_now(&p->w->loop);
-    mx_list_push(&p->idle[sv->flavor], &sv->link);
     if (!mx_list_empty(&p->waiters)) {
         /* Waiters of other flavours only: trade this idle server for one of
          * theirs. */

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "client.h"
+#include "relay.h"
+#include "session.h"
 #include "conn.h"
 #include "list.h"
 #include "log.h"
@@ -26,6 +28,56 @@
 #define SV_LOG(sv, lvl, fmt, ...) \
     mx_log(lvl, "S-%u %s %s: " fmt, (sv)->id, (sv)->pool->host->name, (sv)->pool->host->address, ##__VA_ARGS__)
 #define SV_DEBUG(sv, fmt, ...) do { if (mx_log_level >= MX_LOG_DEBUG) SV_LOG(sv, MX_LOG_DEBUG, fmt, ##__VA_ARGS__); } while (0)
+
+static const char *const sv_state_names[] = {
+    [SV_CONNECTING] = "connecting", [SV_AUTH] = "auth", [SV_SETUP] = "setup", [SV_IDLE] = "idle",
+    [SV_ACTIVE] = "active", [SV_RESET] = "reset", [SV_KILL] = "kill", [SV_CLOSED] = "closed",
+};
+
+const char *mx_server_state_name(int st)
+{
+    return st >= 0 && st < (int)(sizeof(sv_state_names) / sizeof(sv_state_names[0])) && sv_state_names[st]
+               ? sv_state_names[st] : "?";
+}
+
+/* The pool list a connection in state st is on (proxy-t.h), NULL none. */
+static mx_list_t *state_list(mx_server_t *sv, mx_sv_state_t st)
+{
+    mx_pool_t *p = sv->pool;
+    switch (st) {
+    case SV_CONNECTING:
+    case SV_AUTH:
+    case SV_SETUP:
+        return &p->connecting;
+    case SV_IDLE:
+        return &p->idle[sv->flavor];
+    case SV_ACTIVE:
+    case SV_RESET:
+    case SV_KILL:
+        return &p->active;
+    default:
+        return NULL;
+    }
+}
+
+void mx_server_set_state(mx_server_t *sv, mx_sv_state_t st)
+{
+    mx_pool_t *p = sv->pool;
+    mx_sv_state_t was = sv->state;
+    mx_list_t *from = state_list(sv, was), *to = state_list(sv, st);
+    if (from != to || st == SV_IDLE) {
+        mx_list_del(&sv->link);
+        if (st == SV_IDLE)
+            mx_list_push(to, &sv->link); /* LIFO: the warmest connection first */
+        else if (to)
+            mx_list_append(to, &sv->link);
+    }
+    /* n_busy counts the connections on the active list. */
+    if ((from == &p->active) != (to == &p->active))
+        p->n_busy += to == &p->active ? 1 : -1;
+    sv->state = st;
+    SV_DEBUG(sv, "%s -> %s", mx_server_state_name(was), mx_server_state_name(st));
+}
 
 /* Session tracking, so every OK packet tells manx what the statement
  * changed; sql_mode set to itself so that the answer reports the server's
@@ -191,10 +243,7 @@ void mx_server_close(mx_server_t *sv, const char *why)
     mx_sv_state_t old = sv->state;
     mx_pool_t *p = sv->pool;
     SV_DEBUG(sv, "closing: %s", why);
-    sv->state = SV_CLOSED;
-    mx_list_del(&sv->link);
-    if (old == SV_ACTIVE || old == SV_RESET || old == SV_KILL)
-        p->n_busy--;
+    mx_server_set_state(sv, SV_CLOSED);
     p->n_total--;
     mx_pool_unreserve(p);
     uv_timer_stop(&sv->timer);
@@ -253,7 +302,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&sv->conn.tcp, 1);
-    sv->state = SV_AUTH;
+    mx_server_set_state(sv, SV_AUTH);
     sv->auth_step = AUTH_HANDSHAKE;
     if (mx_conn_read_start(&sv->conn) < 0)
         fail(sv, "read start failed");
@@ -279,10 +328,10 @@ mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
     sv->pool = p;
     sv->flavor = flavor;
     sv->id = atomic_fetch_add(&mx_proc.next_server_id, 1) + 1;
-    sv->state = SV_CONNECTING;
-    mx_pktbuf_init(&sv->out);
+    sv->state = SV_CLOSED; /* born on no list */
     mx_list_init(&sv->link);
-    mx_list_append(&p->connecting, &sv->link);
+    mx_server_set_state(sv, SV_CONNECTING);
+    mx_pktbuf_init(&sv->out);
     p->n_total++;
     uv_timer_init(&w->loop, &sv->timer);
     sv->timer.data = sv;
@@ -346,7 +395,7 @@ static bool send_setup(mx_server_t *sv)
 
 static void start_setup(mx_server_t *sv)
 {
-    sv->state = SV_SETUP;
+    mx_server_set_state(sv, SV_SETUP);
     send_setup(sv);
 }
 
@@ -606,15 +655,12 @@ bool mx_server_kill_query(mx_pool_t *p, uint32_t thread_id)
         p->kill_tids[p->n_kill++] = thread_id;
         return true;
     }
-    mx_list_del(&sv->link);
-    mx_list_append(&p->active, &sv->link);
-    p->n_busy++;
     return mx_server_start_kill(sv, thread_id);
 }
 
 bool mx_server_start_kill(mx_server_t *sv, uint32_t thread_id)
 {
-    sv->state = SV_KILL;
+    mx_server_set_state(sv, SV_KILL);
     char q[48];
     int n = snprintf(q, sizeof(q), "KILL QUERY %u", thread_id);
     SV_DEBUG(sv, "%s", q);
@@ -640,7 +686,7 @@ void mx_server_release(mx_server_t *sv, bool dirty)
     }
     if (dirty) {
         SV_DEBUG(sv, "resetting session state before reuse");
-        sv->state = SV_RESET;
+        mx_server_set_state(sv, SV_RESET);
         sv->synced_id = 0;
         send_reset(sv);
         return;

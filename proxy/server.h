@@ -19,6 +19,11 @@ bool mx_server_internal(mx_server_t *sv) __attribute__((warn_unused_result));
  * temp tables, locks, user variables): reset the backend first. */
 void mx_server_release(mx_server_t *sv, bool dirty);
 void mx_server_close(mx_server_t *sv, const char *why);
+/* The one way a backend connection changes state: it moves to the pool
+ * list of the new state (proxy-t.h) and n_busy follows. */
+void mx_server_set_state(mx_server_t *sv, mx_sv_state_t st);
+/* "idle", "active", ...: for logs and the console. */
+const char *mx_server_state_name(int st);
 /* Send KILL QUERY <thread_id> over an idle connection of pool p; false
  * when none is idle. */
 bool mx_server_kill_query(mx_pool_t *p, uint32_t thread_id);

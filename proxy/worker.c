@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "login.h"
 #include "list.h"
 #include "log.h"
 #include "pool.h"
