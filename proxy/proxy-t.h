@@ -29,6 +29,10 @@
                                     * (MySQL cannot unselect one: such a connection is closed) */
 #define MX_FLAVOR_EXT_TYPES  0x10  /* MARIADB_CLIENT_EXTENDED_TYPE_INFO negotiated: column definitions differ */
 #define MX_FLAVORS 32
+
+/* mx_sstate_t.last_insert_id of a backend after a statement that may have
+ * set it unseen (LAST_INSERT_ID(expr) in a SELECT): no session has it. */
+#define MX_LID_UNKNOWN UINT64_MAX
 #define MX_INTERNAL_NONE INT64_MIN         /* internal query returned no row */
 #define MX_INTERNAL_NULL (INT64_MIN + 1)   /* ... or NULL */
 #define MX_CLS_NONE 0xFF           /* statement not classified (nothing depended on it) */
@@ -81,7 +85,7 @@ typedef struct mx_sstate_s {
     char db[MX_NAME_MAX + 1];    /* real database name; "" = none selected */
     uint8_t collation;           /* from the handshake / SET NAMES replay */
     bool multi_stmt;             /* COM_SET_OPTION state */
-    uint64_t last_insert_id;     /* LAST_INSERT_ID() of this connection */
+    uint64_t last_insert_id;     /* LAST_INSERT_ID() of this connection, MX_LID_UNKNOWN */
     mx_var_t *vars;              /* session variables set since login */
     uint32_t n_vars, cap_vars;
 } mx_sstate_t;

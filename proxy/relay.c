@@ -186,6 +186,13 @@ void mx__forward_command(mx_client_t *cl)
     cl->state_change = cl->state_known = false;
     cl->reported = 0;
     cl->next_seq = 1;
+    if (cl->qflags & MX_SQLF_LAST_INSERT_ID_SET) {
+        /* LAST_INSERT_ID(expr) sets it without an OK packet saying so: the
+         * value is the session's on this backend only (not replayed
+         * elsewhere), and another session reading it here gets its own
+         * value replayed first. */
+        sv->st.last_insert_id = cl->st.last_insert_id = MX_LID_UNKNOWN;
+    }
     bool expects = mx_resp_expected(cl->cmd);
     if (expects)
         mx_resp_begin(&cl->resp, sv->caps, src, heap ? slen : have);

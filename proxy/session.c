@@ -237,7 +237,8 @@ void mx__replay_next(mx_client_t *cl)
             /* Only a statement that reads LAST_INSERT_ID() needs the
              * session's value on this backend: replaying it for every
              * write after a move would cost a round trip each. */
-            if ((cl->qflags & MX_SQLF_LAST_INSERT_ID) && cl->st.last_insert_id != sv->st.last_insert_id) {
+            if ((cl->qflags & MX_SQLF_LAST_INSERT_ID) && cl->st.last_insert_id != sv->st.last_insert_id &&
+                cl->st.last_insert_id != MX_LID_UNKNOWN) {
                 char q[64];
                 int n = snprintf(q, sizeof(q), "DO LAST_INSERT_ID(%llu)", (unsigned long long)cl->st.last_insert_id);
                 put_command(b, MX_COM_QUERY, q, (size_t)n);

@@ -268,6 +268,7 @@ typedef struct stmt_s {
     size_t prev_s, prev_e; /* start and end of the previous token */
     size_t dbf_s;       /* a DATABASE( / SCHEMA( call's name, until its ')' */
     bool dbf_open;      /* ... when the next token is that ')' */
+    bool lid_open;      /* after LAST_INSERT_ID(: an argument unless ')' follows */
     uint32_t depth;     /* parenthesis depth */
     uint32_t wdepth;    /* WITH: the depth of the WITH keyword */
     uint64_t flags;     /* MX_SQLF_* of this statement */
@@ -1452,6 +1453,7 @@ static void func_call(stmt_t *st)
     switch (st->prev_kw) {
     case K_LAST_INSERT_ID:
         st->flags |= MX_SQLF_LAST_INSERT_ID;
+        st->lid_open = true; /* LAST_INSERT_ID(expr) sets it: told at the next token */
         break;
     case K_GET_LOCK:
     case K_RELEASE_LOCK:
@@ -1488,6 +1490,11 @@ static void func_call(stmt_t *st)
 static void feed_any(scan_t *sc, stmt_t *st, const tok_t *t)
 {
     uint8_t kw = t->kw;
+    if (st->lid_open) {
+        st->lid_open = false;
+        if (!(t->type == MX_TOK_PUNCT && t->ch == ')'))
+            st->flags |= MX_SQLF_LAST_INSERT_ID_SET;
+    }
     if (st->dbf_open) {
         st->dbf_open = false;
         if (t->type == MX_TOK_PUNCT && t->ch == ')')
@@ -1921,7 +1928,7 @@ static const char *const flag_names[MX_SQLF_NBITS] = {
     "USE", "KILL", "KILL_QUERY", "SQL_CALC_FOUND_ROWS", "SELECT_NO_LIMIT",
     "SHOW_DATABASES", "SELECT_DATABASE", "CONNECTION_ID", "MULTI", "PREPARE",
     "DIAGNOSTICS", "USERVAR_SET", "USERVAR_LITERAL", "USERVAR_READ", "HANDLER",
-    "CALL", "GLOBAL", "SET_SQL_MODE", "SHUTDOWN", "KILL_USER", "SYSVAR_BARE",
+    "CALL", "GLOBAL", "SET_SQL_MODE", "SHUTDOWN", "KILL_USER", "SYSVAR_BARE", "LAST_INSERT_ID_SET",
 };
 
 const char *mx_sql_flag_name(uint64_t bit)

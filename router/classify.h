@@ -76,7 +76,8 @@ typedef enum {
                                                       * inside a compound statement) */
 #define MX_SQLF_SYSVAR_BARE      (UINT64_C(1) << 40) /* SET @@name = ... (no scope): MariaDB 10.11's
                                                       * session tracking does not report it */
-#define MX_SQLF_NBITS 41
+#define MX_SQLF_LAST_INSERT_ID_SET (UINT64_C(1) << 41) /* LAST_INSERT_ID(expr): sets it, whatever the statement */
+#define MX_SQLF_NBITS 42
 
 /* Functions whose result depends on the connection that wrote, or that
  * change server state: a query calling one must run on the writer. */

@@ -116,10 +116,8 @@ LEAKS = {
 }
 
 
-# Known gap (README "Not yet"): LAST_INSERT_ID() of a session is read from
-# whichever backend it runs on, and a connection passes between sessions of
-# one manx user without a reset; strict: the day it passes, drop this.
-KNOWN_LEAKS = {("last_insert_id", "root")}
+# Known leaks (strict xfail: the day one passes, drop it).
+KNOWN_LEAKS = set()
 
 
 @pytest.mark.parametrize("b_user", ["root", "userb"])
