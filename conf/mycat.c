@@ -1,15 +1,9 @@
-/* Mycat 1.6 conf/ directory -> manx INI (see mycat.h).  expat reads each
- * XML file into a small element tree that keeps the line of every element;
+/* Mycat 1.6 conf/ directory -> manx INI (see mycat.h).  mycat-xml.c reads
+ * each XML file into an element tree that keeps the line of every element;
  * the translator walks the trees and writes INI lines, each with the file,
  * line and element it came from, and conf.c loads the result, so every
  * value goes through the same validation as a hand-written INI and its
- * errors point at the XML.
- *
- * expat rather than libxml2: a SAX parser is all a handful of small files
- * need, it reports the line of each element as it opens, it never fetches
- * the DTD Mycat's files name (no network, no file outside DIR), and it is
- * a smaller attack surface; internal entity declarations are refused
- * outright, since no Mycat file needs them. */
+ * errors point at the XML. */
 #include "mycat.h"
 
 #include <ctype.h>
@@ -22,240 +16,17 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
-#include <expat.h>
 
-#define MAX_DEPTH 32
+#include "mycat-xml.h"
 #define INI_VALUE_MAX 150        /* conf.c's line holds 198 bytes with the key */
 
 enum { F_SERVER, F_SCHEMA, F_DNINDEX };
-
-/* ---- XML tree ----------------------------------------------------------- */
-
-typedef struct xnode_s {
-    char *name;
-    char **attrs;                /* name, value, ..., NULL */
-    char *text;                  /* character data directly inside, NUL-terminated */
-    size_t text_len;
-    int line;                    /* where the start tag is */
-    bool empty;                  /* written <x/> */
-    struct xnode_s *parent, *child, *last, *next;
-} xnode_t;
-
-typedef struct {
-    const char *file;            /* for messages */
-    xnode_t *root, *cur;
-    int depth;
-    XML_Parser p;
-    char *err;
-    size_t errlen;
-    bool failed;
-} xdoc_t;
-
-static void xfree(xnode_t *n)
-{
-    while (n) {
-        xnode_t *next = n->next;
-        xfree(n->child);
-        for (char **a = n->attrs; a && *a; a++)
-            free(*a);
-        free(n->attrs);
-        free(n->name);
-        free(n->text);
-        free(n);
-        n = next;
-    }
-}
-
-__attribute__((format(printf, 3, 4)))
-static void xfail(xdoc_t *d, int line, const char *fmt, ...)
-{
-    if (d->failed)
-        return;
-    d->failed = true;
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(d->err, d->errlen, "%s:%d: %s", d->file, line, msg);
-    XML_StopParser(d->p, XML_FALSE);
-}
-
-static const char *attr(const xnode_t *n, const char *name)
-{
-    for (char **a = n->attrs; a && *a; a += 2)
-        if (strcmp(a[0], name) == 0)
-            return a[1];
-    return NULL;
-}
-
-/* The element name without a namespace prefix ("mycat:schema" -> "schema"). */
-static const char *local(const char *name)
-{
-    const char *c = strrchr(name, ':');
-    return c ? c + 1 : name;
-}
-
-static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-    xdoc_t *d = ud;
-    int line = (int)XML_GetCurrentLineNumber(d->p);
-    if (d->failed)
-        return;
-    if (++d->depth > MAX_DEPTH) {
-        xfail(d, line, "elements nested more than %d deep", MAX_DEPTH);
-        return;
-    }
-    xnode_t *n = calloc(1, sizeof(*n));
-    size_t na = 0;
-    while (atts[na])
-        na++;
-    if (n) {
-        n->name = strdup(name);
-        n->attrs = calloc(na + 1, sizeof(char *));
-    }
-    if (!n || !n->name || !n->attrs) {
-        if (n)
-            xfree(n);
-        xfail(d, line, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < na; i++)
-        if (!(n->attrs[i] = strdup(atts[i]))) {
-            xfree(n);
-            xfail(d, line, "out of memory");
-            return;
-        }
-    n->line = line;
-    n->parent = d->cur;
-    if (!d->cur)
-        d->root = n;
-    else if (d->cur->last)
-        d->cur->last = d->cur->last->next = n;
-    else
-        d->cur->child = d->cur->last = n;
-    d->cur = n;
-}
-
-static void XMLCALL on_end(void *ud, const XML_Char *name)
-{
-    xdoc_t *d = ud;
-    if (d->failed || !d->cur)
-        return;
-    /* expat reports <x/> as a start and an end with no bytes of its own:
-     * remembered to explain a later stray </x>. */
-    d->cur->empty = XML_GetCurrentByteCount(d->p) == 0;
-    d->cur = d->cur->parent;
-    d->depth--;
-}
-
-static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
-{
-    xdoc_t *d = ud;
-    if (d->failed || !d->cur || len <= 0)
-        return;
-    xnode_t *n = d->cur;
-    char *t = realloc(n->text, n->text_len + (size_t)len + 1);
-    if (!t) {
-        xfail(d, (int)XML_GetCurrentLineNumber(d->p), "out of memory");
-        return;
-    }
-    memcpy(t + n->text_len, s, (size_t)len);
-    n->text_len += (size_t)len;
-    t[n->text_len] = '\0';
-    n->text = t;
-}
-
-static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param, const XML_Char *value,
-                              int value_len, const XML_Char *base, const XML_Char *system_id,
-                              const XML_Char *public_id, const XML_Char *notation)
-{
-    xdoc_t *d = ud;
-    xfail(d, (int)XML_GetCurrentLineNumber(d->p), "the DTD declares entity '%s'; manx refuses entity "
-          "declarations (no Mycat file needs them, and they can expand without bound)", name);
-}
-
-/* The name of the end tag expat stopped at (its error index points at the
- * name, just after "</"), or "" when there is none. */
-static void end_tag_at(const char *buf, size_t len, size_t pos, char *out, size_t n)
-{
-    size_t k = 0;
-    if (pos + 2 < len && buf[pos] == '<' && buf[pos + 1] == '/')
-        pos += 2;
-    else if (pos < 2 || pos >= len || buf[pos - 2] != '<' || buf[pos - 1] != '/')
-        pos = len;
-    for (; pos < len && k + 1 < n && buf[pos] != '>' && !isspace((unsigned char)buf[pos]); pos++)
-        out[k++] = buf[pos];
-    out[k] = '\0';
-}
-
-/* A tag mismatch in words a DBA can act on; the one the issue's ops note
- * has (a <writeHost .../> closed twice) gets its own explanation. */
-static void explain_mismatch(xdoc_t *d, const char *buf, size_t len, int line)
-{
-    char stray[64];
-    end_tag_at(buf, len, (size_t)XML_GetCurrentByteIndex(d->p), stray, sizeof(stray));
-    const xnode_t *open = d->cur, *self = NULL;
-    for (const xnode_t *c = open ? open->child : NULL; c && stray[0]; c = c->next)
-        if (c->empty && strcmp(c->name, stray) == 0)
-            self = c;
-    const char *h = self ? attr(self, "host") : NULL;
-    if (self)
-        xfail(d, line, "</%s> closes nothing: the <%s%s%s%s> at line %d ends with \"/>\", which already "
-              "closes it, so the elements after it are outside it and this </%s> is left over (Mycat refuses "
-              "the file too). Remove the \"/\" at the end of the tag on line %d, or this </%s>",
-              stray, self->name, h ? " host=\"" : "", h ? h : "", h ? "\"" : "", self->line, stray, self->line,
-              stray);
-    else if (stray[0] && open)
-        xfail(d, line, "</%s> found where </%s> was expected (for the <%s> opened at line %d): a tag is "
-              "missing, misspelt or closed twice", stray, open->name, open->name, open->line);
-    else
-        xfail(d, line, "not well-formed XML: %s", XML_ErrorString(XML_GetErrorCode(d->p)));
-}
-
-/* Parse a whole document.  Returns the root or NULL with err set. */
-static xnode_t *xml_parse(const char *file, const char *buf, size_t len, char *err, size_t errlen)
-{
-    xdoc_t d = {.file = file, .err = err, .errlen = errlen};
-    if (len > MX_MYCAT_MAX_FILE || len > (size_t)INT32_MAX) {
-        snprintf(err, errlen, "%s: larger than %u MB; not a Mycat file", file, MX_MYCAT_MAX_FILE >> 20);
-        return NULL;
-    }
-    d.p = XML_ParserCreate(NULL);
-    if (!d.p) {
-        snprintf(err, errlen, "%s: out of memory", file);
-        return NULL;
-    }
-    XML_SetUserData(d.p, &d);
-    XML_SetElementHandler(d.p, on_start, on_end);
-    XML_SetCharacterDataHandler(d.p, on_text);
-    XML_SetEntityDeclHandler(d.p, on_entity);
-    XML_SetParamEntityParsing(d.p, XML_PARAM_ENTITY_PARSING_NEVER);
-    if (XML_Parse(d.p, buf, (int)len, XML_TRUE) != XML_STATUS_OK && !d.failed) {
-        int line = (int)XML_GetCurrentLineNumber(d.p);
-        if (XML_GetErrorCode(d.p) == XML_ERROR_TAG_MISMATCH)
-            explain_mismatch(&d, buf, len, line);
-        else if (XML_GetErrorCode(d.p) == XML_ERROR_NO_ELEMENTS)
-            xfail(&d, line, "no XML element in the file (is it empty?)");
-        else
-            xfail(&d, line, "not well-formed XML (column %d): %s", (int)XML_GetCurrentColumnNumber(d.p) + 1,
-                  XML_ErrorString(XML_GetErrorCode(d.p)));
-    }
-    XML_ParserFree(d.p);
-    if (d.failed || !d.root) {
-        if (!d.failed)
-            snprintf(err, errlen, "%s: no XML element in the file", file);
-        xfree(d.root);
-        return NULL;
-    }
-    return d.root;
-}
 
 /* ---- the translation ------------------------------------------------------ */
 
 typedef struct {
     char name[MX_NAME_MAX];
-    const xnode_t *el;
+    const mx_xnode_t *el;
     char hosts[MX_MAX_USER_HOSTS * MX_HOST_PATTERN_MAX];
     size_t n_hosts;
     bool skip;                   /* not imported (warned) */
@@ -271,7 +42,7 @@ typedef struct {
     char *err;
     size_t errlen;
     bool failed;
-    xnode_t *server, *schema;
+    mx_xnode_t *server, *schema;
     user_t *users;
     size_t n_users;
     bool firewall;               /* <whitehost> has entries: users not named are refused */
@@ -309,24 +80,24 @@ static bool errf(tr_t *t, int file, int line, const char *fmt, ...)
 }
 
 /* "<writeHost host="hostM1">" for messages. */
-static const char *label(const xnode_t *n, char *buf, size_t len)
+static const char *label(const mx_xnode_t *n, char *buf, size_t len)
 {
-    const char *v = attr(n, "name");
+    const char *v = mx__xml_attr(n, "name");
     const char *k = "name";
     if (!v) {
-        v = attr(n, "host");
+        v = mx__xml_attr(n, "host");
         k = "host";
     }
     if (v)
-        snprintf(buf, len, "<%s %s=\"%.60s\">", local(n->name), k, v);
+        snprintf(buf, len, "<%s %s=\"%.60s\">", mx__xml_local(n->name), k, v);
     else
-        snprintf(buf, len, "<%s>", local(n->name));
+        snprintf(buf, len, "<%s>", mx__xml_local(n->name));
     return buf;
 }
 
 /* Appends one INI line that came from `el` of file `file` (-1: none). */
 __attribute__((format(printf, 4, 5)))
-static bool emit(tr_t *t, int file, const xnode_t *el, const char *fmt, ...)
+static bool emit(tr_t *t, int file, const mx_xnode_t *el, const char *fmt, ...)
 {
     mx_mycat_ini_t *ini = t->ini;
     char line[1024];
@@ -386,7 +157,7 @@ static bool ini_safe(const char *v)
 }
 
 /* emit "key = value" after checking that value can be written. */
-static bool emit_kv(tr_t *t, int file, const xnode_t *el, const char *key, const char *v)
+static bool emit_kv(tr_t *t, int file, const mx_xnode_t *el, const char *key, const char *v)
 {
     char buf[128];
     if (!ini_safe(v))
@@ -397,7 +168,7 @@ static bool emit_kv(tr_t *t, int file, const xnode_t *el, const char *key, const
 }
 
 /* Copy of the element's text without surrounding blanks. */
-static void text_of(const xnode_t *n, char *out, size_t len)
+static void text_of(const mx_xnode_t *n, char *out, size_t len)
 {
     const char *s = n->text ? n->text : "";
     size_t l = n->text ? n->text_len : 0;
@@ -412,11 +183,11 @@ static void text_of(const xnode_t *n, char *out, size_t len)
 }
 
 /* The <property name="key"> children of n as key -> text lookups. */
-static const xnode_t *prop(const xnode_t *n, const char *key)
+static const mx_xnode_t *prop(const mx_xnode_t *n, const char *key)
 {
-    for (const xnode_t *c = n->child; c; c = c->next) {
-        const char *k = attr(c, "name");
-        if (strcmp(local(c->name), "property") == 0 && k && strcmp(k, key) == 0)
+    for (const mx_xnode_t *c = n->child; c; c = c->next) {
+        const char *k = mx__xml_attr(c, "name");
+        if (strcmp(mx__xml_local(c->name), "property") == 0 && k && strcmp(k, key) == 0)
             return c;
     }
     return NULL;
@@ -437,7 +208,7 @@ static bool name_ok(const char *v)
     return true;
 }
 
-static bool check_name(tr_t *t, int file, const xnode_t *el, const char *what, const char *v)
+static bool check_name(tr_t *t, int file, const mx_xnode_t *el, const char *what, const char *v)
 {
     char buf[128];
     if (!v)
@@ -467,17 +238,17 @@ static const char *system_unsupported(const char *key)
     return "no manx counterpart";
 }
 
-static bool system_props(tr_t *t, const xnode_t *sys, const xnode_t **port, const xnode_t **bind,
-                         const xnode_t **mport, bool *idle_given)
+static bool system_props(tr_t *t, const mx_xnode_t *sys, const mx_xnode_t **port, const mx_xnode_t **bind,
+                         const mx_xnode_t **mport, bool *idle_given)
 {
     static const char *const direct[][2] = {
         {"processors", "workers"}, {"idleTimeout", "client_idle_timeout"}, {"maxPacketSize", "max_packet"},
         {"fakeMySQLVersion", "server_version"},
     };
     char v[256];
-    for (const xnode_t *c = sys ? sys->child : NULL; c; c = c->next) {
-        const char *k = attr(c, "name");
-        if (strcmp(local(c->name), "property") != 0 || !k) {
+    for (const mx_xnode_t *c = sys ? sys->child : NULL; c; c = c->next) {
+        const char *k = mx__xml_attr(c, "name");
+        if (strcmp(mx__xml_local(c->name), "property") != 0 || !k) {
             warnf(t, F_SERVER, c->line, "<%s> inside <system>: not a <property name=...>; ignored", c->name);
             continue;
         }
@@ -509,15 +280,15 @@ static bool system_props(tr_t *t, const xnode_t *sys, const xnode_t **port, cons
 /* [manx] from <system>; Mycat's defaults where a property is absent. */
 static bool server_system(tr_t *t)
 {
-    const xnode_t *sys = NULL;
-    for (const xnode_t *c = t->server->child; c; c = c->next) {
-        const char *n = local(c->name);
+    const mx_xnode_t *sys = NULL;
+    for (const mx_xnode_t *c = t->server->child; c; c = c->next) {
+        const char *n = mx__xml_local(c->name);
         if (strcmp(n, "system") == 0 && !sys)
             sys = c;
         else if (strcmp(n, "user") != 0 && strcmp(n, "firewall") != 0)
             warnf(t, F_SERVER, c->line, "<%s>: not used by manx (ignored)", c->name);
     }
-    const xnode_t *port = NULL, *bind = NULL, *mport = NULL;
+    const mx_xnode_t *port = NULL, *bind = NULL, *mport = NULL;
     bool idle_given = false;
     emit(t, -1, NULL, "[manx]");
     if (!system_props(t, sys, &port, &bind, &mport, &idle_given))
@@ -578,11 +349,11 @@ static bool pattern_ok(const char *v)
 }
 
 /* <whitehost><host host="127.0.0.*" user="root,test"/>: each user's list. */
-static bool whitehost(tr_t *t, const xnode_t *wh)
+static bool whitehost(tr_t *t, const mx_xnode_t *wh)
 {
-    for (const xnode_t *h = wh->child; h; h = h->next) {
-        const char *pat = attr(h, "host"), *us = attr(h, "user");
-        if (strcmp(local(h->name), "host") != 0 || !pat || !us) {
+    for (const mx_xnode_t *h = wh->child; h; h = h->next) {
+        const char *pat = mx__xml_attr(h, "host"), *us = mx__xml_attr(h, "user");
+        if (strcmp(mx__xml_local(h->name), "host") != 0 || !pat || !us) {
             warnf(t, F_SERVER, h->line, "<%s> in <whitehost>: not <host host=... user=...>; ignored", h->name);
             continue;
         }
@@ -620,9 +391,9 @@ static bool whitehost(tr_t *t, const xnode_t *wh)
 /* <blacklist check="true">: Druid's SQL firewall.  manx honours the one
  * combination it can (no INSERT, UPDATE or DELETE: every user read-only);
  * each other switch is a warning. */
-static void blacklist(tr_t *t, const xnode_t *bl)
+static void blacklist(tr_t *t, const mx_xnode_t *bl)
 {
-    if (!is_true(attr(bl, "check"))) {
+    if (!is_true(mx__xml_attr(bl, "check"))) {
         if (bl->child)
             warnf(t, F_SERVER, bl->line, "<blacklist> without check=\"true\": Mycat does not apply it; ignored");
         return;
@@ -631,15 +402,15 @@ static void blacklist(tr_t *t, const xnode_t *bl)
     int off = 0;
     char v[64];
     for (size_t i = 0; i < 3; i++) {
-        const xnode_t *p = prop(bl, writes[i]);
+        const mx_xnode_t *p = prop(bl, writes[i]);
         if (p) {
             text_of(p, v, sizeof(v));
             off += strcasecmp(v, "false") == 0;
         }
     }
     t->blacklist_readonly = off == 3;
-    for (const xnode_t *c = bl->child; c; c = c->next) {
-        const char *k = attr(c, "name");
+    for (const mx_xnode_t *c = bl->child; c; c = c->next) {
+        const char *k = mx__xml_attr(c, "name");
         if (t->blacklist_readonly && k && (strcmp(k, "insertAllow") == 0 || strcmp(k, "updateAllow") == 0 ||
                                            strcmp(k, "deleteAllow") == 0))
             continue;
@@ -651,15 +422,15 @@ static void blacklist(tr_t *t, const xnode_t *bl)
 static bool server_users(tr_t *t)
 {
     size_t n = 0;
-    for (const xnode_t *c = t->server->child; c; c = c->next)
-        n += strcmp(local(c->name), "user") == 0;
+    for (const mx_xnode_t *c = t->server->child; c; c = c->next)
+        n += strcmp(mx__xml_local(c->name), "user") == 0;
     t->users = calloc(n ? n : 1, sizeof(*t->users));
     if (!t->users)
         return errf(t, F_SERVER, 0, "out of memory");
-    for (const xnode_t *c = t->server->child; c; c = c->next) {
-        if (strcmp(local(c->name), "user") != 0)
+    for (const mx_xnode_t *c = t->server->child; c; c = c->next) {
+        if (strcmp(mx__xml_local(c->name), "user") != 0)
             continue;
-        const char *name = attr(c, "name");
+        const char *name = mx__xml_attr(c, "name");
         if (!check_name(t, F_SERVER, c, "name", name))
             return false;
         if (find_user(t, name, strlen(name)))
@@ -668,14 +439,14 @@ static bool server_users(tr_t *t)
         snprintf(u->name, sizeof(u->name), "%s", name);
         u->el = c;
     }
-    for (const xnode_t *c = t->server->child; c; c = c->next) {
-        if (strcmp(local(c->name), "firewall") != 0)
+    for (const mx_xnode_t *c = t->server->child; c; c = c->next) {
+        if (strcmp(mx__xml_local(c->name), "firewall") != 0)
             continue;
-        for (const xnode_t *f = c->child; f; f = f->next) {
-            if (strcmp(local(f->name), "whitehost") == 0) {
+        for (const mx_xnode_t *f = c->child; f; f = f->next) {
+            if (strcmp(mx__xml_local(f->name), "whitehost") == 0) {
                 if (!whitehost(t, f))
                     return false;
-            } else if (strcmp(local(f->name), "blacklist") == 0) {
+            } else if (strcmp(mx__xml_local(f->name), "blacklist") == 0) {
                 blacklist(t, f);
             } else {
                 warnf(t, F_SERVER, f->line, "<%s> in <firewall>: not used by manx (ignored)", f->name);
@@ -688,7 +459,7 @@ static bool server_users(tr_t *t)
 /* Why a user is left out, or NULL; errors for what would grant more. */
 static const char *user_skip(tr_t *t, user_t *u)
 {
-    const xnode_t *el = u->el, *p;
+    const mx_xnode_t *el = u->el, *p;
     char v[64];
     if ((p = prop(el, "usingDecrypt")) && (text_of(p, v, sizeof(v)), strcmp(v, "1") == 0))
         return "its password is encrypted (usingDecrypt=1) with Mycat's key, which manx does not have; give the "
@@ -703,10 +474,10 @@ static const char *user_skip(tr_t *t, user_t *u)
 static bool user_children(tr_t *t, const user_t *u)
 {
     static const char *const known[] = {"password", "schemas", "readOnly", "benchmark", "usingDecrypt"};
-    for (const xnode_t *c = u->el->child; c; c = c->next) {
-        const char *k = attr(c, "name");
-        if (strcmp(local(c->name), "privileges") == 0) {
-            if (is_true(attr(c, "check")))
+    for (const mx_xnode_t *c = u->el->child; c; c = c->next) {
+        const char *k = mx__xml_attr(c, "name");
+        if (strcmp(mx__xml_local(c->name), "privileges") == 0) {
+            if (is_true(mx__xml_attr(c, "check")))
                 return errf(t, F_SERVER, c->line, "<privileges check=\"true\"> of user \"%s\": manx cannot enforce "
                             "Mycat's per-schema/table DML privileges, and dropping them would let the user do more; "
                             "use readOnly or, in the INI, a backend_user with narrower grants, then remove "
@@ -715,7 +486,7 @@ static bool user_children(tr_t *t, const user_t *u)
                   "apply it either; ignored", u->name);
             continue;
         }
-        bool ok = strcmp(local(c->name), "property") == 0 && k;
+        bool ok = strcmp(mx__xml_local(c->name), "property") == 0 && k;
         for (size_t i = 0; ok && i < sizeof(known) / sizeof(known[0]); i++)
             if (strcmp(k, known[i]) == 0)
                 ok = false, k = NULL;
@@ -728,12 +499,12 @@ static bool user_children(tr_t *t, const user_t *u)
 
 static bool user_emit(tr_t *t, user_t *u)
 {
-    const xnode_t *el = u->el, *p;
+    const mx_xnode_t *el = u->el, *p;
     char v[256];
     emit(t, -1, NULL, "%s", "");
     if (!emit(t, F_SERVER, el, "[user %s]", u->name))
         return false;
-    if (is_true(attr(el, "defaultAccount")))
+    if (is_true(mx__xml_attr(el, "defaultAccount")))
         emit(t, -1, NULL, "; defaultAccount=\"true\" in server.xml: accepted; manx has no default account");
     p = prop(el, "password");
     if (p)
@@ -782,7 +553,7 @@ static bool users_emit(tr_t *t)
 
 /* ---- schema.xml ------------------------------------------------------------- */
 
-static bool only_attrs(tr_t *t, const xnode_t *el, const char *const *known)
+static bool only_attrs(tr_t *t, const mx_xnode_t *el, const char *const *known)
 {
     char buf[128];
     for (char **a = el->attrs; a && *a; a += 2) {
@@ -796,11 +567,11 @@ static bool only_attrs(tr_t *t, const xnode_t *el, const char *const *known)
     return true;
 }
 
-static const xnode_t *find_el(const xnode_t *root, const char *kind, const char *name)
+static const mx_xnode_t *find_el(const mx_xnode_t *root, const char *kind, const char *name)
 {
-    for (const xnode_t *c = root->child; c; c = c->next) {
-        const char *n = attr(c, "name");
-        if (strcmp(local(c->name), kind) == 0 && n && strcmp(n, name) == 0)
+    for (const mx_xnode_t *c = root->child; c; c = c->next) {
+        const char *n = mx__xml_attr(c, "name");
+        if (strcmp(mx__xml_local(c->name), kind) == 0 && n && strcmp(n, name) == 0)
             return c;
     }
     return NULL;
@@ -808,41 +579,41 @@ static const xnode_t *find_el(const xnode_t *root, const char *kind, const char 
 
 /* A <table> sends some statements elsewhere than the schema's dataNode:
  * an error (the meaning changes) unless the caller said to ignore it. */
-static bool schema_tables(tr_t *t, const xnode_t *s, bool *has_tables)
+static bool schema_tables(tr_t *t, const mx_xnode_t *s, bool *has_tables)
 {
     char buf[128];
-    for (const xnode_t *c = s->child; c; c = c->next) {
-        const char *k = local(c->name);
+    for (const mx_xnode_t *c = s->child; c; c = c->next) {
+        const char *k = mx__xml_local(c->name);
         if (strcmp(k, "table") != 0 && strcmp(k, "childTable") != 0) {
             warnf(t, F_SCHEMA, c->line, "<%s> in <schema>: not used by manx (ignored)", c->name);
             continue;
         }
         *has_tables = true;
-        const char *dn = attr(c, "dataNode"), *rule = attr(c, "rule");
+        const char *dn = mx__xml_attr(c, "dataNode"), *rule = mx__xml_attr(c, "rule");
         if (!(t->flags & MX_MYCAT_IGNORE_SHARDING))
             return errf(t, F_SCHEMA, c->line, "%s: a Mycat table rule (dataNode=\"%s\"%s%s%s) that manx cannot "
                         "follow: manx sends every statement of schema \"%s\" to one dataNode. Start with "
                         "--mycat-ignore-sharding to send this table's statements there too",
                         label(c, buf, sizeof(buf)), dn ? dn : "", rule ? ", rule=\"" : "", rule ? rule : "",
-                        rule ? "\"" : "", attr(s, "name"));
+                        rule ? "\"" : "", mx__xml_attr(s, "name"));
         warnf(t, F_SCHEMA, c->line, "%s: Mycat table rule ignored (--mycat-ignore-sharding): its statements go to "
               "dataNode \"%s\" like the rest of schema \"%s\"", label(c, buf, sizeof(buf)),
-              attr(s, "dataNode") ? attr(s, "dataNode") : "?", attr(s, "name"));
+              mx__xml_attr(s, "dataNode") ? mx__xml_attr(s, "dataNode") : "?", mx__xml_attr(s, "name"));
     }
     return true;
 }
 
-static bool schema_one(tr_t *t, const xnode_t *s, long default_limit)
+static bool schema_one(tr_t *t, const mx_xnode_t *s, long default_limit)
 {
     static const char *const known[] = {"name", "checkSQLschema", "sqlMaxLimit", "dataNode", NULL};
-    const char *name = attr(s, "name"), *dn = attr(s, "dataNode"), *lim = attr(s, "sqlMaxLimit");
+    const char *name = mx__xml_attr(s, "name"), *dn = mx__xml_attr(s, "dataNode"), *lim = mx__xml_attr(s, "sqlMaxLimit");
     bool tables = false;
     if (!check_name(t, F_SCHEMA, s, "name", name) || !schema_tables(t, s, &tables) || !only_attrs(t, s, known))
         return false;
     if (!dn)
         return errf(t, F_SCHEMA, s->line, "<schema name=\"%s\"> has no dataNode attribute; manx needs the "
                     "dataNode that holds the schema", name);
-    if (is_true(attr(s, "checkSQLschema")))
+    if (is_true(mx__xml_attr(s, "checkSQLschema")))
         warnf(t, F_SCHEMA, s->line, "<schema name=\"%s\">: checkSQLschema=\"true\" is not applied: manx does not "
               "remove the schema name from schema.table in statements", name);
     emit(t, -1, NULL, "%s", "");
@@ -864,39 +635,39 @@ static bool schema_one(tr_t *t, const xnode_t *s, long default_limit)
     return emit_kv(t, F_SCHEMA, s, "sql_max_limit", lim ? lim : v);
 }
 
-static bool datanode_one(tr_t *t, const xnode_t *d)
+static bool datanode_one(tr_t *t, const mx_xnode_t *d)
 {
     static const char *const known[] = {"name", "dataHost", "database", NULL};
-    const char *name = attr(d, "name");
+    const char *name = mx__xml_attr(d, "name");
     if (name && strpbrk(name, "$,"))
         return errf(t, F_SCHEMA, d->line, "<dataNode name=\"%s\">: a range of dataNodes is Mycat sharding, which "
                     "manx does not do; name each dataNode on its own", name);
-    if (!check_name(t, F_SCHEMA, d, "name", name) || !check_name(t, F_SCHEMA, d, "dataHost", attr(d, "dataHost")) ||
+    if (!check_name(t, F_SCHEMA, d, "name", name) || !check_name(t, F_SCHEMA, d, "dataHost", mx__xml_attr(d, "dataHost")) ||
         !only_attrs(t, d, known))
         return false;
-    if (!attr(d, "database"))
+    if (!mx__xml_attr(d, "database"))
         return errf(t, F_SCHEMA, d->line, "<dataNode name=\"%s\"> has no database attribute", name);
     emit(t, -1, NULL, "%s", "");
     emit(t, F_SCHEMA, d, "[datanode %s]", name);
-    return emit_kv(t, F_SCHEMA, d, "datahost", attr(d, "dataHost")) &&
-           emit_kv(t, F_SCHEMA, d, "database", attr(d, "database"));
+    return emit_kv(t, F_SCHEMA, d, "datahost", mx__xml_attr(d, "dataHost")) &&
+           emit_kv(t, F_SCHEMA, d, "database", mx__xml_attr(d, "database"));
 }
 
 /* A [host] name for a writeHost/readHost: its host attribute, prefixed
  * with the dataHost's name when another dataHost took it first. */
-static bool host_name(tr_t *t, const xnode_t *dh, const xnode_t *h, char *out)
+static bool host_name(tr_t *t, const mx_xnode_t *dh, const mx_xnode_t *h, char *out)
 {
-    const char *n = attr(h, "host");
+    const char *n = mx__xml_attr(h, "host");
     if (!check_name(t, F_SCHEMA, h, "host", n))
         return false;
     bool taken = false;
     for (size_t i = 0; i < t->n_host_names && !taken; i++)
         taken = strcmp(t->host_names[i], n) == 0;
     if (taken) {
-        int w = snprintf(out, MX_NAME_MAX, "%s.%s", attr(dh, "name"), n);
+        int w = snprintf(out, MX_NAME_MAX, "%s.%s", mx__xml_attr(dh, "name"), n);
         if (w < 0 || w >= MX_NAME_MAX)
             return errf(t, F_SCHEMA, h->line, "host \"%s\" is used twice and \"%s.%s\" is too long a name", n,
-                        attr(dh, "name"), n);
+                        mx__xml_attr(dh, "name"), n);
         warnf(t, F_SCHEMA, h->line, "host=\"%s\" is used by another dataHost too; this one is [host %s] in manx",
               n, out);
     } else {
@@ -908,25 +679,25 @@ static bool host_name(tr_t *t, const xnode_t *dh, const xnode_t *h, char *out)
     return true;
 }
 
-static bool host_emit(tr_t *t, const xnode_t *h, const char *name, const char *read_hosts)
+static bool host_emit(tr_t *t, const mx_xnode_t *h, const char *name, const char *read_hosts)
 {
     static const char *const known[] = {"host", "url", "user", "password", "weight", "usingDecrypt", NULL};
     char addr[256];
-    const char *url = attr(h, "url"), *w = attr(h, "weight");
+    const char *url = mx__xml_attr(h, "url"), *w = mx__xml_attr(h, "weight");
     only_attrs(t, h, known);
-    if (attr(h, "usingDecrypt") && strcmp(attr(h, "usingDecrypt"), "1") == 0)
+    if (mx__xml_attr(h, "usingDecrypt") && strcmp(mx__xml_attr(h, "usingDecrypt"), "1") == 0)
         return errf(t, F_SCHEMA, h->line, "<%s host=\"%s\">: the password is encrypted (usingDecrypt=1) with "
-                    "Mycat's key, which manx does not have; write the clear password", h->name, attr(h, "host"));
-    if (!url || !attr(h, "user"))
-        return errf(t, F_SCHEMA, h->line, "<%s host=\"%s\"> needs url and user", h->name, attr(h, "host"));
+                    "Mycat's key, which manx does not have; write the clear password", h->name, mx__xml_attr(h, "host"));
+    if (!url || !mx__xml_attr(h, "user"))
+        return errf(t, F_SCHEMA, h->line, "<%s host=\"%s\"> needs url and user", h->name, mx__xml_attr(h, "host"));
     /* dbDriver="jdbc" writes jdbc:mysql://host:port/db?options. */
     if (strncasecmp(url, "jdbc:mysql://", 13) == 0)
         url += 13;
     snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(url, "/?"), url);
     emit(t, -1, NULL, "%s", "");
     emit(t, F_SCHEMA, h, "[host %s]", name);
-    if (!emit_kv(t, F_SCHEMA, h, "address", addr) || !emit_kv(t, F_SCHEMA, h, "user", attr(h, "user")) ||
-        !emit_kv(t, F_SCHEMA, h, "password", attr(h, "password") ? attr(h, "password") : ""))
+    if (!emit_kv(t, F_SCHEMA, h, "address", addr) || !emit_kv(t, F_SCHEMA, h, "user", mx__xml_attr(h, "user")) ||
+        !emit_kv(t, F_SCHEMA, h, "password", mx__xml_attr(h, "password") ? mx__xml_attr(h, "password") : ""))
         return false;
     if (w && strtol(w, NULL, 10) > 0 && !emit_kv(t, F_SCHEMA, h, "weight", w))
         return false;
@@ -940,18 +711,18 @@ typedef struct {
     size_t nw, nr[MX_MAX_HOSTS_PER_LIST];
 } dh_names_t;
 
-static bool datahost_names(tr_t *t, const xnode_t *dh, dh_names_t *nm)
+static bool datahost_names(tr_t *t, const mx_xnode_t *dh, dh_names_t *nm)
 {
-    for (const xnode_t *w = dh->child; w; w = w->next) {
-        if (strcmp(local(w->name), "writeHost") != 0)
+    for (const mx_xnode_t *w = dh->child; w; w = w->next) {
+        if (strcmp(mx__xml_local(w->name), "writeHost") != 0)
             continue;
         if (nm->nw == MX_MAX_HOSTS_PER_LIST)
             return errf(t, F_SCHEMA, w->line, "more than %d writeHosts", MX_MAX_HOSTS_PER_LIST);
         size_t i = nm->nw++;
         if (!host_name(t, dh, w, nm->w[i]))
             return false;
-        for (const xnode_t *r = w->child; r; r = r->next) {
-            if (strcmp(local(r->name), "readHost") != 0) {
+        for (const mx_xnode_t *r = w->child; r; r = r->next) {
+            if (strcmp(mx__xml_local(r->name), "readHost") != 0) {
                 warnf(t, F_SCHEMA, r->line, "<%s> in <writeHost>: not used by manx (ignored)", r->name);
                 continue;
             }
@@ -962,16 +733,16 @@ static bool datahost_names(tr_t *t, const xnode_t *dh, dh_names_t *nm)
         }
     }
     if (nm->nw == 0)
-        return errf(t, F_SCHEMA, dh->line, "<dataHost name=\"%s\"> has no <writeHost>", attr(dh, "name"));
+        return errf(t, F_SCHEMA, dh->line, "<dataHost name=\"%s\"> has no <writeHost>", mx__xml_attr(dh, "name"));
     return true;
 }
 
 /* The writeHosts of a dataHost, each followed by its readHosts. */
-static bool datahost_hosts(tr_t *t, const xnode_t *dh, const dh_names_t *nm)
+static bool datahost_hosts(tr_t *t, const mx_xnode_t *dh, const dh_names_t *nm)
 {
     size_t i = 0;
-    for (const xnode_t *w = dh->child; w; w = w->next) {
-        if (strcmp(local(w->name), "writeHost") != 0)
+    for (const mx_xnode_t *w = dh->child; w; w = w->next) {
+        if (strcmp(mx__xml_local(w->name), "writeHost") != 0)
             continue;
         char list[MX_MAX_HOSTS_PER_LIST * (MX_NAME_MAX + 2)] = "";
         for (size_t k = 0, o = 0; k < nm->nr[i]; k++, o = strlen(list))
@@ -979,15 +750,15 @@ static bool datahost_hosts(tr_t *t, const xnode_t *dh, const dh_names_t *nm)
         if (!host_emit(t, w, nm->w[i], list))
             return false;
         size_t k = 0;
-        for (const xnode_t *r = w->child; r; r = r->next)
-            if (strcmp(local(r->name), "readHost") == 0 && !host_emit(t, r, nm->r[i][k++], ""))
+        for (const mx_xnode_t *r = w->child; r; r = r->next)
+            if (strcmp(mx__xml_local(r->name), "readHost") == 0 && !host_emit(t, r, nm->r[i][k++], ""))
                 return false;
         i++;
     }
     return true;
 }
 
-static bool datahost_attrs(tr_t *t, const xnode_t *dh)
+static bool datahost_attrs(tr_t *t, const mx_xnode_t *dh)
 {
     static const char *const known[] = {"name", "maxCon", "minCon", "balance", "writeType", "switchType",
                                         "slaveThreshold", "dbType", "dbDriver", "tempReadHostAvailable", NULL};
@@ -998,11 +769,11 @@ static bool datahost_attrs(tr_t *t, const xnode_t *dh)
     };
     only_attrs(t, dh, known);
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        const char *v = attr(dh, map[i][0]);
+        const char *v = mx__xml_attr(dh, map[i][0]);
         if ((v || map[i][2]) && !emit_kv(t, F_SCHEMA, dh, map[i][1], v ? v : map[i][2]))
             return false;
     }
-    const char *st = attr(dh, "slaveThreshold"), *sw = attr(dh, "switchType");
+    const char *st = mx__xml_attr(dh, "slaveThreshold"), *sw = mx__xml_attr(dh, "switchType");
     if (st && strtol(st, NULL, 10) >= 0) {
         if (!sw || strcmp(sw, "2") != 0)
             emit(t, -1, NULL, "; slaveThreshold matters only with switchType=2, in Mycat and in manx");
@@ -1010,33 +781,33 @@ static bool datahost_attrs(tr_t *t, const xnode_t *dh)
             return false;
     } else if (st) {
         warnf(t, F_SCHEMA, dh->line, "<dataHost name=\"%s\">: slaveThreshold=\"%s\" (no limit) is manx's "
-              "default of 100 seconds", attr(dh, "name"), st);
+              "default of 100 seconds", mx__xml_attr(dh, "name"), st);
     }
     /* Mycat stops reading from the readHosts of a writeHost that is down
      * unless tempReadHostAvailable="1". */
-    const char *tr = attr(dh, "tempReadHostAvailable");
+    const char *tr = mx__xml_attr(dh, "tempReadHostAvailable");
     if (!emit(t, F_SCHEMA, dh, "drop_reads_of_dead_writer = %s", tr && strcmp(tr, "1") == 0 ? "false" : "true"))
         return false;
-    const char *drv = attr(dh, "dbDriver");
+    const char *drv = mx__xml_attr(dh, "dbDriver");
     if (drv && strcasecmp(drv, "native") != 0)
         warnf(t, F_SCHEMA, dh->line, "<dataHost name=\"%s\">: dbDriver=\"%s\": manx speaks the MySQL protocol "
-              "itself, as dbDriver=\"native\" does", attr(dh, "name"), drv);
+              "itself, as dbDriver=\"native\" does", mx__xml_attr(dh, "name"), drv);
     return true;
 }
 
-static bool datahost_one(tr_t *t, const xnode_t *dh)
+static bool datahost_one(tr_t *t, const mx_xnode_t *dh)
 {
-    const char *name = attr(dh, "name"), *db = attr(dh, "dbType");
+    const char *name = mx__xml_attr(dh, "name"), *db = mx__xml_attr(dh, "dbType");
     char list[MX_MAX_HOSTS_PER_LIST * (MX_NAME_MAX + 2)] = "", hb[256] = "";
     if (!check_name(t, F_SCHEMA, dh, "name", name))
         return false;
     if (db && strcasecmp(db, "mysql") != 0) {
-        for (const xnode_t *c = t->schema->child; c; c = c->next)
-            if (strcmp(local(c->name), "dataNode") == 0 && attr(c, "dataHost") &&
-                strcmp(attr(c, "dataHost"), name) == 0)
+        for (const mx_xnode_t *c = t->schema->child; c; c = c->next)
+            if (strcmp(mx__xml_local(c->name), "dataNode") == 0 && mx__xml_attr(c, "dataHost") &&
+                strcmp(mx__xml_attr(c, "dataHost"), name) == 0)
                 return errf(t, F_SCHEMA, dh->line, "<dataHost name=\"%s\">: dbType=\"%s\": manx speaks only to "
                             "MySQL and MariaDB, and dataNode \"%s\" (line %d) uses it", name, db,
-                            attr(c, "name") ? attr(c, "name") : "?", c->line);
+                            mx__xml_attr(c, "name") ? mx__xml_attr(c, "name") : "?", c->line);
         warnf(t, F_SCHEMA, dh->line, "<dataHost name=\"%s\">: dbType=\"%s\" is not MySQL and no dataNode uses it; "
               "left out", name, db);
         return true;
@@ -1048,8 +819,8 @@ static bool datahost_one(tr_t *t, const xnode_t *dh)
     emit(t, -1, NULL, "%s", "");
     emit(t, F_SCHEMA, dh, "[datahost %s]", name);
     ok = ok && datahost_attrs(t, dh);
-    for (const xnode_t *c = dh->child; ok && c; c = c->next) {
-        const char *k = local(c->name);
+    for (const mx_xnode_t *c = dh->child; ok && c; c = c->next) {
+        const char *k = mx__xml_local(c->name);
         if (strcmp(k, "heartbeat") == 0) {
             text_of(c, hb, sizeof(hb));
             ok = !hb[0] || emit_kv(t, F_SCHEMA, c, "heartbeat", hb);
@@ -1067,14 +838,14 @@ static bool datahost_one(tr_t *t, const xnode_t *dh)
 static bool schema_all(tr_t *t)
 {
     long default_limit = 100;  /* Mycat's defaultMaxLimit */
-    for (const xnode_t *c = t->server->child; c; c = c->next)
-        if (strcmp(local(c->name), "system") == 0 && prop(c, "defaultMaxLimit")) {
+    for (const mx_xnode_t *c = t->server->child; c; c = c->next)
+        if (strcmp(mx__xml_local(c->name), "system") == 0 && prop(c, "defaultMaxLimit")) {
             char v[32];
             text_of(prop(c, "defaultMaxLimit"), v, sizeof(v));
             default_limit = strtol(v, NULL, 10);
         }
-    for (const xnode_t *c = t->schema->child; c && !t->failed; c = c->next) {
-        const char *k = local(c->name);
+    for (const mx_xnode_t *c = t->schema->child; c && !t->failed; c = c->next) {
+        const char *k = mx__xml_local(c->name);
         if (strcmp(k, "schema") == 0)
             schema_one(t, c, default_limit);
         else if (strcmp(k, "dataNode") == 0)
@@ -1109,7 +880,7 @@ static bool dnindex_check(tr_t *t, const char *text, size_t len)
             nl2--;
         char name[MX_NAME_MAX];
         snprintf(name, sizeof(name), "%.*s", (int)(nl2 < sizeof(name) ? nl2 : sizeof(name) - 1), s);
-        const xnode_t *dh = eq && nl2 ? find_el(t->schema, "dataHost", name) : NULL;
+        const mx_xnode_t *dh = eq && nl2 ? find_el(t->schema, "dataHost", name) : NULL;
         long idx = -1, nw = 0;
         if (dh) {
             const char *v = eq + 1;
@@ -1119,8 +890,8 @@ static bool dnindex_check(tr_t *t, const char *text, size_t len)
             idx = isdigit((unsigned char)*v) ? strtol(v, &end, 10) : -1;
             if (idx >= 0 && end != s + l)
                 idx = -1;
-            for (const xnode_t *w = dh->child; w; w = w->next)
-                nw += strcmp(local(w->name), "writeHost") == 0;
+            for (const mx_xnode_t *w = dh->child; w; w = w->next)
+                nw += strcmp(mx__xml_local(w->name), "writeHost") == 0;
         }
         if (!eq || !nl2)
             warnf(t, F_DNINDEX, line, "not name=index; manx ignores the line");
@@ -1174,16 +945,16 @@ void mx_mycat_ini_free(mx_mycat_ini_t *ini)
 
 static bool translate(tr_t *t, const mx_mycat_files_t *fl)
 {
-    t->server = xml_parse(t->path[F_SERVER], fl->server, fl->server_len, t->err, t->errlen);
+    t->server = mx__xml_parse(t->path[F_SERVER], fl->server, fl->server_len, t->err, t->errlen);
     if (!t->server)
         return t->failed = true, false;
-    t->schema = xml_parse(t->path[F_SCHEMA], fl->schema, fl->schema_len, t->err, t->errlen);
+    t->schema = mx__xml_parse(t->path[F_SCHEMA], fl->schema, fl->schema_len, t->err, t->errlen);
     if (!t->schema)
         return t->failed = true, false;
-    if (strcmp(local(t->server->name), "server") != 0)
+    if (strcmp(mx__xml_local(t->server->name), "server") != 0)
         return errf(t, F_SERVER, t->server->line, "the root element is <%s>, not Mycat's <mycat:server>",
                     t->server->name);
-    if (strcmp(local(t->schema->name), "schema") != 0)
+    if (strcmp(mx__xml_local(t->schema->name), "schema") != 0)
         return errf(t, F_SCHEMA, t->schema->line, "the root element is <%s>, not Mycat's <mycat:schema>",
                     t->schema->name);
     emit(t, -1, NULL, "; manx configuration translated from the Mycat directory %s", t->dir);
@@ -1232,8 +1003,8 @@ bool mx_mycat_translate(const char *dir, const mx_mycat_files_t *files, unsigned
         out->origins[i].file = out->fidx[i] >= 0 ? out->files[out->fidx[i]] : NULL;
         out->origins[i].what = out->fidx[i] >= 0 ? out->whats[i] : NULL;
     }
-    xfree(t->server);
-    xfree(t->schema);
+    mx__xml_free(t->server);
+    mx__xml_free(t->schema);
     free(t->users);
     free(t);
     for (int i = 0; i < 3; i++)
