@@ -47,10 +47,21 @@ static bool match_from(const char *p, const char *a)
     return *a == '\0';
 }
 
+/* "::ffff:1.2.3.4" (an IPv4 client on a dual-stack socket) as "1.2.3.4". */
+static const char *unmapped(const char *addr)
+{
+    static const char prefix[] = "::ffff:";
+    size_t i = 0;
+    while (prefix[i] && (addr[i] | 0x20) == (prefix[i] | 0x20))
+        i++;
+    if (prefix[i] == '\0' && strchr(addr + i, '.'))
+        return addr + i;
+    return addr;
+}
+
 bool mx_access_host_match(const char *pattern, const char *addr)
 {
-    if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.'))
-        addr += 7;
+    addr = unmapped(addr);
     if (strlen(addr) >= 64 || strlen(pattern) >= MX_HOST_PATTERN_MAX)
         return false;
     if (!strpbrk(pattern, "*%")) {
