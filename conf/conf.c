@@ -48,6 +48,7 @@ typedef enum {
     T_HASH,     /* mx_user_t stage2 from "*HEX" */
     T_REF,      /* pointer to a named object of kind `target` */
     T_LIST,     /* array of such pointers, count at `count_off` */
+    T_HOSTS,    /* mx_user_t hosts[][MX_HOST_PATTERN_MAX], count at `count_off` */
 } mx_ptype_t;
 
 #define F_REQUIRED 0x1u  /* must be given (and not empty) */
@@ -142,6 +143,13 @@ static const mx_param_t mx_params[] = {
      .help = "backend account this user's statements run as (e.g. one with SELECT grants only); empty = the host's user"},
     {S_USER, "backend_password", T_SECRET, UF(backend_password), true, "",
      .help = "password of backend_user"},
+    {S_USER, "max_connections", T_INT, UF(max_connections), true, "0", 0, 1000000,
+     .help = "sessions logged in as this user at once, over all workers (Mycat's benchmark); 0 = no limit; "
+             "one more gets MySQL's error 1226"},
+    {S_USER, "hosts", T_HOSTS, UF(hosts), true, "", .count_off = offsetof(mx_user_t, n_hosts),
+     .help = "comma-separated client addresses the user may log in from (Mycat's whitehost): exact IPv4/IPv6, "
+             "or IPv4 with * or % for a run of digits, a trailing one also matching further octets "
+             "(127.0.0.*, 10.0.%); empty = any address"},
     {S_USER, "auth_plugin", T_STR, UF(auth_plugin), true, "mysql_native_password",
      .choices = "mysql_native_password|caching_sha2_password",
      .help = "plugin offered to the client; caching_sha2_password needs password"},
@@ -248,6 +256,8 @@ typedef struct {
 typedef struct {
     mx_config_t *c;
     const char *file;         /* as given, for messages */
+    const mx_conf_origin_t *origins; /* mx_conf_load_mapped: where each line came from */
+    size_t n_origins;
     char dir[1024];           /* relative paths are resolved against this */
     const char *pos, *end;    /* the reader's cursor */
     int lineno;
@@ -278,6 +288,15 @@ static bool fail(mx_parse_t *st, int line, const char *key, const char *fmt, ...
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
     char where[32] = "";
+    if (line > 0 && (size_t)line <= st->n_origins && st->origins[line - 1].file) {
+        /* A translated line: name the place the user wrote. */
+        const mx_conf_origin_t *o = &st->origins[line - 1];
+        if (st->errlen)
+            snprintf(st->err, st->errlen, "%s:%d: %s%s%s%s%s (INI line %d)", o->file, o->line,
+                     o->what ? o->what : "", o->what ? ": " : "", key ? key : "", key ? ": " : "",
+                     reason, line);
+        return false;
+    }
     if (line > 0)
         snprintf(where, sizeof(where), ":%d", line);
     if (st->errlen)
@@ -533,6 +552,56 @@ static bool add_ref(mx_parse_t *st, const mx_param_t *p, int line, const char *v
     return true;
 }
 
+/* One [user] hosts pattern: an exact address, or IPv4 digits and dots
+ * with '*' or '%' wildcards (proxy/access.c matches them). */
+static bool host_pattern_ok(const char *v, size_t n)
+{
+    char buf[MX_HOST_PATTERN_MAX];
+    unsigned char bin[16];
+    if (n == 0 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET, buf, bin) == 1 || inet_pton(AF_INET6, buf, bin) == 1)
+        return true;
+    bool wild = false;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '*' || buf[i] == '%')
+            wild = true;
+        else if (!isdigit((unsigned char)buf[i]) && buf[i] != '.')
+            return false;
+    }
+    return wild;
+}
+
+static bool set_hosts(mx_parse_t *st, const mx_param_t *p, void *obj, const char *v, int line)
+{
+    mx_user_t *u = obj;
+    u->n_hosts = 0;
+    if (v[0] == '\0')
+        return true;
+    for (const char *t = v;;) {
+        const char *comma = strchr(t, ',');
+        const char *e = comma ? comma : t + strlen(t);
+        while (t < e && isspace((unsigned char)*t))
+            t++;
+        while (e > t && isspace((unsigned char)e[-1]))
+            e--;
+        if (e == t)
+            return fail(st, line, p->key, "empty address in list");
+        if (!host_pattern_ok(t, (size_t)(e - t)))
+            return fail(st, line, p->key, "'%.*s' is neither an IPv4/IPv6 address nor an IPv4 pattern of digits, "
+                        "dots, * and %%", (int)(e - t), t);
+        if (u->n_hosts == MX_MAX_USER_HOSTS)
+            return fail(st, line, p->key, "too many addresses (max %d)", MX_MAX_USER_HOSTS);
+        memcpy(u->hosts[u->n_hosts], t, (size_t)(e - t));
+        u->hosts[u->n_hosts++][e - t] = '\0';
+        if (!comma)
+            return true;
+        t = comma + 1;
+    }
+}
+
 /* Parses one value into its field, as the table says.  Defaults go
  * through here too, so they obey the same rules. */
 static bool set_value(mx_parse_t *st, const mx_param_t *p, void *obj, const char *v, int line)
@@ -663,6 +732,8 @@ static bool set_value(mx_parse_t *st, const mx_param_t *p, void *obj, const char
     case T_LIST:
         /* Sections may be referenced before they appear in the file. */
         return v[0] == '\0' || add_ref(st, p, line, v);
+    case T_HOSTS:
+        return set_hosts(st, p, obj, v, line);
     }
     return fail(st, line, p->key, "internal error: unknown type");
 }
@@ -1081,8 +1152,15 @@ static void config_dir(const char *path, char *out, size_t n)
 mx_config_t *mx_conf_load_buffer(const char *path, const char *data, size_t len,
                                  char *err, size_t errlen)
 {
-    mx_parse_t st = {.file = path, .pos = data, .end = data + len, .cur = -1,
-                     .err = err, .errlen = errlen};
+    return mx_conf_load_mapped(path, data, len, NULL, 0, err, errlen);
+}
+
+mx_config_t *mx_conf_load_mapped(const char *path, const char *data, size_t len,
+                                 const mx_conf_origin_t *origins, size_t n_origins,
+                                 char *err, size_t errlen)
+{
+    mx_parse_t st = {.file = path, .origins = origins, .n_origins = n_origins, .pos = data,
+                     .end = data + len, .cur = -1, .err = err, .errlen = errlen};
     if (errlen)
         err[0] = '\0';
     st.c = calloc(1, sizeof(*st.c));
@@ -1350,6 +1428,15 @@ static void format_value(const mx_param_t *p, const void *obj, char *out, size_t
         snprintf(out, n, "%s", t ? obj_name(t) : "");
         break;
     }
+    case T_HOSTS: {
+        const mx_user_t *u = obj;
+        size_t o = 0;
+        for (size_t i = 0; i < u->n_hosts && o < n; i++) {
+            int w = snprintf(out + o, n - o, "%s%s", i ? ", " : "", u->hosts[i]);
+            o += w > 0 ? (size_t)w : 0;
+        }
+        break;
+    }
     case T_LIST: {
         size_t count, o = 0;
         memcpy(&count, (const char *)obj + p->count_off, sizeof(count));
@@ -1476,6 +1563,9 @@ static const char *type_text(const mx_param_t *p, char *buf, size_t n)
     case T_LIST:
         snprintf(buf, n, "list of %s names (max %zu)", mx_kinds[p->target].name,
                  p->size / sizeof(void *));
+        return buf;
+    case T_HOSTS:
+        snprintf(buf, n, "list of address patterns (max %d)", MX_MAX_USER_HOSTS);
         return buf;
     }
     return "?";

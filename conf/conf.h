@@ -19,6 +19,10 @@
 #define MX_MAX_HOST_SLOTS 1024
 #define MX_MAX_DH_SLOTS 1024
 #define MX_MAX_ACCOUNTS 32
+/* [user] hosts: at most this many address patterns, each shorter than
+ * MX_HOST_PATTERN_MAX (an IPv6 address with room to spare). */
+#define MX_MAX_USER_HOSTS 32
+#define MX_HOST_PATTERN_MAX 48
 
 typedef struct mx_host_s mx_host_t;
 
@@ -95,6 +99,10 @@ typedef struct mx_user_s {
     char backend_user[MX_NAME_MAX];   /* backend account for this user's statements; "" = the host's */
     char backend_password[128];
     char auth_plugin[32];        /* mysql_native_password | caching_sha2_password */
+    int max_connections;         /* sessions logged in as this user at once, all workers; 0 = no limit */
+    char hosts[MX_MAX_USER_HOSTS][MX_HOST_PATTERN_MAX]; /* client addresses allowed (proxy/access.h
+                                  * says how they match); none = any address */
+    size_t n_hosts;
     uint32_t key;                /* >= 1; kept by a reload for the same name (who last used a backend) */
     int acct;                    /* backend account slot: 0 = the host's user, else accounts[acct] */
     int line;
@@ -108,6 +116,8 @@ typedef struct mx_account_s {
 
 typedef struct mx_config_s {
     char path[1024];             /* file it was loaded from */
+    char mycat_dir[1024];        /* set when made from a Mycat conf/ directory (conf/mycat.h): a reload reads that */
+    unsigned mycat_flags;        /* MX_MYCAT_* the directory was read with */
     /* A loaded config is never written again, but for this count: each
      * holder (the main thread, a worker, a session, a pool, the heartbeat)
      * takes a reference; the last mx_conf_unref frees it. */
@@ -162,6 +172,18 @@ mx_config_t *mx_conf_load(const char *path, char *err, size_t errlen);
 /* The same from memory (tests, fuzzing): `path` is only used in messages
  * and to resolve relative paths; the file itself is not read. */
 mx_config_t *mx_conf_load_buffer(const char *path, const char *data, size_t len,
+                                 char *err, size_t errlen);
+/* Where a line of an INI made by a translator (conf/mycat.c) came from:
+ * errors about that line name this file, line and element instead. */
+typedef struct mx_conf_origin_s {
+    const char *file;            /* e.g. "/etc/mycat/conf/schema.xml"; NULL = the INI line itself */
+    int line;
+    const char *what;            /* e.g. "<writeHost host=\"hostM1\">"; may be NULL */
+} mx_conf_origin_t;
+/* mx_conf_load_buffer whose errors about INI line i (1-based) name
+ * origins[i - 1] when i <= n_origins and that origin has a file. */
+mx_config_t *mx_conf_load_mapped(const char *path, const char *data, size_t len,
+                                 const mx_conf_origin_t *origins, size_t n_origins,
                                  char *err, size_t errlen);
 void mx_conf_free(mx_config_t *c);
 /* Reference counting of a published config (see refs); a loaded config

@@ -10,6 +10,7 @@
 
 #include "client-t.h"
 #include "client.h"
+#include "access.h"
 #include "conn.h"
 #include "lockout.h"
 #include "protocol/auth.h"
@@ -343,7 +344,18 @@ static void auth_start(mx_client_t *cl, uint8_t seq, const mx_str_t *user, const
         cl->user = mx_conf_find_user(cl->cfg, (const char *)user->p, user->len);
     }
     snprintf(cl->st.db, sizeof(cl->st.db), "%.*s", (int)(db->len < MX_NAME_MAX ? db->len : MX_NAME_MAX), db->p);
-    if (!cl->user) {
+    /* [user] hosts and max_connections (proxy/access.h), before the password. */
+    char why[200];
+    mx_access_verdict_t refused = cl->admin ? MX_ACCESS_OK : mx_access_login(cl, why, sizeof(why));
+    if (refused == MX_ACCESS_NO_HOST || refused == MX_ACCESS_TOO_MANY) {
+        mx__send_err(cl, seq, refused, refused == MX_ACCESS_NO_HOST ? "HY000" : "42000", "%s", why);
+        if (cl->cu.active)
+            change_user_failed(cl);
+        else
+            mx__client_close(cl, "refused by [user] hosts or max_connections");
+        return;
+    }
+    if (!cl->user || refused == MX_ACCESS_DENIED) {
         deny_login(cl, seq, resp->len > 0);
         return;
     }

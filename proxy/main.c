@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "conf/mycat.h"
 #include "log.h"
 #include "main.h"
 #include "protocol/auth.h"
@@ -26,8 +27,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: manx -c FILE [--check]\n"
+            "       manx --mycat-conf DIR [--mycat-ignore-sharding] [--check | --print-ini]\n"
             "MySQL-protocol read/write-splitting proxy.\n\n"
             "  -c, --config FILE  configuration file (INI)\n"
+            "      --mycat-conf DIR  run from a Mycat 1.6 conf/ directory (server.xml, schema.xml,\n"
+            "                     dnindex.properties); warnings name what manx does not honour\n"
+            "      --mycat-ignore-sharding  send the statements of Mycat <table>s to their schema's\n"
+            "                     dataNode instead of refusing the directory\n"
+            "      --print-ini    with --mycat-conf: print the equivalent manx INI and exit\n"
             "      --check        validate the configuration and exit\n"
             "  -h, --help         show this help\n"
             "  -V, --version      show the version\n");
@@ -104,10 +111,17 @@ static int load_rsa(const mx_config_t *cfg)
     return 0;
 }
 
+static void mycat_warning(void *arg, const char *msg)
+{
+    (void)arg;
+    mx_warn("%s", msg);
+}
+
 bool mx_reload(char *err, size_t errlen)
 {
     mx_config_t *cur = mx_proc.cur;
-    mx_config_t *nc = mx_conf_load(cur->path, err, errlen);
+    mx_config_t *nc = cur->mycat_dir[0] ? mx_mycat_load(cur->mycat_dir, cur->mycat_flags, mycat_warning, NULL, err, errlen)
+                                        : mx_conf_load(cur->path, err, errlen);
     if (!nc)
         return false;
     /* Checked before anything is published: a refused file changes
@@ -170,32 +184,42 @@ int main(int argc, char **argv)
         { "check", no_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
+        { "mycat-conf", required_argument, NULL, 'm' },
+        { "mycat-ignore-sharding", no_argument, NULL, 's' },
+        { "print-ini", no_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
-    const char *path = NULL;
-    bool check = false;
+    const char *path = NULL, *mycat = NULL;
+    bool check = false, print_ini = false;
+    unsigned mycat_flags = 0;
     int o;
     while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (o) {
         case 'c': path = optarg; break;
         case 'k': check = true; break;
+        case 'm': mycat = optarg; break;
+        case 's': mycat_flags |= MX_MYCAT_IGNORE_SHARDING; break;
+        case 'p': print_ini = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("manx %s\n", MX_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (!path || optind != argc) {
+    if (!path == !mycat || optind != argc || ((print_ini || mycat_flags) && !mycat)) {
         usage(stderr);
         return 2;
     }
     char err[1024];
-    mx_config_t *cfg = mx_conf_load(path, err, sizeof(err));
+    if (print_ini)
+        return mx_mycat_print_ini(mycat, mycat_flags, stdout, err, sizeof(err)) ? 0 : (fprintf(stderr, "%s\n", err), 1);
+    mx_config_t *cfg = mycat ? mx_mycat_load(mycat, mycat_flags, mycat_warning, NULL, err, sizeof(err))
+                             : mx_conf_load(path, err, sizeof(err));
     if (!cfg) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
     if (check) {
-        printf("%s: configuration OK\n", path);
+        printf("%s: configuration OK\n", path ? path : mycat);
         mx_conf_free(cfg);
         return 0;
     }

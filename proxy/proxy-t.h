@@ -207,6 +207,8 @@ typedef struct mx_reg_node_s {
     uint32_t id;
     int worker;
     const mx_user_t *user;       /* NULL before login */
+    uint32_t slot;               /* user key whose session slot (proxy/access.h) it holds; 0 none */
+    uint32_t pending;            /* slot taken by a login not finished yet; 0 none */
     bool admin;
     bool linked;
 } mx_reg_node_t;

@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 
+#include "access.h"
+
 #define REG_BUCKETS 4096
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -17,6 +19,7 @@ void mx_registry_add(mx_client_t *cl)
     n->worker = cl->conn.w->index;
     n->admin = cl->admin;
     n->user = NULL;
+    n->slot = n->pending = 0;
     pthread_mutex_lock(&reg_lock);
     n->next = buckets[n->id % REG_BUCKETS];
     buckets[n->id % REG_BUCKETS] = n;
@@ -26,8 +29,26 @@ void mx_registry_add(mx_client_t *cl)
 
 void mx_registry_set_user(mx_client_t *cl)
 {
+    mx_reg_node_t *n = &cl->reg;
     pthread_mutex_lock(&reg_lock);
-    cl->reg.user = cl->user;
+    n->user = cl->user;
+    if (n->pending) {
+        if (n->slot)
+            mx_access_give(&mx_access_counts, n->slot);
+        n->slot = n->pending;
+        n->pending = 0;
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void mx_registry_set_slot(mx_client_t *cl, uint32_t key)
+{
+    mx_reg_node_t *n = &cl->reg;
+    pthread_mutex_lock(&reg_lock);
+    /* A COM_CHANGE_USER that failed left its slot pending. */
+    if (n->pending)
+        mx_access_give(&mx_access_counts, n->pending);
+    n->pending = key;
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -44,6 +65,11 @@ void mx_registry_del(mx_client_t *cl)
         }
         n->linked = false;
     }
+    if (n->slot)
+        mx_access_give(&mx_access_counts, n->slot);
+    if (n->pending)
+        mx_access_give(&mx_access_counts, n->pending);
+    n->slot = n->pending = 0;
     pthread_mutex_unlock(&reg_lock);
 }
 
