@@ -16,7 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -598,8 +597,9 @@ static bool reset_digest(mx_client_t *cl, const char *arg)
     return mx_client_send_ok(cl);
 }
 
-/* Mycat's show @@server.  USED_MEMORY: bytes malloc has handed out;
- * TOTAL_MEMORY: resident set; MAX_MEMORY: the peak resident set;
+/* Mycat's show @@server (Mycat's memory columns are the JVM's).
+ * USED_MEMORY: the resident set in bytes; TOTAL_MEMORY: the mapped
+ * address space; MAX_MEMORY: the address-space limit, -1 for none;
  * RELOAD_TIME: last good reload (ms since the epoch; start-up at first);
  * ROLLBACK_TIME: -1 (manx keeps no previous configuration to roll back
  * to); STATUS: ON, or OFF after `offline`. */
@@ -611,21 +611,19 @@ static bool show_server(mx_client_t *cl, const char *arg)
     uint64_t up = now_ms() - mx_proc.started_ms;
     char uptime[64];
     format_age(up, uptime, sizeof(uptime));
-    struct mallinfo2 mi = mallinfo2();
-    long rss = 0;
+    long size = 0, rss = 0, page = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
-        long size;
         if (fscanf(f, "%ld %ld", &size, &rss) != 2)
-            rss = 0;
+            size = rss = 0;
         fclose(f);
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    struct rlimit rl;
+    long long max = getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long long)rl.rlim_cur : -1;
     table_t t;
     table_init(&t, cols, NCOLS(cols));
-    table_row(&t, "%s\t%zu\t%ld\t%ld\t%" PRIu64 "\t-1\t%s\t%s\t%" PRIu64 "\t%d\t%d\t%d\t%u\tmanx %s", uptime,
-              mi.uordblks + mi.hblkhd, rss * sysconf(_SC_PAGESIZE), ru.ru_maxrss * 1024L,
+    table_row(&t, "%s\t%ld\t%ld\t%lld\t%" PRIu64 "\t-1\t%s\t%s\t%" PRIu64 "\t%d\t%d\t%d\t%u\tmanx %s", uptime,
+              rss * page, size * page, max,
               atomic_load(&mx_proc.reload_ms), charset_name(atomic_load(&mx_proc.backend_collation)),
               atomic_load(&mx_proc.offline) ? "OFF" : "ON", up / 1000, mx_proc.n_workers,
               atomic_load(&mx_proc.n_clients), cl->cfg->max_connections, cl->cfg->generation, MX_VERSION);

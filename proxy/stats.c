@@ -31,7 +31,6 @@ struct mx_stats_s {
     mx_backend_row_t *backends;
     size_t n_backends, cap_backends;
     mx_worker_row_t totals;
-    unsigned ticks;
 };
 
 /* Shared settings: the console writes, every worker reads. */
@@ -380,10 +379,6 @@ void mx_stats_publish(mx_worker_t *w)
 {
     mx_stats_t *s = w->stats;
     if (!s)
-        return;
-    /* Every tick while a console is open, once a second otherwise: the
-     * snapshot costs a walk of every connection. */
-    if (atomic_load_explicit(&mx_proc.n_admin, memory_order_relaxed) == 0 && s->ticks++ % 10 != 0)
         return;
     size_t nc = count_list(&w->clients), nb = 0;
     for (size_t i = 0; i < w->n_pools; i++) {

@@ -97,9 +97,10 @@ void mx_stats_free(mx_stats_t *s);
 void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t len);
 void mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r);
 
-/* On the worker's janitor tick: rebuild the snapshot of its sessions and
- * backend connections (every tick while a console session is open,
- * otherwise once a second). */
+/* On the worker's janitor tick (every 100 ms): rebuild the snapshot of its
+ * sessions and backend connections, so that what the console shows is at
+ * most one tick old.  Its cost grows with the connections: one walk, and a
+ * getsockname() per backend for its local port. */
 void mx_stats_publish(mx_worker_t *w);
 
 /* From any thread (the console): settings shared by all workers. */
