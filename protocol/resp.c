@@ -272,8 +272,10 @@ static int feed_packet(mx_resp_t *r, const uint8_t *p, size_t n, uint32_t pkt_le
         return MX_RESP_MORE;
 
     case MX_RP_ROWS:
-        if (!is_terminator(r, p, pkt_len))
+        if (!is_terminator(r, p, pkt_len)) {
+            r->rows++;
             return n >= 1 ? MX_RESP_MORE : MX_RESP_BAD;
+        }
         if (take_terminator(r, p, n) < 0)
             return MX_RESP_BAD;
         return result_end(r);

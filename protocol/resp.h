@@ -54,6 +54,7 @@ typedef struct mx_resp_s {
     uint16_t err_code;           /* when is_error */
     mx_prepare_ok_t prepare;     /* COM_STMT_PREPARE: valid if !is_error */
     uint32_t packets;            /* packets seen (logical, not continuations) */
+    uint64_t rows;               /* rows of the result sets so far (the console's statistics) */
     bool last_ok;                /* the packet just fed was an OK packet (0x00,
                                     or 0xFE ending rows under DEPRECATE_EOF):
                                     the caller may parse it for session state */

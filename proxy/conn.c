@@ -27,6 +27,7 @@ int mx_conn_init(mx_conn_t *c, mx_worker_t *w, mx_conn_event_fn on_event)
     memset(c, 0, sizeof(*c));
     c->on_event = on_event;
     c->w = w;
+    c->born_ms = uv_now(&w->loop);
     c->tcp.data = c;
     return uv_tcp_init(&w->loop, &c->tcp);
 }
@@ -143,6 +144,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     if (nread == 0)
         return;
+    c->bytes_in += (uint64_t)nread;
+    c->w->bytes_in += (uint64_t)nread;
     if (c->ssl) {
         BIO_write(c->rbio, c->w->tls_scratch, (int)nread);
         bool got;
@@ -202,6 +205,8 @@ static bool raw_write(mx_conn_t *c, const uv_buf_t *bufs, unsigned n)
         total += bufs[i].len;
     if (total == 0)
         return true;
+    c->bytes_out += total;
+    c->w->bytes_out += total;
     size_t done = 0;
     if (c->wq_bytes == 0) {
         int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);

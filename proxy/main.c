@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -117,6 +118,13 @@ static void mycat_warning(void *arg, const char *msg)
     mx_warn("%s", msg);
 }
 
+static uint64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
 bool mx_reload(char *err, size_t errlen)
 {
     mx_config_t *cur = mx_proc.cur;
@@ -148,6 +156,7 @@ bool mx_reload(char *err, size_t errlen)
     atomic_store(&mx_log_level, nc->log_level);
     mx_proc.cur = nc;
     mx_conf_unref(cur);
+    atomic_store(&mx_proc.reload_ms, wall_ms());
     return true;
 }
 
@@ -164,6 +173,46 @@ static void on_sighup(uv_signal_t *s, int signum)
     mx_health_reload(&mx_proc.health);
 }
 
+/* The console on worker 0 asked for reload @@config[_all]: run it here,
+ * where reloads run, and hand the answer back to worker 0. */
+static void on_console_request(uv_async_t *a)
+{
+    mx_console_req_t *q = &mx_proc.console;
+    uv_mutex_lock(&q->lock);
+    bool pending = q->client != 0 && !q->done, all = q->all;
+    uv_mutex_unlock(&q->lock);
+    if (!pending)
+        return;
+    char err[sizeof(q->err)] = "";
+    mx_info("admin console: reload @@config%s: reloading %s", all ? "_all" : "", mx_proc.cur->path);
+    bool ok = mx_reload(err, sizeof(err));
+    if (ok)
+        mx_info("reload: %s: generation %u in use", mx_proc.cur->path, mx_proc.cur->generation);
+    else
+        mx_error("reload: %s (the running configuration stays)", err);
+    if (all)
+        mx_health_reload(&mx_proc.health);
+    uv_mutex_lock(&q->lock);
+    q->done = true;
+    q->ok = ok;
+    memcpy(q->err, err, sizeof(err));
+    uv_mutex_unlock(&q->lock);
+    if (mx_proc.workers[0].has_admin)
+        uv_async_send(&mx_proc.workers[0].console_async);
+}
+
+/* Stop taking console requests (shutdown): close the main loop's wake-up
+ * once no worker can send to it any more. */
+static void console_requests_end(void)
+{
+    uv_mutex_lock(&mx_proc.console.lock);
+    uv_async_t *a = mx_proc.console.main_wakeup;
+    mx_proc.console.main_wakeup = NULL;
+    uv_mutex_unlock(&mx_proc.console.lock);
+    if (a && !uv_is_closing((uv_handle_t *)a))
+        uv_close((uv_handle_t *)a, NULL);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     mx_info("received %s: stopping (in-flight statements may finish for up to %d ms)",
@@ -175,6 +224,7 @@ static void on_signal(uv_signal_t *s, int signum)
     for (int i = 0; i < 3; i++)
         if (&others[i] != s && !uv_is_closing((uv_handle_t *)&others[i]))
             uv_close((uv_handle_t *)&others[i], NULL);
+    console_requests_end();
 }
 
 int main(int argc, char **argv)
@@ -252,6 +302,13 @@ int main(int argc, char **argv)
         if (strcmp(cfg->schemas[i].name, cfg->schemas[i].datanode->database) != 0)
             mx_proc.schemas_renamed = true;
     mx_proc.started_ms = uv_hrtime() / 1000000;
+    mx_proc.reload_ms = wall_ms();
+    if (uv_mutex_init(&mx_proc.console.lock) != 0)
+        goto out_health;
+    static uv_async_t console_async;
+    if (uv_async_init(uv_default_loop(), &console_async, on_console_request) != 0)
+        goto out_health;
+    mx_proc.console.main_wakeup = &console_async;
     {
         mx_user_t *a = &mx_proc.admin_user;
         snprintf(a->name, sizeof(a->name), "%s", cfg->admin_user);
@@ -301,6 +358,10 @@ int main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     rc = 0;
 out_workers:
+    if (rc != 0) {
+        console_requests_end();
+        uv_run(uv_default_loop(), UV_RUN_NOWAIT);
+    }
     /* Worker 0 serves the console on a duplicate of this socket. */
     if (mx_proc.admin_fd >= 0)
         close(mx_proc.admin_fd);

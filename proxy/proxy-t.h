@@ -47,6 +47,7 @@ typedef struct mx_worker_s mx_worker_t;
 typedef struct mx_client_s mx_client_t;
 typedef struct mx_server_s mx_server_t;
 typedef struct mx_pool_s mx_pool_t;
+typedef struct mx_stats_s mx_stats_t;
 
 /* ---- the I/O layer both sides use -------------------------------------- */
 
@@ -72,6 +73,8 @@ struct mx_conn_s {
     SSL *ssl;                    /* TLS session, or NULL */
     BIO *rbio, *wbio;            /* memory BIOs between OpenSSL and the socket */
     bool tls_done;               /* TLS handshake finished */
+    uint64_t bytes_in, bytes_out;  /* on the wire (TLS included), for the console */
+    uint64_t born_ms;            /* uv_now at init */
 };
 
 /* ---- session state that must follow a client across backends ------------ */
@@ -319,6 +322,11 @@ struct mx_client_s {
 
     uv_timer_t timer;            /* pool wait / idle timeout */
     uint64_t queries;
+    struct {                     /* the statement in flight, for the console (proxy/stats.c) */
+        uint64_t start_ns;       /* uv_hrtime when it went to a backend; 0 none */
+        uint64_t id;             /* its entry in the worker's ring of recent statements, 0 none */
+        uint64_t digest;         /* its digest, 0 none */
+    } stat;
 };
 
 /* ---- workers and the process -------------------------------------------- */
@@ -358,7 +366,21 @@ struct mx_worker_s {
     int n_kills;
     uint32_t n_clients;
     _Atomic uint32_t pub_clients;  /* n_clients, published for the console */
+    uint64_t bytes_in, bytes_out;  /* all of this worker's connections, since start (conn.c) */
+    mx_stats_t *stats;           /* statements and snapshots for the console (stats.h) */
+    uv_async_t console_async;    /* worker 0 with a console: the main thread answered a request */
 };
+
+/* A console request the main thread runs (reload @@config): posted by the
+ * console on worker 0, run on the main loop, answered back to worker 0. */
+typedef struct mx_console_req_s {
+    uv_mutex_t lock;             /* guards the fields below */
+    uv_async_t *main_wakeup;     /* the main loop's wake-up; NULL before start and from shutdown on */
+    uint32_t client;             /* console session waiting for the answer, 0 none */
+    bool all;                    /* reload @@config_all: dnindex.properties too */
+    bool done, ok;               /* the main thread ran it, and how it went */
+    char err[1024];              /* why not: "file:line: key: reason" */
+} mx_console_req_t;
 
 /* The one struct that holds the process's mutable state. */
 typedef struct mx_proc_s {
@@ -391,6 +413,9 @@ typedef struct mx_proc_s {
     _Atomic uint32_t backend_ext_caps; /* MX_MARIADB_* every backend handshake so far offered, | MX_EXT_KNOWN once one was seen */
     _Atomic uint8_t sql_mode_default;  /* MX_LEX_* bits of the backends' default sql_mode, | 0x80 once known */
     _Atomic uint32_t globals_gen;      /* bumped by every SET GLOBAL through manx: older connections reset */
+    _Atomic bool offline;        /* console `offline`: new client connections are refused (not the console's) */
+    _Atomic uint64_t reload_ms;  /* wall clock of the last good reload (start-up at first) */
+    mx_console_req_t console;    /* reload requests from the console */
 } mx_proc_t;
 
 /* backend_ext_caps: some backend's greeting was seen (not a MariaDB capability:

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "server.h"
 #include "session.h"
+#include "stats.h"
 #include "stmt.h"
 
 /* Response packets that may carry a real database name (protocol/schemamap.h). */
@@ -178,6 +179,7 @@ void mx__forward_command(mx_client_t *cl)
     size_t slen = cl->rewrite.len ? cl->rewrite.len : len;
     mx__client_set_state(cl, CL_ACTIVE);
     cl->queries++;
+    mx_stats_statement_start(cl, p, have);
     if (cl->routed_read)
         sv->pool->n_reads++;
     else
@@ -439,6 +441,7 @@ void mx_client_server_drained(mx_client_t *cl)
 static void response_finished(mx_client_t *cl)
 {
     const mx_resp_t *r = &cl->resp;
+    mx_stats_statement_done(cl, r);
     if (r->is_error && cl->server)
         cl->server->pool->n_errors++;
     if (cl->cmd == MX_COM_STMT_EXECUTE) {

@@ -13,11 +13,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "client.h"
 #include "login.h"
 #include "list.h"
 #include "log.h"
 #include "pool.h"
+#include "stats.h"
 
 int mx_parse_listen(const char *s, struct sockaddr_storage *ss)
 {
@@ -239,11 +241,52 @@ const char *mx_worker_session_gen(mx_client_t *cl)
     return NULL;
 }
 
+static void on_reject_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* The console said `offline`: a new client gets the server's "shutdown in
+ * progress" error in place of the greeting (as a server that is going
+ * away), so that a balancer's MySQL check sees manx refuse while the
+ * sessions already open go on.  The connection must still be accepted:
+ * libuv stops watching a listener whose pending connection is not. */
+static void reject_offline(mx_worker_t *w, uv_stream_t *server)
+{
+    static const char msg[] = "manx is offline (console: offline); try another server";
+    uint8_t pkt[4 + 9 + sizeof(msg) - 1];
+    size_t len = sizeof(pkt) - 4;
+    pkt[0] = (uint8_t)len;
+    pkt[1] = 0;
+    pkt[2] = 0;
+    pkt[3] = 0;                  /* sequence id 0: the server's first packet */
+    pkt[4] = 0xff;
+    pkt[5] = 1053 & 0xff;        /* ER_SERVER_SHUTDOWN */
+    pkt[6] = 1053 >> 8;
+    memcpy(pkt + 7, "#08S01", 6);
+    memcpy(pkt + 13, msg, sizeof(msg) - 1);
+    uv_tcp_t *t = malloc(sizeof(*t));
+    if (!t || uv_tcp_init(&w->loop, t) != 0) {
+        free(t);
+        mx_warn("offline: out of memory refusing a connection");
+        return;
+    }
+    if (uv_accept(server, (uv_stream_t *)t) == 0) {
+        uv_buf_t b = uv_buf_init((char *)pkt, (unsigned)sizeof(pkt));
+        (void)uv_try_write((uv_stream_t *)t, &b, 1);
+    }
+    uv_close((uv_handle_t *)t, on_reject_closed);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     mx_worker_t *w = server->data;
     if (status < 0) {
         mx_warn("accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (atomic_load_explicit(&mx_proc.offline, memory_order_relaxed)) {
+        reject_offline(w, server);
         return;
     }
     mx_client_accept(w, server, false);
@@ -265,6 +308,7 @@ static void on_janitor(uv_timer_t *t)
     for (size_t i = 0; i < w->n_pools; i++)
         mx_pool_janitor(w->pool_list[i]);
     atomic_store_explicit(&w->pub_clients, w->n_clients, memory_order_relaxed);
+    mx_stats_publish(w);
     if (w->stopping)
         mx_client_shutdown_step(w, uv_now(&w->loop) >= w->stop_deadline);
 }
@@ -343,7 +387,7 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd, mx_config_t *cfg)
     if (rc < 0)
         return rc;
     w->pools = calloc((size_t)MX_MAX_HOST_SLOTS * MX_MAX_ACCOUNTS, sizeof(*w->pools));
-    if (!w->pools)
+    if (!w->pools || !(w->stats = mx_stats_new(index)))
         return -ENOMEM;
     mx_conf_ref(cfg);
     if (!adopt(w, cfg)) {
@@ -366,6 +410,9 @@ int mx_worker_init(mx_worker_t *w, int index, int listen_fd, mx_config_t *cfg)
             return rc;
         w->admin_listener.data = w;
         w->has_admin = true;
+        if ((rc = uv_async_init(&w->loop, &w->console_async, mx_admin_answer)) < 0)
+            return rc;
+        w->console_async.data = w;
         if ((rc = uv_tcp_open(&w->admin_listener, afd)) < 0 ||
             (rc = uv_listen((uv_stream_t *)&w->admin_listener, 64, on_admin_connection)) < 0)
             return rc;
@@ -405,6 +452,8 @@ void mx_worker_free(mx_worker_t *w)
 {
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->kill_lock);
+    mx_stats_free(w->stats);
+    w->stats = NULL;
     for (size_t i = 0; i < w->n_buf_free; i++)
         free(w->buf_free[i]);
     free(w->buf_free);
@@ -432,4 +481,6 @@ void mx_worker_finish(mx_worker_t *w)
     uv_close((uv_handle_t *)&w->wakeup, NULL);
     uv_close((uv_handle_t *)&w->gen_async, NULL);
     uv_close((uv_handle_t *)&w->kill_async, NULL);
+    if (w->has_admin)
+        uv_close((uv_handle_t *)&w->console_async, NULL);
 }

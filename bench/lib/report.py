@@ -153,11 +153,12 @@ def ratio_cell(xs):
 # ---------------------------------------------------------------- routing
 # bench/run leaves next to every run log <log>.st0/.st1 (both servers'
 # SHOW GLOBAL STATUS counters, "port<TAB>name<TAB>value") and, for manx,
-# <log>.ds0/.ds1 (the admin console's `show @@datasource`: NAME DATAHOST
-# ADDRESS TYPE STATUS ACTIVE IDLE SIZE WAITING READS WRITES ERRORS).
+# <log>.ds0/.ds1 (the admin console's `show @@datasource`, Mycat's columns
+# then manx's: DATANODE NAME TYPE HOST PORT W/R ACTIVE IDLE SIZE EXECUTE
+# READ_LOAD WRITE_LOAD STATUS WAITING ERRORS DATAHOST ROLE).
 
-DS_COLS = ["NAME", "DATAHOST", "ADDRESS", "TYPE", "STATUS", "ACTIVE", "IDLE", "SIZE",
-           "WAITING", "READS", "WRITES", "ERRORS"]
+DS_COLS = ["DATANODE", "NAME", "TYPE", "HOST", "PORT", "W/R", "ACTIVE", "IDLE", "SIZE", "EXECUTE",
+           "READ_LOAD", "WRITE_LOAD", "STATUS", "WAITING", "ERRORS", "DATAHOST", "ROLE"]
 
 
 def read_ds(path):
@@ -172,7 +173,7 @@ def read_ds(path):
         if len(cells) < len(DS_COLS):
             continue
         row = dict(zip(DS_COLS, cells))
-        for k in ("READS", "WRITES", "ERRORS"):
+        for k in ("READ_LOAD", "WRITE_LOAD", "ERRORS"):
             row[k] = to_int(row[k])
         out[row["NAME"]] = row
     return out or None
@@ -205,8 +206,8 @@ def route_of(rec):
             def dd(k):
                 x, y = old.get(k), row.get(k)
                 return (y - x) if (x is not None and y is not None) else None
-            hosts.append({"name": name, "address": row["ADDRESS"], "type": row["TYPE"],
-                          "reads": dd("READS"), "writes": dd("WRITES"),
+            hosts.append({"name": name, "address": row["HOST"] + ":" + row["PORT"], "type": row["ROLE"],
+                          "reads": dd("READ_LOAD"), "writes": dd("WRITE_LOAD"),
                           "errors": dd("ERRORS")})
         rt["hosts"] = hosts
     a, b = read_st(log + ".st0"), read_st(log + ".st1")

@@ -29,13 +29,18 @@ def test_console_shows_hosts_and_switches(manx):
     cols, r = rows(c, "show @@help")
     assert cols == ["STATEMENT", "DESCRIPTION"] and any(x[0] == "show @@datasource" for x in r)
     cols, r = rows(c, "SHOW @@DATASOURCE;")
-    assert cols[:5] == ["NAME", "DATAHOST", "ADDRESS", "TYPE", "STATUS"]
-    by = {x[0]: x for x in r}
+    # Mycat's columns first, in Mycat's order; manx's after them.
+    assert cols[:12] == ["DATANODE", "NAME", "TYPE", "HOST", "PORT", "W/R", "ACTIVE", "IDLE", "SIZE",
+                         "EXECUTE", "READ_LOAD", "WRITE_LOAD"]
+    by = {x[1]: dict(zip(cols, x)) for x in r}
     assert set(by) == {"hostM1", "hostS1", "hostM2", "hostS2"}
-    assert by["hostM1"][3] == "W (active)" and by["hostM2"][3] == "W (standby)"
-    assert all(x[4] == "UP" for x in r), r
+    assert by["hostM1"]["ROLE"] == "W (active)" and by["hostM2"]["ROLE"] == "W (standby)"
+    assert by["hostM1"]["W/R"] == "W" and by["hostS1"]["W/R"] == "R"
+    assert all(x["STATUS"] == "UP" for x in by.values()), r
     cols, r = rows(c, "show @@heartbeat")
-    assert "RTT_MS" in cols and all(x[2].startswith("UP") for x in r), r
+    assert cols[:11] == ["NAME", "TYPE", "HOST", "PORT", "RS_CODE", "RETRY", "STATUS", "TIMEOUT",
+                         "EXECUTE_TIME", "LAST_ACTIVE_TIME", "STOP"]
+    assert all(x[4] == 1 or x[4] == "1" for x in r) and all(x[6].startswith("UP") for x in r), r
     cols, r = rows(c, "show @@datahost")
     assert r[0][0] == "localhost1" and r[0][5] == "hostM1"
 
@@ -79,7 +84,7 @@ def test_switch_keeps_the_datahost_name_case(manx, pair, tmp_path):
     m = manx(config_text=text.replace("localhost1", "DH_Main"))
     c = admin(m)
     _, r = rows(c, "SHOW @@DataSource DH_Main")
-    assert {x[0] for x in r} == {"hostM1", "hostS1", "hostM2", "hostS2"}, r
+    assert {x[1] for x in r} == {"hostM1", "hostS1", "hostM2", "hostS2"}, r
     assert rows(c, "show @@datasource dh_main")[1] == ()
     with c.cursor() as cur:
         cur.execute("SWITCH @@DATASOURCE DH_Main:1")

@@ -88,7 +88,7 @@ def datasource_reads(m, name):
             cols = [d[0] for d in cur.description]
             for row in cur.fetchall():
                 if row[cols.index("NAME")] == name:
-                    return int(row[cols.index("READS")])
+                    return int(row[cols.index("READ_LOAD")])
         return None
     finally:
         c.close()

@@ -435,6 +435,8 @@ static void test_split_rows(void)
         ASSERT_EQ(feed(&r, deof ? "fe000002000000" : "fe00000200", 0), MX_RESP_DONE);
         /* count, def, [eof], row, row, row, eof */
         ASSERT_EQ(r.packets, deof ? 6 : 7);
+        /* Continuations are parts of a row, not rows. */
+        ASSERT_EQ(r.rows, 3);
         ASSERT_EQ(r.status, MX_STATUS_AUTOCOMMIT);
     }
 }
