@@ -378,7 +378,7 @@ static void test_each_param(void)
         return;
     params_t p = {0};
     mx_conf_each_param(c, collect, &p);
-    ASSERT_EQ(p.calls, 21 + 2 + 17);
+    ASSERT_EQ(p.calls, 22 + 2 + 17);
     ASSERT_TRUE(strstr(p.out, "manx.listen=0.0.0.0:8066\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.log_level=info\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.max_packet=64M\n") != NULL);
