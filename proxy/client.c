@@ -19,6 +19,7 @@
 #include "list.h"
 #include "lockout.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "protocol/auth.h"
 #include "registry.h"
@@ -110,6 +111,7 @@ static bool send_err(mx_client_t *cl, uint8_t seq, uint16_t code, const char *st
     mx_pktbuf_t b;
     mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
     mx_pkt_err(&b, seq, code, state, "%s", msg);
+    mx_stats_error(&cl->conn.w->stats, code, MX_ERR_FROM_MANX);
     return send_pkt(cl, &b);
 }
 
@@ -468,6 +470,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         free(cl);
         return;
     }
+    cl->conn.bytes = admin ? NULL : w->stats.v + MX_ST_CLIENT_BYTES;
     cl->cfg = w->cfg;
     mx_conf_ref(cl->cfg);
     uv_timer_init(&w->loop, &cl->timer);
@@ -1544,6 +1547,7 @@ static void forward_command(mx_client_t *cl)
     size_t slen = cl->rewrite.len ? cl->rewrite.len : len;
     cl->state = CL_ACTIVE;
     cl->queries++;
+    mx_stats_stmt_begin(cl);
     if (cl->routed_read)
         sv->pool->n_reads++;
     else
@@ -2010,6 +2014,8 @@ static void response_finished(mx_client_t *cl)
     const mx_resp_t *r = &cl->resp;
     if (r->is_error && cl->server)
         cl->server->pool->n_errors++;
+    if (r->is_error)
+        mx_stats_error(&cl->conn.w->stats, r->err_code, MX_ERR_FROM_BACKEND);
     if (cl->cmd == MX_COM_STMT_EXECUTE) {
         cl->long_data_pin = false;
         /* A cursor lives on this backend until fetched to the end. */
@@ -2036,6 +2042,7 @@ static void command_done(mx_client_t *cl)
 {
     mx_server_t *sv = cl->server;
     cl->state = CL_IDLE;
+    mx_stats_stmt_end(cl);
     /* FOUND_ROWS() after SQL_CALC_FOUND_ROWS, and SHOW WARNINGS after a
      * statement that left warnings, only make sense on the same backend. */
     cl->pin_next = ((cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE) &&

@@ -16,6 +16,7 @@
 #include "client.h"
 #include "list.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 
 int mx_parse_listen(const char *s, struct sockaddr_storage *ss)
@@ -245,6 +246,7 @@ static void on_connection(uv_stream_t *server, int status)
         mx_warn("accept failed: %s", uv_strerror(status));
         return;
     }
+    w->stats.v[MX_ST_ACCEPTED]++;
     mx_client_accept(w, server, false);
 }
 
@@ -264,6 +266,7 @@ static void on_janitor(uv_timer_t *t)
     for (size_t i = 0; i < w->n_pools; i++)
         mx_pool_janitor(w->pool_list[i]);
     atomic_store_explicit(&w->pub_clients, w->n_clients, memory_order_relaxed);
+    mx_stats_publish(&w->stats);
     if (w->stopping)
         mx_client_shutdown_step(w, uv_now(&w->loop) >= w->stop_deadline);
 }
