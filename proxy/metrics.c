@@ -636,13 +636,18 @@ static void on_poll(uv_poll_t *p, int status, int events)
 }
 
 /* Let MHD do what its descriptors are ready for, then sleep until they
- * are ready again or its next timeout (0: it has buffered work left). */
+ * are ready again or its next timeout (0: it has buffered work left), but
+ * never more than MHD_IDLE_MS: at the connection limit MHD takes its
+ * listening socket out of its epoll set and puts it back only in a later
+ * MHD_run, which nothing else would trigger once the connections that
+ * filled the limit are gone. */
+#define MHD_IDLE_MS 500
 static void run_mhd(mx_metrics_t *m)
 {
     MHD_run(m->d);
     MHD_UNSIGNED_LONG_LONG ms;
-    if (MHD_get_timeout(m->d, &ms) != MHD_YES)
-        ms = HTTP_TIMEOUT_S * 1000;
+    if (MHD_get_timeout(m->d, &ms) != MHD_YES || ms > MHD_IDLE_MS)
+        ms = MHD_IDLE_MS;
     uv_timer_start(&m->timer, on_timer, (uint64_t)ms, 0);
 }
 
