@@ -84,6 +84,8 @@ static const mx_param_t mx_params[] = {
      .help = "address:port for client connections"},
     {S_MANX, "admin_listen", T_LISTEN, CF(admin_listen), false, "127.0.0.1:9066",
      .flags = F_EMPTY_OK, .help = "address:port for the admin console; empty disables it"},
+    {S_MANX, "metrics_listen", T_LISTEN, CF(metrics_listen), false, "",
+     .flags = F_EMPTY_OK, .help = "address:port for HTTP GET /metrics (Prometheus), / (status page) and /status.json, served by the main thread; empty (the default) disables it. Unauthenticated: bind it to loopback or a management network"},
     {S_MANX, "workers", T_INT, CF(workers), false, "0", 0, MX_MAX_WORKERS,
      .help = "worker threads; 0 = one per CPU"},
     {S_MANX, "state_dir", T_PATH, CF(state_dir), false, "./state",

@@ -127,6 +127,7 @@ typedef struct mx_config_s {
     /* [manx] */
     char listen[256];            /* "0.0.0.0:8066" */
     char admin_listen[256];      /* "127.0.0.1:9066"; empty = no console */
+    char metrics_listen[256];    /* "127.0.0.1:9067"; empty (default) = no HTTP metrics */
     int workers;                 /* resolved: >= 1 */
     char state_dir[1024];
     int log_level;               /* 0 error, 1 warning, 2 info, 3 debug */

@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "local.h"
 #include "login.h"
+#include "metrics.h"
 #include "pool.h"
 #include "registry.h"
 #include "relay.h"
@@ -82,6 +83,7 @@ bool mx__send_err(mx_client_t *cl, uint8_t seq, uint16_t code, const char *state
     mx_pktbuf_t b;
     mx_pktbuf_init_fixed(&b, mem, sizeof(mem));
     mx_pkt_err(&b, seq, code, state, "%s", msg);
+    mx_metrics_error(&cl->conn.w->wstats, code, MX_ERR_FROM_MANX);
     return mx__send_pkt(cl, &b);
 }
 

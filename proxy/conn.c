@@ -146,6 +146,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         return;
     c->bytes_in += (uint64_t)nread;
     c->w->bytes_in += (uint64_t)nread;
+    if (c->bytes)
+        c->bytes[0] += (uint64_t)nread;
     if (c->ssl) {
         BIO_write(c->rbio, c->w->tls_scratch, (int)nread);
         bool got;
@@ -207,6 +209,8 @@ static bool raw_write(mx_conn_t *c, const uv_buf_t *bufs, unsigned n)
         return true;
     c->bytes_out += total;
     c->w->bytes_out += total;
+    if (c->bytes)
+        c->bytes[1] += total;
     size_t done = 0;
     if (c->wq_bytes == 0) {
         int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);

@@ -75,6 +75,7 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
         free(cl);
         return;
     }
+    cl->conn.bytes = admin ? NULL : w->wstats.v + MX_ST_CLIENT_BYTES;
     cl->cfg = w->cfg;
     mx_conf_ref(cl->cfg);
     uv_timer_init(&w->loop, &cl->timer);

@@ -17,6 +17,7 @@
 #include "conf/mycat.h"
 #include "log.h"
 #include "main.h"
+#include "metrics.h"
 #include "protocol/auth.h"
 #include "mx_version.h"
 #include "proxy-t.h"
@@ -219,6 +220,7 @@ static void on_signal(uv_signal_t *s, int signum)
             signum == SIGTERM ? "SIGTERM" : "SIGINT", mx_proc.cur->shutdown_timeout_ms);
     for (int i = 0; i < mx_proc.n_workers; i++)
         mx_worker_stop(&mx_proc.workers[i]);
+    mx_metrics_stop();
     uv_close((uv_handle_t *)s, NULL);
     uv_signal_t *others = s->data;
     for (int i = 0; i < 3; i++)
@@ -355,6 +357,17 @@ int main(int argc, char **argv)
     uv_signal_start(&sigs[0], on_signal, SIGTERM);
     uv_signal_start(&sigs[1], on_signal, SIGINT);
     uv_signal_start(&sigs[2], on_sighup, SIGHUP);
+    /* On this loop, not a worker's: scrapes read only what workers publish. */
+    int mrc = mx_metrics_start(loop, cfg);
+    if (mrc < 0) {
+        mx_error("%s: metrics_listen = %s: %s", cfg->path, cfg->metrics_listen, strerror(-mrc));
+        for (int i = 0; i < 3; i++)
+            uv_close((uv_handle_t *)&sigs[i], NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        goto out_workers;
+    }
+    if (cfg->metrics_listen[0])
+        mx_info("metrics on http://%s/metrics", cfg->metrics_listen);
     uv_run(loop, UV_RUN_DEFAULT);
     rc = 0;
 out_workers:

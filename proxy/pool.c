@@ -294,6 +294,7 @@ void mx_pool_janitor(mx_pool_t *p)
     atomic_store_explicit(&p->pub_reads, p->n_reads, memory_order_relaxed);
     atomic_store_explicit(&p->pub_writes, p->n_writes, memory_order_relaxed);
     atomic_store_explicit(&p->pub_errors, p->n_errors, memory_order_relaxed);
+    atomic_store_explicit(&p->pub_connect_failures, p->connect_failures, memory_order_relaxed);
     uint32_t gen = atomic_load(&mx_proc.health.hosts[p->host->index].down_gen);
     if (gen != p->down_gen) {
         /* The heartbeat marked the host down: statements running there get

@@ -75,6 +75,7 @@ struct mx_conn_s {
     bool tls_done;               /* TLS handshake finished */
     uint64_t bytes_in, bytes_out;  /* on the wire (TLS included), for the console */
     uint64_t born_ms;            /* uv_now at init */
+    uint64_t *bytes;             /* the owner's [in, out] counters of socket bytes (mx_wstats_t), or NULL */
 };
 
 /* ---- session state that must follow a client across backends ------------ */
@@ -198,7 +199,7 @@ struct mx_pool_s {
     /* Published by the owning worker every janitor tick for the admin
      * console (other threads read only these). */
     _Atomic int pub_busy, pub_idle, pub_total, pub_waiting;
-    _Atomic uint64_t pub_reads, pub_writes, pub_errors;
+    _Atomic uint64_t pub_reads, pub_writes, pub_errors, pub_connect_failures;
 };
 
 /* ---- client sessions ---------------------------------------------------- */
@@ -327,7 +328,37 @@ struct mx_client_s {
         uint64_t id;             /* its entry in the worker's ring of recent statements, 0 none */
         uint64_t digest;         /* its digest, 0 none */
     } stat;
+    uint64_t stmt_start_ns;      /* uv_hrtime() when the command in flight was forwarded, 0 none (metrics.h) */
 };
+
+/* ---- counters for the metrics endpoint (proxy/metrics.h) ---------------- */
+
+#define MX_LAT_BUCKETS 14          /* statement duration buckets below +Inf (mx_lat_bound_us in metrics.c) */
+#define MX_ERR_SLOTS 64            /* distinct error codes counted per worker; the last slot is "other" */
+
+/* Indices of mx_wstats_t.v. */
+enum {
+    MX_ST_STMT = 0,                            /* forwarded statements, [class * 2 + to_reader]: class is
+                                                * mx_sql_class_t, or 3 for commands not classified */
+    MX_ST_LAT = MX_ST_STMT + 8,                /* ... by duration: MX_LAT_BUCKETS + 1 (+Inf) buckets, not cumulative */
+    MX_ST_LAT_SUM_US = MX_ST_LAT + MX_LAT_BUCKETS + 1, /* ... their total duration in microseconds */
+    MX_ST_CLIENT_BYTES,                        /* [in, out] on client sockets (TLS records included) */
+    MX_ST_BACKEND_BYTES = MX_ST_CLIENT_BYTES + 2, /* [in, out] on backend sockets */
+    MX_ST_ACCEPTED = MX_ST_BACKEND_BYTES + 2,  /* client connections accepted (console apart) */
+    MX_ST_N
+};
+
+/* A worker's counters.  Only the worker writes the plain fields; its
+ * janitor copies them into the pub_* atomics every tick, which are all
+ * other threads (the metrics endpoint) read, as with the pools' pub_*. */
+typedef struct mx_wstats_s {
+    uint64_t v[MX_ST_N];
+    uint16_t err_code[MX_ERR_SLOTS];           /* 0 = slot free; a slot keeps its code for good */
+    uint64_t err_n[MX_ERR_SLOTS][2];           /* ERR packets sent to clients: [from a backend, from manx] */
+    _Atomic uint64_t pub_v[MX_ST_N];
+    _Atomic uint16_t pub_err_code[MX_ERR_SLOTS];
+    _Atomic uint64_t pub_err_n[MX_ERR_SLOTS][2];
+} mx_wstats_t;
 
 /* ---- workers and the process -------------------------------------------- */
 
@@ -368,6 +399,7 @@ struct mx_worker_s {
     _Atomic uint32_t pub_clients;  /* n_clients, published for the console */
     uint64_t bytes_in, bytes_out;  /* all of this worker's connections, since start (conn.c) */
     mx_stats_t *stats;           /* statements and snapshots for the console (stats.h) */
+    mx_wstats_t wstats;          /* statement, error and byte counters for the metrics endpoint (metrics.h) */
     uv_async_t console_async;    /* worker 0 with a console: the main thread answered a request */
 };
 
@@ -403,6 +435,7 @@ typedef struct mx_proc_s {
     _Atomic int *host_waiters;   /* per host slot: clients waiting, all workers */
     mx_user_t admin_user;        /* [admin] as a user the login code understands */
     int admin_fd;                /* listening socket of the console, -1 none */
+    struct mx_metrics_s *metrics; /* the HTTP endpoint on the main loop (metrics.c), NULL when off */
     uint64_t started_ms;         /* uv_hrtime() / 1e6 at start-up */
     _Atomic bool schemas_renamed; /* some schema's name differs from its database (any generation) */
     char server_version[96];     /* announced to clients */

@@ -13,6 +13,7 @@
 #include "client.h"
 #include "command.h"
 #include "conn.h"
+#include "metrics.h"
 #include "server.h"
 #include "session.h"
 #include "stats.h"
@@ -180,6 +181,7 @@ void mx__forward_command(mx_client_t *cl)
     mx__client_set_state(cl, CL_ACTIVE);
     cl->queries++;
     mx_stats_statement_start(cl, p, have);
+    mx_metrics_stmt_begin(cl);
     if (cl->routed_read)
         sv->pool->n_reads++;
     else
@@ -444,6 +446,8 @@ static void response_finished(mx_client_t *cl)
     mx_stats_statement_done(cl, r);
     if (r->is_error && cl->server)
         cl->server->pool->n_errors++;
+    if (r->is_error)
+        mx_metrics_error(&cl->conn.w->wstats, r->err_code, MX_ERR_FROM_BACKEND);
     if (cl->cmd == MX_COM_STMT_EXECUTE) {
         cl->long_data_pin = false;
         /* A cursor lives on this backend until fetched to the end. */
@@ -470,6 +474,7 @@ void mx__command_done(mx_client_t *cl)
 {
     mx_server_t *sv = cl->server;
     mx__client_set_state(cl, CL_IDLE);
+    mx_metrics_stmt_end(cl);
     /* FOUND_ROWS() after SQL_CALC_FOUND_ROWS, and SHOW WARNINGS after a
      * statement that left warnings, only make sense on the same backend. */
     cl->pin_next = ((cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE) &&

@@ -326,6 +326,7 @@ mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
         return NULL;
     }
     sv->pool = p;
+    sv->conn.bytes = w->wstats.v + MX_ST_BACKEND_BYTES;
     sv->flavor = flavor;
     sv->id = atomic_fetch_add(&mx_proc.next_server_id, 1) + 1;
     sv->state = SV_CLOSED; /* born on no list */

@@ -18,6 +18,7 @@
 #include "login.h"
 #include "list.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "stats.h"
 
@@ -289,6 +290,7 @@ static void on_connection(uv_stream_t *server, int status)
         reject_offline(w, server);
         return;
     }
+    w->wstats.v[MX_ST_ACCEPTED]++;
     mx_client_accept(w, server, false);
 }
 
@@ -309,6 +311,7 @@ static void on_janitor(uv_timer_t *t)
         mx_pool_janitor(w->pool_list[i]);
     atomic_store_explicit(&w->pub_clients, w->n_clients, memory_order_relaxed);
     mx_stats_publish(w);
+    mx_metrics_publish(&w->wstats);
     if (w->stopping)
         mx_client_shutdown_step(w, uv_now(&w->loop) >= w->stop_deadline);
 }

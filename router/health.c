@@ -73,6 +73,9 @@ struct mx_heartbeat_s {
     uv_timer_t persist_retry;    /* writes dnindex.properties again after a failed write */
     int *persisted;              /* per dataHost slot: the index a restart would read from dnindex.properties (lock) */
     char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
+    uint64_t *switches;          /* per dataHost slot: switch-overs since start-up (lock) */
+    mx_switch_event_t switch_log[MX_HEALTH_SWITCH_LOG]; /* ring of the last switch-overs (lock) */
+    uint64_t n_switch_log;       /* switch-overs ever logged; the next goes to [n % MX_HEALTH_SWITCH_LOG] (lock) */
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
     uv_rwlock_t db_lock;         /* guards hosts[].dbs: written by the heartbeat, read by workers */
     _Atomic bool dbs_known;      /* some host's database list has arrived */
@@ -106,6 +109,25 @@ const char *mx_host_status_name(int status)
 static uint64_t now_ms(hb_t *h)
 {
     return uv_now(&h->loop);
+}
+
+/* Count a switch-over of dataHost dh (slot di) and remember it for the
+ * metrics endpoint's status page. */
+static void note_switch(hb_t *h, const mx_datahost_t *dh, int from, int to, const char *why)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uv_mutex_lock(&h->lock);
+    h->switches[dh->index]++;
+    mx_switch_event_t *e = &h->switch_log[h->n_switch_log++ % MX_HEALTH_SWITCH_LOG];
+    e->unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    snprintf(e->datahost, sizeof(e->datahost), "%s", dh->name);
+    snprintf(e->from, sizeof(e->from), "%s", dh->write_hosts[from]->name);
+    snprintf(e->to, sizeof(e->to), "%s", dh->write_hosts[to]->name);
+    e->from_index = from;
+    e->to_index = to;
+    e->why = why;
+    uv_mutex_unlock(&h->lock);
 }
 
 /* ---- dnindex.properties ---------------------------------------------------- */
@@ -292,10 +314,12 @@ static int load_dnindex(hb_t *h)
     for (size_t i = 0; i < nd; i++) {
         const mx_datahost_t *dh = &h->cfg->datahosts[i];
         int old = atomic_exchange(&h->write_index[dh->index], idx[i]);
-        if (h->started && old != idx[i])
+        if (h->started && old != idx[i]) {
             h->log(LOG_WARNING, "dataHost %s: writes moved by %s from %s (index %d) to %s (index %d)", dh->name,
                    h->path, dh->write_hosts[old]->name, old, dh->write_hosts[idx[i]]->name, idx[i]);
-        else if (!h->started && idx[i])
+            note_switch(h, dh, old, idx[i], "dnindex");
+        }
+        if (!h->started && idx[i])
             h->log(LOG_INFO, "dataHost %s: writes go to %s (index %d from %s)", dh->name,
                    dh->write_hosts[idx[i]]->name, idx[i], h->path);
     }
@@ -980,6 +1004,7 @@ static void maybe_switch(hb_t *h, const mx_datahost_t *dh, size_t di)
     h->log(LOG_WARNING, "dataHost %s: writes switched from %s (index %d, %s) to %s (index %d), %.2f s after its first failed heartbeat",
            dh->name, old->name, cur, mx_fail_kind_name(atomic_load(&oh->st->last_fail)), dh->write_hosts[pick]->name,
            pick, oh->first_fail_ms ? (double)(now - oh->first_fail_ms) / 1000.0 : 0.0);
+    note_switch(h, dh, cur, pick, "heartbeat");
     save(h);
 }
 
@@ -1138,6 +1163,8 @@ static void on_async(uv_async_t *a)
         int from = atomic_exchange(&h->write_index[dh->index], to);
         h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
                dh->name, dh->write_hosts[from]->name, from, dh->write_hosts[to]->name, to);
+        if (from != to)
+            note_switch(h, dh, from, to, "console");
         save(h);
     }
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
@@ -1179,9 +1206,12 @@ int mx_health_init(mx_health_t *hp, mx_config_t *cfg, mx_health_log_fn log)
     h->write_index = calloc(MX_MAX_DH_SLOTS, sizeof(*h->write_index));
     h->switch_to = calloc(MX_MAX_DH_SLOTS, sizeof(*h->switch_to));
     h->persisted = calloc(MX_MAX_DH_SLOTS, sizeof(*h->persisted));
-    int rc = h->hosts && hp->hosts && h->write_index && h->switch_to && h->persisted ? uv_loop_init(&h->loop)
-                                                                                      : -ENOMEM;
+    h->switches = calloc(MX_MAX_DH_SLOTS, sizeof(*h->switches));
+    int rc = h->hosts && hp->hosts && h->write_index && h->switch_to && h->persisted && h->switches
+                 ? uv_loop_init(&h->loop)
+                 : -ENOMEM;
     if (rc < 0) {
+        free(h->switches);
         free(h->hosts);
         free(hp->hosts);
         free(h->write_index);
@@ -1287,6 +1317,7 @@ void mx_health_stop(mx_health_t *hp)
     free(h->write_index);
     free(h->switch_to);
     free(h->persisted);
+    free(h->switches);
     free(h);
     memset(hp, 0, sizeof(*hp));
 }
@@ -1320,7 +1351,21 @@ void mx_health_datahost_snapshot(mx_health_t *hp, size_t di, mx_datahost_snapsho
     out->active = atomic_load(&h->write_index[di]);
     out->persisted = h->persisted[di];
     memcpy(out->persist_error, h->persist_error, sizeof(out->persist_error));
+    out->switches = h->switches[di];
     uv_mutex_unlock(&h->lock);
+}
+
+size_t mx_health_switch_log(mx_health_t *hp, mx_switch_event_t *out, size_t max)
+{
+    hb_t *h = hp->hb;
+    uv_mutex_lock(&h->lock);
+    uint64_t n = h->n_switch_log < MX_HEALTH_SWITCH_LOG ? h->n_switch_log : MX_HEALTH_SWITCH_LOG;
+    if (n > max)
+        n = max;
+    for (uint64_t i = 0; i < n; i++)
+        out[i] = h->switch_log[(h->n_switch_log - n + i) % MX_HEALTH_SWITCH_LOG];
+    uv_mutex_unlock(&h->lock);
+    return (size_t)n;
 }
 
 bool mx_health_switch(mx_health_t *hp, const mx_datahost_t *dh, int idx)

@@ -76,9 +76,25 @@ typedef struct mx_datahost_snapshot_s {
     int active;                  /* writeHost index writes go to */
     int persisted;               /* writeHost index a restart would read from dnindex.properties */
     char persist_error[200];     /* why the last write of dnindex.properties failed; "" if it did not */
+    uint64_t switches;           /* times writes moved to another writeHost since start-up */
 } mx_datahost_snapshot_t;
 
 void mx_health_datahost_snapshot(mx_health_t *h, size_t di, mx_datahost_snapshot_t *out);
+
+/* One switch-over: writes of a dataHost moved from one writeHost to
+ * another (names as they were then). */
+#define MX_HEALTH_SWITCH_LOG 16  /* switch-overs remembered, the oldest forgotten first */
+typedef struct mx_switch_event_s {
+    uint64_t unix_ms;            /* wall clock, ms since the epoch */
+    char datahost[MX_NAME_MAX];
+    char from[MX_NAME_MAX], to[MX_NAME_MAX];
+    int from_index, to_index;
+    const char *why;             /* "heartbeat", "console" or "dnindex" (a static string) */
+} mx_switch_event_t;
+
+/* From any thread: copy the last switch-overs (at most `max`, oldest
+ * first) into out.  Returns how many. */
+size_t mx_health_switch_log(mx_health_t *h, mx_switch_event_t *out, size_t max);
 /* From any thread: make writeHost `idx` of dataHost `di` the active one
  * (persisted like an automatic switch).  Returns false if out of range. */
 bool mx_health_switch(mx_health_t *h, const mx_datahost_t *dh, int idx);

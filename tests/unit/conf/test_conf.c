@@ -50,6 +50,7 @@ static void test_sample(void)
     ASSERT_STR_EQ(c->path, path);
     ASSERT_STR_EQ(c->listen, "0.0.0.0:8066");
     ASSERT_STR_EQ(c->admin_listen, "127.0.0.1:9066");
+    ASSERT_STR_EQ(c->metrics_listen, "");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     ASSERT_EQ(c->workers, cpus < 1 ? 1 : cpus > 64 ? 64 : cpus);
     ASSERT_STR_EQ(c->state_dir, want);
@@ -377,7 +378,7 @@ static void test_each_param(void)
         return;
     params_t p = {0};
     mx_conf_each_param(c, collect, &p);
-    ASSERT_EQ(p.calls, 21 + 2 + 17);
+    ASSERT_EQ(p.calls, 22 + 2 + 17);
     ASSERT_TRUE(strstr(p.out, "manx.listen=0.0.0.0:8066\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.log_level=info\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.max_packet=64M\n") != NULL);
@@ -432,6 +433,11 @@ static void test_reload(void)
                            "needs a restart");
         ASSERT_TRUE(!mx_conf_check_reload(old, workers, err, sizeof(err)));
         ASSERT_TRUE(strncmp(err, "x.ini:2: workers: changed from ", 31) == 0);
+        /* The metrics listener is bound once, at start-up. */
+        mx_config_t *metrics = load_variant("[user u]\n", "[manx]\nmetrics_listen = 127.0.0.1:9067\n[user u]\n");
+        ASSERT_TRUE(metrics && !mx_conf_check_reload(old, metrics, err, sizeof(err)));
+        ASSERT_STR_EQ(err, "x.ini:2: metrics_listen: changed from '' to '127.0.0.1:9067'; needs a restart");
+        mx_conf_free(metrics);
         /* Going back to the default is a change too, with no line to name. */
         ASSERT_TRUE(!mx_conf_check_reload(listen, old, err, sizeof(err)));
         ASSERT_STR_EQ(err, "x.ini: listen: not given, so changed from '0.0.0.0:3306' to the default "
