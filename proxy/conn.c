@@ -22,9 +22,10 @@ static inline void conn_event(mx_conn_t *c, int ev)
     c->on_event(c, ev);
 }
 
-int mx_conn_init(mx_conn_t *c, mx_worker_t *w, mx_conn_event_fn on_event)
+int mx_conn_init(mx_conn_t *c, mx_worker_t *w, int side, mx_conn_event_fn on_event)
 {
     memset(c, 0, sizeof(*c));
+    c->side = (uint8_t)side;
     c->on_event = on_event;
     c->w = w;
     c->born_ms = uv_now(&w->loop);
@@ -145,9 +146,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread == 0)
         return;
     c->bytes_in += (uint64_t)nread;
-    c->w->bytes_in += (uint64_t)nread;
-    if (c->bytes)
-        c->bytes[0] += (uint64_t)nread;
+    c->w->bytes_in[c->side] += (uint64_t)nread;
     if (c->ssl) {
         BIO_write(c->rbio, c->w->tls_scratch, (int)nread);
         bool got;
@@ -208,9 +207,7 @@ static bool raw_write(mx_conn_t *c, const uv_buf_t *bufs, unsigned n)
     if (total == 0)
         return true;
     c->bytes_out += total;
-    c->w->bytes_out += total;
-    if (c->bytes)
-        c->bytes[1] += total;
+    c->w->bytes_out[c->side] += total;
     size_t done = 0;
     if (c->wq_bytes == 0) {
         int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);

@@ -14,9 +14,10 @@ enum mx_conn_event {
     MX_EV_TLS_READY,  /* server-side TLS handshake completed */
 };
 
-/* Prepare the TCP handle on w's loop; events go to on_event.  Returns 0 or
- * a negative libuv error. */
-int mx_conn_init(mx_conn_t *c, mx_worker_t *w, mx_conn_event_fn on_event);
+/* Prepare the TCP handle on w's loop; its bytes count on w's counters of
+ * `side` (MX_SIDE_*), events go to on_event.  Returns 0 or a negative
+ * libuv error. */
+int mx_conn_init(mx_conn_t *c, mx_worker_t *w, int side, mx_conn_event_fn on_event);
 int mx_conn_read_start(mx_conn_t *c);
 void mx_conn_read_stop(mx_conn_t *c);
 /* Write the buffers (copied only if the socket cannot take them now).

@@ -71,11 +71,10 @@ void mx_client_accept(mx_worker_t *w, uv_stream_t *listener, bool admin)
     mx_client_t *cl = calloc(1, sizeof(*cl));
     if (!cl)
         return;
-    if (mx_conn_init(&cl->conn, w, mx__client_io) < 0) {
+    if (mx_conn_init(&cl->conn, w, MX_SIDE_CLIENT, mx__client_io) < 0) {
         free(cl);
         return;
     }
-    cl->conn.bytes = admin ? NULL : w->wstats.v + MX_ST_CLIENT_BYTES;
     cl->cfg = w->cfg;
     mx_conf_ref(cl->cfg);
     uv_timer_init(&w->loop, &cl->timer);

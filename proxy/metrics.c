@@ -51,8 +51,13 @@ typedef struct mx_metrics_s {
 
 /* ---- counters (workers) ------------------------------------------------------ */
 
-void mx_metrics_publish(mx_wstats_t *s)
+void mx_metrics_publish(mx_worker_t *w)
 {
+    mx_wstats_t *s = &w->wstats;
+    for (int i = 0; i < MX_SIDES; i++) {
+        atomic_store_explicit(&s->pub_bytes[i][0], w->bytes_in[i], memory_order_relaxed);
+        atomic_store_explicit(&s->pub_bytes[i][1], w->bytes_out[i], memory_order_relaxed);
+    }
     for (int i = 0; i < MX_ST_N; i++)
         atomic_store_explicit(&s->pub_v[i], s->v[i], memory_order_relaxed);
     /* Codes before counts: a reader may see a code with an older count,
@@ -84,6 +89,16 @@ static uint64_t sum_v(int i)
     uint64_t n = 0;
     for (int w = 0; w < mx_proc.n_workers; w++)
         n += atomic_load_explicit(&mx_proc.workers[w].wstats.pub_v[i], memory_order_relaxed);
+    return n;
+}
+
+/* Sum of the published byte counters of `side` (MX_SIDE_*), in (dir 0)
+ * or out (dir 1), over all workers. */
+static uint64_t sum_bytes(int side, int dir)
+{
+    uint64_t n = 0;
+    for (int w = 0; w < mx_proc.n_workers; w++)
+        n += atomic_load_explicit(&mx_proc.workers[w].wstats.pub_bytes[side][dir], memory_order_relaxed);
     return n;
 }
 
@@ -440,12 +455,12 @@ static void render_metrics(out_t *o)
     put(o, "manx_client_connections_accepted_total %" PRIu64 "\n", sum_v(MX_ST_ACCEPTED));
     help(o, "manx_admin_sessions", "gauge", "admin console sessions open now");
     put(o, "manx_admin_sessions %d\n", atomic_load(&mx_proc.n_admin));
-    help(o, "manx_received_bytes_total", "counter", "bytes read from sockets (TLS records included), by side (client or backend)");
-    put(o, "manx_received_bytes_total{side=\"client\"} %" PRIu64 "\n", sum_v(MX_ST_CLIENT_BYTES));
-    put(o, "manx_received_bytes_total{side=\"backend\"} %" PRIu64 "\n", sum_v(MX_ST_BACKEND_BYTES));
-    help(o, "manx_sent_bytes_total", "counter", "bytes written to sockets (TLS records included), by side (client or backend)");
-    put(o, "manx_sent_bytes_total{side=\"client\"} %" PRIu64 "\n", sum_v(MX_ST_CLIENT_BYTES + 1));
-    put(o, "manx_sent_bytes_total{side=\"backend\"} %" PRIu64 "\n", sum_v(MX_ST_BACKEND_BYTES + 1));
+    help(o, "manx_received_bytes_total", "counter", "bytes read from sockets (TLS records included), by side (client: client and console sessions, as the console counts them; backend)");
+    put(o, "manx_received_bytes_total{side=\"client\"} %" PRIu64 "\n", sum_bytes(MX_SIDE_CLIENT, 0));
+    put(o, "manx_received_bytes_total{side=\"backend\"} %" PRIu64 "\n", sum_bytes(MX_SIDE_BACKEND, 0));
+    help(o, "manx_sent_bytes_total", "counter", "bytes written to sockets (TLS records included), by side (client: client and console sessions, as the console counts them; backend)");
+    put(o, "manx_sent_bytes_total{side=\"client\"} %" PRIu64 "\n", sum_bytes(MX_SIDE_CLIENT, 1));
+    put(o, "manx_sent_bytes_total{side=\"backend\"} %" PRIu64 "\n", sum_bytes(MX_SIDE_BACKEND, 1));
     metrics_statements(o);
     metrics_errors(o);
     metrics_hosts(o, cfg, views);

@@ -25,8 +25,9 @@ int mx_metrics_start(uv_loop_t *loop, const mx_config_t *cfg);
  * handles on the loop (the loop must run once more to finish closing). */
 void mx_metrics_stop(void);
 
-/* Worker, from its janitor: copy w->wstats into its pub_* atomics. */
-void mx_metrics_publish(mx_wstats_t *s);
+/* Worker, from its janitor: copy w->wstats and w's byte counters into
+ * w->wstats' pub_* atomics. */
+void mx_metrics_publish(mx_worker_t *w);
 
 /* Worker: the client received an ERR packet with `code` (from: MX_ERR_FROM_*).
  * Codes beyond the table's room are counted in its last slot ("other"). */

@@ -53,6 +53,10 @@ typedef struct mx_stats_s mx_stats_t;
 
 typedef struct mx_conn_s mx_conn_t;
 
+/* Which side of manx a connection is on: indexes the worker's byte
+ * counters (mx_worker_t.bytes_in/bytes_out). */
+enum { MX_SIDE_CLIENT, MX_SIDE_BACKEND, MX_SIDES };
+
 /* The owner's event function (an MX_EV_* of conn.h).  The owner embeds the
  * connection and finds itself with MX_CONTAINER_OF, as libuv's users do. */
 typedef void (*mx_conn_event_fn)(mx_conn_t *c, int ev);
@@ -73,9 +77,9 @@ struct mx_conn_s {
     SSL *ssl;                    /* TLS session, or NULL */
     BIO *rbio, *wbio;            /* memory BIOs between OpenSSL and the socket */
     bool tls_done;               /* TLS handshake finished */
+    uint8_t side;                /* MX_SIDE_*: which of the worker's byte counters this one adds to */
     uint64_t bytes_in, bytes_out;  /* on the wire (TLS included), for the console */
     uint64_t born_ms;            /* uv_now at init */
-    uint64_t *bytes;             /* the owner's [in, out] counters of socket bytes (mx_wstats_t), or NULL */
 };
 
 /* ---- session state that must follow a client across backends ------------ */
@@ -342,15 +346,14 @@ enum {
                                                 * mx_sql_class_t, or 3 for commands not classified */
     MX_ST_LAT = MX_ST_STMT + 8,                /* ... by duration: MX_LAT_BUCKETS + 1 (+Inf) buckets, not cumulative */
     MX_ST_LAT_SUM_US = MX_ST_LAT + MX_LAT_BUCKETS + 1, /* ... their total duration in microseconds */
-    MX_ST_CLIENT_BYTES,                        /* [in, out] on client sockets (TLS records included) */
-    MX_ST_BACKEND_BYTES = MX_ST_CLIENT_BYTES + 2, /* [in, out] on backend sockets */
-    MX_ST_ACCEPTED = MX_ST_BACKEND_BYTES + 2,  /* client connections accepted (console apart) */
+    MX_ST_ACCEPTED,                            /* client connections accepted (console apart) */
     MX_ST_N
 };
 
 /* A worker's counters.  Only the worker writes the plain fields; its
- * janitor copies them into the pub_* atomics every tick, which are all
- * other threads (the metrics endpoint) read, as with the pools' pub_*. */
+ * janitor copies them (and the worker's byte counters) into the pub_*
+ * atomics every tick, which are all other threads (the metrics endpoint)
+ * read, as with the pools' pub_*. */
 typedef struct mx_wstats_s {
     uint64_t v[MX_ST_N];
     uint16_t err_code[MX_ERR_SLOTS];           /* 0 = slot free; a slot keeps its code for good */
@@ -358,6 +361,7 @@ typedef struct mx_wstats_s {
     _Atomic uint64_t pub_v[MX_ST_N];
     _Atomic uint16_t pub_err_code[MX_ERR_SLOTS];
     _Atomic uint64_t pub_err_n[MX_ERR_SLOTS][2];
+    _Atomic uint64_t pub_bytes[MX_SIDES][2];    /* the worker's bytes_in, bytes_out by side (conn.c counts them) */
 } mx_wstats_t;
 
 /* ---- workers and the process -------------------------------------------- */
@@ -397,7 +401,7 @@ struct mx_worker_s {
     int n_kills;
     uint32_t n_clients;
     _Atomic uint32_t pub_clients;  /* n_clients, published for the console */
-    uint64_t bytes_in, bytes_out;  /* all of this worker's connections, since start (conn.c) */
+    uint64_t bytes_in[MX_SIDES], bytes_out[MX_SIDES]; /* all of this worker's connections by side, since start (conn.c) */
     mx_stats_t *stats;           /* statements and snapshots for the console (stats.h) */
     mx_wstats_t wstats;          /* statement, error and byte counters for the metrics endpoint (metrics.h) */
     uv_async_t console_async;    /* worker 0 with a console: the main thread answered a request */

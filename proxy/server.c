@@ -320,13 +320,12 @@ mx_server_t *mx_server_connect(mx_pool_t *p, uint8_t flavor)
         mx_pool_unreserve(p);
         return NULL;
     }
-    if (mx_conn_init(&sv->conn, w, server_io) < 0) {
+    if (mx_conn_init(&sv->conn, w, MX_SIDE_BACKEND, server_io) < 0) {
         free(sv);
         mx_pool_unreserve(p);
         return NULL;
     }
     sv->pool = p;
-    sv->conn.bytes = w->wstats.v + MX_ST_BACKEND_BYTES;
     sv->flavor = flavor;
     sv->id = atomic_fetch_add(&mx_proc.next_server_id, 1) + 1;
     sv->state = SV_CLOSED; /* born on no list */

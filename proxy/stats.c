@@ -415,8 +415,8 @@ void mx_stats_publish(mx_worker_t *w)
         for (size_t i = 0; i < n; i++)
             t.send_queue += s->backends[i].send_queue;
     }
-    t.net_in = w->bytes_in;
-    t.net_out = w->bytes_out;
+    t.net_in = w->bytes_in[MX_SIDE_CLIENT] + w->bytes_in[MX_SIDE_BACKEND];
+    t.net_out = w->bytes_out[MX_SIDE_CLIENT] + w->bytes_out[MX_SIDE_BACKEND];
     t.started = s->started;
     t.finished = s->finished;
     t.clients = (uint32_t)s->n_conns;

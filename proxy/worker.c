@@ -311,7 +311,7 @@ static void on_janitor(uv_timer_t *t)
         mx_pool_janitor(w->pool_list[i]);
     atomic_store_explicit(&w->pub_clients, w->n_clients, memory_order_relaxed);
     mx_stats_publish(w);
-    mx_metrics_publish(&w->wstats);
+    mx_metrics_publish(w);
     if (w->stopping)
         mx_client_shutdown_step(w, uv_now(&w->loop) >= w->stop_deadline);
 }
