@@ -35,7 +35,7 @@ static const uint64_t mx_lat_bound_us[MX_LAT_BUCKETS] = {
 /* Totals over all workers at one instant, for the chart. */
 typedef struct sample_s {
     uint64_t unix_ms;
-    uint64_t stmts, lat_us, errors;
+    uint64_t stmts, timed, lat_us, errors; /* timed: statements in the histogram (those with a response) */
 } sample_t;
 
 /* What the endpoint keeps: main thread only. */
@@ -69,13 +69,8 @@ void mx_metrics_publish(mx_worker_t *w)
             atomic_store_explicit(&s->pub_err_n[i][f], s->err_n[i][f], memory_order_relaxed);
 }
 
-void mx_metrics_stmt_end(mx_client_t *cl)
+void mx_metrics_stmt_done(mx_wstats_t *s, uint64_t us)
 {
-    if (!cl->stmt_start_ns)
-        return;
-    uint64_t us = (uv_hrtime() - cl->stmt_start_ns) / 1000;
-    cl->stmt_start_ns = 0;
-    mx_wstats_t *s = &cl->conn.w->wstats;
     int b = 0;
     while (b < MX_LAT_BUCKETS && us > mx_lat_bound_us[b])
         b++;
@@ -351,7 +346,7 @@ static void metrics_statements(out_t *o)
         for (int t = 0; t < 2; t++)
             put(o, "manx_statements_total{class=\"%s\",target=\"%s\"} %" PRIu64 "\n", classes[c],
                 t ? "reader" : "writer", sum_v(MX_ST_STMT + c * 2 + t));
-    help(o, "manx_statement_duration_seconds", "histogram", "time from forwarding a command to the end of its response");
+    help(o, "manx_statement_duration_seconds", "histogram", "time from forwarding a command to the end of its response (commands that get one), as the console times it");
     uint64_t cum = 0;
     for (int b = 0; b <= MX_LAT_BUCKETS; b++) {
         cum += sum_v(MX_ST_LAT + b);
@@ -530,8 +525,8 @@ static void render_status(mx_metrics_t *m, out_t *o)
         const sample_t *a = &m->samples[(m->n_samples - have + k - 1) % N_SAMPLES];
         const sample_t *b = &m->samples[(m->n_samples - have + k) % N_SAMPLES];
         double dt = b->unix_ms > a->unix_ms ? (double)(b->unix_ms - a->unix_ms) / 1000.0 : 1.0;
-        uint64_t ds = b->stmts - a->stmts;
-        double avg_ms = ds ? (double)(b->lat_us - a->lat_us) / 1000.0 / (double)ds : 0.0;
+        uint64_t ds = b->stmts - a->stmts, dt_n = b->timed - a->timed;
+        double avg_ms = dt_n ? (double)(b->lat_us - a->lat_us) / 1000.0 / (double)dt_n : 0.0;
         put(o, "%s[%" PRIu64 ",%.2f,%.3f,%.2f]", k > 1 ? "," : "", b->unix_ms, (double)ds / dt, avg_ms,
             (double)(b->errors - a->errors) / dt);
     }
@@ -546,6 +541,9 @@ static void on_sample(uv_timer_t *t)
     s->stmts = 0;
     for (int i = 0; i < 8; i++)
         s->stmts += sum_v(MX_ST_STMT + i);
+    s->timed = 0;
+    for (int i = 0; i <= MX_LAT_BUCKETS; i++)
+        s->timed += sum_v(MX_ST_LAT + i);
     s->lat_us = sum_v(MX_ST_LAT_SUM_US);
     errsum_t errs[MX_ERR_SLOTS * 4];
     size_t n = sum_errors(errs, sizeof(errs) / sizeof(errs[0]));

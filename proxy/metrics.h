@@ -45,16 +45,17 @@ static inline void mx_metrics_error(mx_wstats_t *s, uint16_t code, int from)
     s->err_n[i][from]++;
 }
 
-/* Worker: session cl forwards a command now (its class and target are set). */
+/* Worker: session cl forwards a command now (its class and target are
+ * set).  A count only: the start time is the console's (cl->stat.start_ns,
+ * proxy/stats.c), read once per statement for both. */
 static inline void mx_metrics_stmt_begin(mx_client_t *cl)
 {
     unsigned cls = cl->cls <= 2 ? cl->cls : 3;
     cl->conn.w->wstats.v[MX_ST_STMT + cls * 2 + (cl->routed_read ? 1 : 0)]++;
-    cl->stmt_start_ns = uv_hrtime();
 }
 
-/* Worker: the command session cl forwarded is done; its duration goes into
- * the histogram.  Nothing when none was forwarded. */
-void mx_metrics_stmt_end(mx_client_t *cl);
+/* Worker: a statement's response finished `us` microseconds after it was
+ * forwarded (as mx_stats_statement_done measured it): into the histogram. */
+void mx_metrics_stmt_done(mx_wstats_t *s, uint64_t us);
 
 #endif

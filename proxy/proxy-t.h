@@ -332,7 +332,6 @@ struct mx_client_s {
         uint64_t id;             /* its entry in the worker's ring of recent statements, 0 none */
         uint64_t digest;         /* its digest, 0 none */
     } stat;
-    uint64_t stmt_start_ns;      /* uv_hrtime() when the command in flight was forwarded, 0 none (metrics.h) */
 };
 
 /* ---- counters for the metrics endpoint (proxy/metrics.h) ---------------- */

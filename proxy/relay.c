@@ -443,7 +443,9 @@ void mx_client_server_drained(mx_client_t *cl)
 static void response_finished(mx_client_t *cl)
 {
     const mx_resp_t *r = &cl->resp;
-    mx_stats_statement_done(cl, r);
+    uint64_t us;
+    if (mx_stats_statement_done(cl, r, &us))
+        mx_metrics_stmt_done(&cl->conn.w->wstats, us);
     if (r->is_error && cl->server)
         cl->server->pool->n_errors++;
     if (r->is_error)
@@ -474,7 +476,6 @@ void mx__command_done(mx_client_t *cl)
 {
     mx_server_t *sv = cl->server;
     mx__client_set_state(cl, CL_IDLE);
-    mx_metrics_stmt_end(cl);
     /* FOUND_ROWS() after SQL_CALC_FOUND_ROWS, and SHOW WARNINGS after a
      * statement that left warnings, only make sense on the same backend. */
     cl->pin_next = ((cl->cmd == MX_COM_QUERY || cl->cmd == MX_COM_STMT_EXECUTE) &&

@@ -237,12 +237,13 @@ static void datanode_done(mx_stats_t *s, const char *name, uint64_t us, const ch
     }
 }
 
-void mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r)
+bool mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r, uint64_t *us_out)
 {
     mx_stats_t *s = cl->conn.w->stats;
     if (!s || !cl->stat.start_ns)
-        return;
+        return false;
     uint64_t us = (uv_hrtime() - cl->stat.start_ns) / 1000;
+    *us_out = us;
     uint32_t slow = mx_stats_slow_ms();
     uv_mutex_lock(&s->lock);
     s->finished++;
@@ -274,6 +275,7 @@ void mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r)
         datanode_done(s, cl->schema->datanode->name, us, sql);
     uv_mutex_unlock(&s->lock);
     cl->stat.start_ns = 0;
+    return true;
 }
 
 /* ---- the snapshot (on the worker's janitor tick) ------------------------ */

@@ -93,9 +93,12 @@ void mx_stats_free(mx_stats_t *s);
 
 /* On the worker, from the client session code: a statement went to a
  * backend (payload: the client's command, `len` bytes at hand), and its
- * response finished.  No allocation; the digest only while digests are on. */
+ * response finished.  No allocation; the digest only while digests are on.
+ * statement_done returns false when the statement was not timed (no
+ * response expected), else true with its duration in *us, which the
+ * metrics endpoint's histogram takes as well (one clock for both). */
 void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t len);
-void mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r);
+bool mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r, uint64_t *us);
 
 /* On the worker's janitor tick (every 100 ms): rebuild the snapshot of its
  * sessions and backend connections, so that what the console shows is at
