@@ -448,6 +448,8 @@ static void render_metrics(out_t *o)
     put(o, "manx_client_connections_max %d\n", cfg->max_connections);
     help(o, "manx_client_connections_accepted_total", "counter", "client connections accepted (console sessions apart)");
     put(o, "manx_client_connections_accepted_total %" PRIu64 "\n", sum_v(MX_ST_ACCEPTED));
+    help(o, "manx_offline", "gauge", "1 after the console's `offline` (new client connections refused, open sessions go on; check_manx fails), 0 when online");
+    put(o, "manx_offline %d\n", atomic_load_explicit(&mx_proc.offline, memory_order_relaxed) ? 1 : 0);
     help(o, "manx_admin_sessions", "gauge", "admin console sessions open now");
     put(o, "manx_admin_sessions %d\n", atomic_load(&mx_proc.n_admin));
     help(o, "manx_received_bytes_total", "counter", "bytes read from sockets (TLS records included), by side (client: client and console sessions, as the console counts them; backend)");

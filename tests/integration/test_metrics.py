@@ -2,7 +2,8 @@
 with curl and parsed by python3-prometheus-client's text parser, values
 that move with traffic through manx and when a server dies, the status page
 in headless Chromium, the HTTP limits, and conf/keepalived/check_manx's
-exit codes (0 writable, 1 no writable host, 2 manx not answering)."""
+exit codes (0 writable, 1 no writable host or the console said `offline`,
+2 manx not answering)."""
 
 import os
 import re
@@ -110,7 +111,7 @@ def test_metrics_parse_and_move_with_traffic(manx, table):
     # Names and types as Prometheus expects them (the parser strips _total
     # from counter families).
     types = {
-        "manx_build_info": "gauge", "manx_client_connections": "gauge",
+        "manx_build_info": "gauge", "manx_client_connections": "gauge", "manx_offline": "gauge",
         "manx_client_connections_accepted": "counter", "manx_received_bytes": "counter",
         "manx_sent_bytes": "counter", "manx_statements": "counter",
         "manx_statement_duration_seconds": "histogram", "manx_errors": "counter",
@@ -137,6 +138,7 @@ def test_metrics_parse_and_move_with_traffic(manx, table):
     assert roles == {"hostM1": "writer", "hostM2": "standby", "hostS1": "reader", "hostS2": "reader"}
     assert val(s0, "manx_datahost_active_writer_index", datahost="localhost1", writer="hostM1") == 0
     assert val(s0, "manx_datahost_writable", datahost="localhost1") == 1
+    assert val(s0, "manx_offline") == 0
     assert val(s0, "manx_datahost_switchovers_total", datahost="localhost1") == 0
     assert val(s0, "manx_host_heartbeats_total", host="hostM1", datahost="localhost1") > 0
     # Replicas report their lag (the pair replicates both ways).
@@ -282,14 +284,39 @@ def test_status_page_in_chromium(manx, tmp_path):
     assert len(qps.split()) == n2
 
 
-def test_check_manx_up_and_stopped(manx):
-    m = with_metrics(manx)
+def console(m, sql):
+    c = pymysql.connect(host="127.0.0.1", port=m.admin_port, user="admin", password="admin",
+                        connect_timeout=10, read_timeout=30)
+    try:
+        c.cursor().execute(sql)
+    finally:
+        c.close()
+
+
+def test_check_manx_up_offline_and_stopped(manx):
+    m = with_metrics(manx, users_extra="\n[admin]\nuser = admin\npassword = admin\n")
     url = f"http://127.0.0.1:{m.metrics_port}/metrics"
     assert poll(lambda: check_manx("-u", url)[0] == 0, 10), check_manx("-u", url)
     rc, out = check_manx("-u", url)
     assert out == "manx OK: 1 dataHost writable"
     rc, out = check_manx("-u", url, "-d", "no_such_datahost")
     assert rc == 1 and "no dataHost" in out
+    # The console's offline (draining manx): exported at once, check_manx
+    # fails with 1 while every dataHost stays writable, and new clients are
+    # refused; online undoes both.
+    console(m, "offline")
+    assert val(scrape(m.metrics_port)[1], "manx_offline") == 1
+    assert val(scrape(m.metrics_port)[1], "manx_datahost_writable", datahost="localhost1") == 1
+    rc, out = check_manx("-u", url)
+    assert (rc, out) == (1, "manx OFFLINE: not accepting new clients")
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        m.connect()
+    assert e.value.args[0] == 1053
+    console(m, "online")
+    assert val(scrape(m.metrics_port)[1], "manx_offline") == 0
+    rc, out = check_manx("-u", url)
+    assert (rc, out) == (0, "manx OK: 1 dataHost writable")
+    m.connect().close()
     # Something that answers HTTP but is not manx's metrics is not healthy.
     rc, out = check_manx("-u", f"http://127.0.0.1:{m.metrics_port}/nope")
     assert rc == 2, out
