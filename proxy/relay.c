@@ -260,12 +260,13 @@ static int smap_kind(mx_client_t *cl, const uint8_t *h, uint32_t len)
 }
 
 /* The packet at h with real names mapped, NULL when it needs no change. */
-static const mx_pktbuf_t *smap_packet(mx_client_t *cl, int kind, const uint8_t *h, uint32_t len)
+/* Appends the packet at h with real names mapped to cl->smap_out; false
+ * when it needs no change (nothing appended). */
+static bool smap_packet(mx_client_t *cl, int kind, const uint8_t *h, uint32_t len)
 {
     mx_pktbuf_t *out = &cl->smap_out;
     const uint8_t *p = h + MX_PKT_HDR;
     uint8_t seq = mx_pkt_seq(h);
-    mx_pktbuf_reset(out);
     int rc;
     switch (kind) {
     case SM_COLDEF:
@@ -282,7 +283,7 @@ static const mx_pktbuf_t *smap_packet(mx_client_t *cl, int kind, const uint8_t *
         rc = mx_smap_err(cl->smap, cl->n_smap, p, len, out, seq);
         break;
     }
-    return rc == 1 && !out->failed ? out : NULL;
+    return rc == 1;
 }
 
 /* Stream the backend's response to the client from the backend's buffer. */
@@ -320,27 +321,55 @@ static bool take_prepare_ok(mx_client_t *cl, mx_server_t *sv, uint8_t *h)
     return true;
 }
 
-/* What the client gets instead of the whole packet at h, NULL when it goes
- * as it is: schema names mapped (sm), or an OK packet re-encoded in tmp for
- * a client without session tracking.  An OK packet's session state is
- * taken here too. */
-static const mx_pktbuf_t *replacement(mx_client_t *cl, mx_server_t *sv, int sm, const uint8_t *h, uint32_t len,
-                                      mx_pktbuf_t *tmp, uint8_t *mem, size_t cap)
+/* Appends to cl->smap_out what the client gets instead of the whole packet
+ * at h; false when it goes as it is: schema names mapped (sm), or an OK
+ * packet re-encoded for a client without session tracking.  An OK
+ * packet's session state is taken here too. */
+static bool replacement(mx_client_t *cl, mx_server_t *sv, int sm, const uint8_t *h, uint32_t len)
 {
-    if (sm != SM_NONE) {
-        const mx_pktbuf_t *b = smap_packet(cl, sm, h, len);
-        if (b)
-            return b;
-    }
+    if (sm != SM_NONE && smap_packet(cl, sm, h, len))
+        return true;
     if (!cl->resp.last_ok)
-        return NULL;
+        return false;
     mx__track_ok(cl, h + MX_PKT_HDR, len);
     mx_ok_t ok;
     if (!cl->rewrite_ok || mx_parse_ok(h + MX_PKT_HDR, len, sv->caps, &ok) != 0)
-        return NULL;
-    mx_pktbuf_init_fixed(tmp, mem, cap);
-    mx_pkt_ok_reencode(tmp, mx_pkt_seq(h), h[MX_PKT_HDR], &ok, cl->caps);
-    return tmp;
+        return false;
+    mx_pkt_ok_reencode(&cl->smap_out, mx_pkt_seq(h), h[MX_PKT_HDR], &ok, cl->caps);
+    return true;
+}
+
+/* What one pass sends the client, in order: ranges of the backend's buffer
+ * and packets manx wrote in cl->smap_out; one write for them all. */
+#define OUT_SEGS 16
+typedef struct out_seg_s {
+    bool own;          /* in cl->smap_out, else in the backend's buffer */
+    uint32_t off, len;
+} out_seg_t;
+
+typedef struct out_s {
+    out_seg_t seg[OUT_SEGS];
+    int n;
+} out_t;
+
+static bool out_flush(mx_client_t *cl, out_t *o)
+{
+    uv_buf_t ub[OUT_SEGS];
+    const uint8_t *buf = cl->server->conn.buf;
+    for (int i = 0; i < o->n; i++)
+        ub[i] = uv_buf_init((char *)(o->seg[i].own ? cl->smap_out.data : buf) + o->seg[i].off, o->seg[i].len);
+    bool ok = o->n == 0 || (!cl->smap_out.failed && mx_conn_write(&cl->conn, ub, (unsigned)o->n));
+    o->n = 0;
+    mx_pktbuf_reset(&cl->smap_out);
+    if (!ok)
+        mx__client_close(cl, "write failed");
+    return ok;
+}
+
+static void out_add(out_t *o, bool own, size_t off, size_t len)
+{
+    if (len)
+        o->seg[o->n++] = (out_seg_t){own, (uint32_t)off, (uint32_t)len};
 }
 
 static void server_data_once(mx_client_t *cl)
@@ -351,8 +380,8 @@ static void server_data_once(mx_client_t *cl)
         return;
     uint32_t fwd_start = sc->rpos;
     int rc = MX_RESP_MORE;
-    uint8_t mem[1024];
-    mx_pktbuf_t tmp;
+    out_t o = {.n = 0};
+    mx_pktbuf_reset(&cl->smap_out);
     while (rc != MX_RESP_DONE && rc != MX_RESP_INFILE) {
         if (cl->skip_left) {
             uint32_t take = mx_conn_avail(sc);
@@ -392,27 +421,19 @@ static void server_data_once(mx_client_t *cl)
             sc->rpos = sc->rend;
             continue;
         }
-        const mx_pktbuf_t *b = replacement(cl, sv, sm, h, len, &tmp, mem, sizeof(mem));
-        if (b) {
-            uv_buf_t ub[2] = {
-                uv_buf_init((char *)sc->buf + fwd_start, sc->rpos - fwd_start),
-                uv_buf_init((char *)b->data, (unsigned)b->len),
-            };
-            if (b->failed || !mx_conn_write(&cl->conn, ub, 2)) {
-                mx__client_close(cl, "write failed");
-                return;
-            }
+        size_t mark = cl->smap_out.len;
+        if (replacement(cl, sv, sm, h, len)) {
+            out_add(&o, false, fwd_start, sc->rpos - fwd_start);
+            out_add(&o, true, mark, cl->smap_out.len - mark);
             fwd_start = sc->rpos + MX_PKT_HDR + len;
+            if (o.n > OUT_SEGS - 3 && !out_flush(cl, &o))
+                return;
         }
         sc->rpos += MX_PKT_HDR + len;
     }
-    if (sc->rpos > fwd_start) {
-        uv_buf_t ub = uv_buf_init((char *)sc->buf + fwd_start, sc->rpos - fwd_start);
-        if (!mx_conn_write(&cl->conn, &ub, 1)) {
-            mx__client_close(cl, "write failed");
-            return;
-        }
-    }
+    out_add(&o, false, fwd_start, sc->rpos - fwd_start);
+    if (!out_flush(cl, &o))
+        return;
     if (cl->conn.wq_bytes > 0)
         mx_conn_read_stop(sc); /* slow client: let the backend wait */
     if (sc->rpos == sc->rend)

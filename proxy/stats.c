@@ -204,7 +204,9 @@ void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t le
         mx_sql_rec_t *r = &s->recent[id % MX_STATS_RECENT];
         r->id = id;
         r->done = false;
-        snprintf(r->user, sizeof(r->user), "%s", cl->user_name);
+        size_t ul = strnlen(cl->user_name, sizeof(r->user) - 1);
+        memcpy(r->user, cl->user_name, ul);
+        r->user[ul] = 0;
         r->start_ms = now;
         r->exec_us = 0;
         size_t k = n < sizeof(r->sql) - 1 ? n : sizeof(r->sql) - 1;
