@@ -326,6 +326,7 @@ struct mx_client_s {
         uint64_t start_ns;       /* uv_hrtime when it went to a backend; 0 none */
         uint64_t id;             /* its entry in the worker's ring of recent statements, 0 none */
         uint64_t digest;         /* its digest, 0 none */
+        uint16_t digest_slot;    /* ... and the worker's slot it was counted in */
     } stat;
 };
 

@@ -24,6 +24,7 @@ struct mx_stats_s {
     mx_sql_rec_t slow[MX_STATS_SLOW];
     uint64_t n_slow;
     mx_digest_rec_t digests[MX_STATS_DIGESTS];
+    uint64_t dhash[MX_STATS_DIGESTS];   /* digests[i].hash, scanned without touching the records */
     mx_dn_rec_t datanodes[MX_STATS_DATANODES];
     /* The snapshot of the last publish. */
     mx_conn_row_t *conns;
@@ -133,28 +134,27 @@ void mx_stats_merge_digest(mx_digest_rec_t *dst, const mx_digest_rec_t *src)
 
 /* The slot of digest `hash`; when it is new, a free slot or the one with
  * the least total time (so the table keeps the top ones), set up for it. */
-static mx_digest_rec_t *digest_slot(mx_stats_t *s, uint64_t hash, const char *text)
-{
-    mx_digest_rec_t *least = &s->digests[0];
-    for (size_t i = 0; i < MX_STATS_DIGESTS; i++) {
-        mx_digest_rec_t *d = &s->digests[i];
-        if (d->hash == hash)
-            return d;
-        if (d->hash == 0 || (least->hash != 0 && d->total_us < least->total_us))
-            least = d;
-    }
-    memset(least, 0, sizeof(*least));
-    least->hash = hash;
-    snprintf(least->text, sizeof(least->text), "%s", text);
-    return least;
-}
-
-static mx_digest_rec_t *digest_find(mx_stats_t *s, uint64_t hash)
+/* The slot of digest `hash`; when it is new, a free slot or the one with
+ * the least total time gives way. */
+static size_t digest_slot(mx_stats_t *s, uint64_t hash, const char *text)
 {
     for (size_t i = 0; i < MX_STATS_DIGESTS; i++)
-        if (s->digests[i].hash == hash)
-            return &s->digests[i];
-    return NULL;
+        if (s->dhash[i] == hash)
+            return i;
+    size_t least = 0;
+    for (size_t i = 0; i < MX_STATS_DIGESTS; i++) {
+        if (s->dhash[i] == 0) {
+            least = i;
+            break;
+        }
+        if (s->digests[i].total_us < s->digests[least].total_us)
+            least = i;
+    }
+    mx_digest_rec_t *d = &s->digests[least];
+    memset(d, 0, sizeof(*d));
+    d->hash = s->dhash[least] = hash;
+    snprintf(d->text, sizeof(d->text), "%s", text);
+    return least;
 }
 
 /* The text the statement runs: a query's, or a prepared statement's. */
@@ -215,7 +215,7 @@ void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t le
         cl->stat.id = id;
     }
     if (hash) {
-        digest_slot(s, hash, text);
+        cl->stat.digest_slot = (uint16_t)digest_slot(s, hash, text);
         cl->stat.digest = hash;
     }
     uv_mutex_unlock(&s->lock);
@@ -258,7 +258,9 @@ void mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r)
         if (slow > 0 && us >= (uint64_t)slow * 1000)
             s->slow[s->n_slow++ % MX_STATS_SLOW] = *rec;
     }
-    mx_digest_rec_t *d = cl->stat.digest ? digest_find(s, cl->stat.digest) : NULL;
+    /* The slot it took at the start, unless another digest took it over. */
+    mx_digest_rec_t *d = cl->stat.digest && s->dhash[cl->stat.digest_slot] == cl->stat.digest
+                             ? &s->digests[cl->stat.digest_slot] : NULL;
     if (d) {
         d->count++;
         d->errors += r->is_error;
@@ -492,5 +494,6 @@ void mx_stats_reset_digests(mx_worker_t *w)
     mx_stats_t *s = w->stats;
     uv_mutex_lock(&s->lock);
     memset(s->digests, 0, sizeof(s->digests));
+    memset(s->dhash, 0, sizeof(s->dhash));
     uv_mutex_unlock(&s->lock);
 }
