@@ -106,6 +106,7 @@ typedef struct mx_stmt_s {
     uint64_t flags;              /* MX_SQLF_* of the text (router/classify.h) */
     bool has_types;              /* types holds what the last EXECUTE bound */
     uint8_t *types;              /* 2 bytes per parameter, heap */
+    uint64_t digest;             /* its digest (proxy/stats.c), 0 until the first EXECUTE */
 } mx_stmt_t;
 
 /* A statement prepared on one backend connection. */

@@ -134,13 +134,19 @@ void mx_stats_merge_digest(mx_digest_rec_t *dst, const mx_digest_rec_t *src)
 
 /* The slot of digest `hash`; when it is new, a free slot or the one with
  * the least total time (so the table keeps the top ones), set up for it. */
-/* The slot of digest `hash`; when it is new, a free slot or the one with
- * the least total time gives way. */
-static size_t digest_slot(mx_stats_t *s, uint64_t hash, const char *text)
+/* The slot of digest `hash`, -1 when it has none. */
+static int find_digest(const mx_stats_t *s, uint64_t hash)
 {
     for (size_t i = 0; i < MX_STATS_DIGESTS; i++)
         if (s->dhash[i] == hash)
-            return i;
+            return (int)i;
+    return -1;
+}
+
+/* A new slot for digest `hash`: a free one or the one with the least total
+ * time gives way. */
+static size_t digest_slot(mx_stats_t *s, uint64_t hash, const char *text)
+{
     size_t least = 0;
     for (size_t i = 0; i < MX_STATS_DIGESTS; i++) {
         if (s->dhash[i] == 0) {
@@ -155,6 +161,21 @@ static size_t digest_slot(mx_stats_t *s, uint64_t hash, const char *text)
     d->hash = s->dhash[least] = hash;
     snprintf(d->text, sizeof(d->text), "%s", text);
     return least;
+}
+
+/* The digest of a statement text and its fingerprint in text.  A digest
+ * reads at most the first 16 kB: a long multi-row INSERT folds row after
+ * row and would otherwise be lexed to its end. */
+static uint64_t digest_of(const mx_client_t *cl, const uint8_t *sql, size_t n, char *text)
+{
+    mx_lexmode_t mode = {
+        .sql_mode = (uint8_t)(atomic_load_explicit(&mx_proc.sql_mode_default, memory_order_relaxed) & 0x7f),
+        .charset = (uint8_t)mx_charset_kind_of_collation(cl->st.collation),
+        .server_version = atomic_load_explicit(&mx_proc.backend_version, memory_order_relaxed),
+        .mariadb = atomic_load_explicit(&mx_proc.backend_mariadb, memory_order_relaxed),
+    };
+    uint64_t hash = mx_digest(sql, n < 16384 ? n : 16384, &mode, text, MX_DIGEST_TEXT_MAX);
+    return hash + (hash == 0); /* 0 means none */
 }
 
 /* The text the statement runs: a query's, or a prepared statement's. */
@@ -184,17 +205,17 @@ void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t le
     const uint8_t *sql = statement_text(cl, payload, len, &n);
     char text[MX_DIGEST_TEXT_MAX];
     uint64_t hash = 0;
+    bool have_text = false;
+    mx_stmt_t *ps = cl->cmd == MX_COM_STMT_EXECUTE ? cl->cur_stmt : NULL;
     if (sql && mx_stats_digests()) {
-        /* A digest reads at most the first 16 kB: a long multi-row INSERT
-         * folds row after row and would otherwise be lexed to its end. */
-        mx_lexmode_t mode = {
-            .sql_mode = (uint8_t)(atomic_load_explicit(&mx_proc.sql_mode_default, memory_order_relaxed) & 0x7f),
-            .charset = (uint8_t)mx_charset_kind_of_collation(cl->st.collation),
-            .server_version = atomic_load_explicit(&mx_proc.backend_version, memory_order_relaxed),
-            .mariadb = atomic_load_explicit(&mx_proc.backend_mariadb, memory_order_relaxed),
-        };
-        hash = mx_digest(sql, n < 16384 ? n : 16384, &mode, text, sizeof(text));
-        hash += hash == 0; /* 0 means none */
+        if (ps && ps->digest) {
+            hash = ps->digest; /* a prepared text's digest is taken once */
+        } else {
+            hash = digest_of(cl, sql, n, text);
+            have_text = true;
+            if (ps)
+                ps->digest = hash;
+        }
     }
     uint64_t now = sql ? wall_ms() : 0;
     uv_mutex_lock(&s->lock);
@@ -215,7 +236,13 @@ void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t le
         cl->stat.id = id;
     }
     if (hash) {
-        cl->stat.digest_slot = (uint16_t)digest_slot(s, hash, text);
+        int slot = find_digest(s, hash);
+        if (slot < 0) {
+            if (!have_text)
+                digest_of(cl, sql, n, text); /* evicted since: its text again */
+            slot = (int)digest_slot(s, hash, text);
+        }
+        cl->stat.digest_slot = (uint16_t)slot;
         cl->stat.digest = hash;
     }
     uv_mutex_unlock(&s->lock);
