@@ -54,7 +54,7 @@ typedef struct {
 __attribute__((format(printf, 4, 5)))
 static void warnf(tr_t *t, int file, int line, const char *fmt, ...)
 {
-    char msg[768], full[1024];
+    char msg[768], full[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);

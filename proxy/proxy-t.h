@@ -111,6 +111,7 @@ typedef struct mx_stmt_s {
     uint64_t flags;              /* MX_SQLF_* of the text (router/classify.h) */
     bool has_types;              /* types holds what the last EXECUTE bound */
     uint8_t *types;              /* 2 bytes per parameter, heap */
+    uint64_t digest;             /* its digest (proxy/stats.c), 0 until the first EXECUTE */
 } mx_stmt_t;
 
 /* A statement prepared on one backend connection. */
@@ -331,6 +332,7 @@ struct mx_client_s {
         uint64_t start_ns;       /* uv_hrtime when it went to a backend; 0 none */
         uint64_t id;             /* its entry in the worker's ring of recent statements, 0 none */
         uint64_t digest;         /* its digest, 0 none */
+        uint16_t digest_slot;    /* ... and the worker's slot it was counted in */
     } stat;
 };
 

@@ -24,6 +24,7 @@ struct mx_stats_s {
     mx_sql_rec_t slow[MX_STATS_SLOW];
     uint64_t n_slow;
     mx_digest_rec_t digests[MX_STATS_DIGESTS];
+    uint64_t dhash[MX_STATS_DIGESTS];   /* digests[i].hash, scanned without touching the records */
     mx_dn_rec_t datanodes[MX_STATS_DATANODES];
     /* The snapshot of the last publish. */
     mx_conn_row_t *conns;
@@ -133,28 +134,48 @@ void mx_stats_merge_digest(mx_digest_rec_t *dst, const mx_digest_rec_t *src)
 
 /* The slot of digest `hash`; when it is new, a free slot or the one with
  * the least total time (so the table keeps the top ones), set up for it. */
-static mx_digest_rec_t *digest_slot(mx_stats_t *s, uint64_t hash, const char *text)
+/* The slot of digest `hash`, -1 when it has none. */
+static int find_digest(const mx_stats_t *s, uint64_t hash)
 {
-    mx_digest_rec_t *least = &s->digests[0];
+    for (size_t i = 0; i < MX_STATS_DIGESTS; i++)
+        if (s->dhash[i] == hash)
+            return (int)i;
+    return -1;
+}
+
+/* A new slot for digest `hash`: a free one or the one with the least total
+ * time gives way. */
+static size_t digest_slot(mx_stats_t *s, uint64_t hash, const char *text)
+{
+    size_t least = 0;
     for (size_t i = 0; i < MX_STATS_DIGESTS; i++) {
-        mx_digest_rec_t *d = &s->digests[i];
-        if (d->hash == hash)
-            return d;
-        if (d->hash == 0 || (least->hash != 0 && d->total_us < least->total_us))
-            least = d;
+        if (s->dhash[i] == 0) {
+            least = i;
+            break;
+        }
+        if (s->digests[i].total_us < s->digests[least].total_us)
+            least = i;
     }
-    memset(least, 0, sizeof(*least));
-    least->hash = hash;
-    snprintf(least->text, sizeof(least->text), "%s", text);
+    mx_digest_rec_t *d = &s->digests[least];
+    memset(d, 0, sizeof(*d));
+    d->hash = s->dhash[least] = hash;
+    snprintf(d->text, sizeof(d->text), "%s", text);
     return least;
 }
 
-static mx_digest_rec_t *digest_find(mx_stats_t *s, uint64_t hash)
+/* The digest of a statement text and its fingerprint in text.  A digest
+ * reads at most the first 16 kB: a long multi-row INSERT folds row after
+ * row and would otherwise be lexed to its end. */
+static uint64_t digest_of(const mx_client_t *cl, const uint8_t *sql, size_t n, char *text)
 {
-    for (size_t i = 0; i < MX_STATS_DIGESTS; i++)
-        if (s->digests[i].hash == hash)
-            return &s->digests[i];
-    return NULL;
+    mx_lexmode_t mode = {
+        .sql_mode = (uint8_t)(atomic_load_explicit(&mx_proc.sql_mode_default, memory_order_relaxed) & 0x7f),
+        .charset = (uint8_t)mx_charset_kind_of_collation(cl->st.collation),
+        .server_version = atomic_load_explicit(&mx_proc.backend_version, memory_order_relaxed),
+        .mariadb = atomic_load_explicit(&mx_proc.backend_mariadb, memory_order_relaxed),
+    };
+    uint64_t hash = mx_digest(sql, n < 16384 ? n : 16384, &mode, text, MX_DIGEST_TEXT_MAX);
+    return hash + (hash == 0); /* 0 means none */
 }
 
 /* The text the statement runs: a query's, or a prepared statement's. */
@@ -184,17 +205,17 @@ void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t le
     const uint8_t *sql = statement_text(cl, payload, len, &n);
     char text[MX_DIGEST_TEXT_MAX];
     uint64_t hash = 0;
+    bool have_text = false;
+    mx_stmt_t *ps = cl->cmd == MX_COM_STMT_EXECUTE ? cl->cur_stmt : NULL;
     if (sql && mx_stats_digests()) {
-        /* A digest reads at most the first 16 kB: a long multi-row INSERT
-         * folds row after row and would otherwise be lexed to its end. */
-        mx_lexmode_t mode = {
-            .sql_mode = (uint8_t)(atomic_load_explicit(&mx_proc.sql_mode_default, memory_order_relaxed) & 0x7f),
-            .charset = (uint8_t)mx_charset_kind_of_collation(cl->st.collation),
-            .server_version = atomic_load_explicit(&mx_proc.backend_version, memory_order_relaxed),
-            .mariadb = atomic_load_explicit(&mx_proc.backend_mariadb, memory_order_relaxed),
-        };
-        hash = mx_digest(sql, n < 16384 ? n : 16384, &mode, text, sizeof(text));
-        hash += hash == 0; /* 0 means none */
+        if (ps && ps->digest) {
+            hash = ps->digest; /* a prepared text's digest is taken once */
+        } else {
+            hash = digest_of(cl, sql, n, text);
+            have_text = true;
+            if (ps)
+                ps->digest = hash;
+        }
     }
     uint64_t now = sql ? wall_ms() : 0;
     uv_mutex_lock(&s->lock);
@@ -215,7 +236,13 @@ void mx_stats_statement_start(mx_client_t *cl, const uint8_t *payload, size_t le
         cl->stat.id = id;
     }
     if (hash) {
-        digest_slot(s, hash, text);
+        int slot = find_digest(s, hash);
+        if (slot < 0) {
+            if (!have_text)
+                digest_of(cl, sql, n, text); /* evicted since: its text again */
+            slot = (int)digest_slot(s, hash, text);
+        }
+        cl->stat.digest_slot = (uint16_t)slot;
         cl->stat.digest = hash;
     }
     uv_mutex_unlock(&s->lock);
@@ -259,7 +286,9 @@ bool mx_stats_statement_done(mx_client_t *cl, const mx_resp_t *r, uint64_t *us_o
         if (slow > 0 && us >= (uint64_t)slow * 1000)
             s->slow[s->n_slow++ % MX_STATS_SLOW] = *rec;
     }
-    mx_digest_rec_t *d = cl->stat.digest ? digest_find(s, cl->stat.digest) : NULL;
+    /* The slot it took at the start, unless another digest took it over. */
+    mx_digest_rec_t *d = cl->stat.digest && s->dhash[cl->stat.digest_slot] == cl->stat.digest
+                             ? &s->digests[cl->stat.digest_slot] : NULL;
     if (d) {
         d->count++;
         d->errors += r->is_error;
@@ -494,5 +523,6 @@ void mx_stats_reset_digests(mx_worker_t *w)
     mx_stats_t *s = w->stats;
     uv_mutex_lock(&s->lock);
     memset(s->digests, 0, sizeof(s->digests));
+    memset(s->dhash, 0, sizeof(s->dhash));
     uv_mutex_unlock(&s->lock);
 }

@@ -290,7 +290,7 @@ static int eval_row(int lineno, char *line)
     char denied[MX_NAME_MAX + 1] = "";
     mx_sql_info_t info;
     char sql[1024];
-    snprintf(sql, sizeof(sql), "%s", col[0]);
+    snprintf(sql, sizeof(sql), "%.*s", (int)sizeof(sql) - 1, col[0]);
     bool ok = parse_command(col[1], &in.cmd) && parse_session(col[2], &in, &w, denied, sizeof(denied)) &&
               parse_user(col[3], &in) && parse_datahost(col[4], &in, &w) && parse_hosts(col[5], &w);
     if (!ok) {
