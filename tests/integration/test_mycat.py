@@ -172,17 +172,17 @@ def test_seed_fixed_routes_as_mycat(pair, tmp_path, run):
     deadline = time.monotonic() + 10
     while True:
         ds = datasource(admin)
-        reads = sum(int(r["READS"]) for r in ds.values())
-        if (reads >= 30 and int(ds["hostM1"]["WRITES"]) >= 2) or time.monotonic() > deadline:
+        reads = sum(int(r["READ_LOAD"]) for r in ds.values())
+        if (reads >= 30 and int(ds["hostM1"]["WRITE_LOAD"]) >= 2) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     assert set(ds) == {"hostM1", "hostS1", "hostM2", "hostS2"}, ds
-    assert int(ds["hostM1"]["WRITES"]) >= 2, ds
-    assert all(int(ds[h]["WRITES"]) == 0 for h in ("hostS1", "hostM2", "hostS2"))
+    assert int(ds["hostM1"]["WRITE_LOAD"]) >= 2, ds
+    assert all(int(ds[h]["WRITE_LOAD"]) == 0 for h in ("hostS1", "hostM2", "hostS2"))
     # balance=1: reads on the readHosts and the standby writeHost, never
     # on the active writeHost.
-    assert int(ds["hostM1"]["READS"]) == 0
-    assert sum(int(ds[h]["READS"]) for h in ("hostS1", "hostM2", "hostS2")) >= 30
+    assert int(ds["hostM1"]["READ_LOAD"]) == 0
+    assert sum(int(ds[h]["READ_LOAD"]) for h in ("hostS1", "hostM2", "hostS2")) >= 30
     cur.execute("DROP TABLE mycat_t")
     c.close()
 
