@@ -13,7 +13,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from conftest import DATABASE, SCHEMA, TOP, free_port, manx_bin, wait_port, SANITIZER_MARKERS
+from conftest import DATABASE, SCHEMA, TOP, free_port, manx_bin, wait_hosts_up, wait_port, SANITIZER_MARKERS
 
 SEED = TOP / "tests" / "unit" / "conf" / "mycat"
 
@@ -161,6 +161,8 @@ def test_seed_fixed_routes_as_mycat(pair, tmp_path, run):
     m.proc.wait(30)
     ini = ini_with_console(pair, tmp_path, d, port, admin)
     m2 = run(["-c", str(ini)], port)
+    # Reads go to the readHosts once the heartbeat has seen them up.
+    wait_hosts_up(m2, ["hostS1", "hostM2", "hostS2"])
     c = m2.connect()
     cur = c.cursor()
     cur.execute("INSERT INTO mycat_t VALUES (2, 20)")
@@ -240,24 +242,29 @@ def test_benchmark_limits_connections(pair, tmp_path, run):
     m.connect("test").close()                # another user is not counted with root
     a.close()
     # The slot comes back when the session ends (the close is asynchronous).
-    for _ in range(100):
-        try:
-            m.connect().close()
-            break
-        except pymysql.err.OperationalError as e:
-            assert e.args[0] == 1226
-            import time
-            time.sleep(0.05)
-    else:
-        pytest.fail("root's slot did not come back after a session closed")
+    connect_when_free(m).close()
     b.close()
     # A wrong password does not keep a slot either.
     for _ in range(5):
         code, _ = login_error(m, password="wrong")
         assert code == 1045
-    c1, c2 = m.connect(), m.connect()
+    c1 = connect_when_free(m)       # b's slot comes back asynchronously too
+    c2 = m.connect()                # the second one is free for sure
     c1.close()
     c2.close()
+
+
+def connect_when_free(m):
+    """A root connection once a closed session's slot is back (the close
+    reaches manx asynchronously); bounded."""
+    import time
+    for _ in range(100):
+        try:
+            return m.connect()
+        except pymysql.err.OperationalError as e:
+            assert e.args[0] == 1226
+            time.sleep(0.05)
+    pytest.fail("root's slot did not come back after a session closed")
 
 
 def test_mariadb_answers_1226_for_a_user_limit(pair):
