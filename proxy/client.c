@@ -683,9 +683,9 @@ void mx_client_kill(mx_worker_t *w, uint32_t id, bool query_only)
 bool mx__handle_kill(mx_client_t *cl, uint64_t id, bool query_only)
 {
     mx_reg_info_t t;
-    if (id == 0 || id > UINT32_MAX || !mx_registry_find((uint32_t)id, &t) || t.admin || !t.user)
+    if (id == 0 || id > UINT32_MAX || !mx_registry_find((uint32_t)id, &t) || t.admin || !t.user_key)
         return mx__send_err(cl, 1, 1094, "HY000", "Unknown thread id: %llu", (unsigned long long)id);
-    if (t.user != cl->user) {
+    if (t.user_key != cl->user->key) {
         CL_LOG(cl, MX_LOG_WARNING, "refused KILL %llu: a session of another user", (unsigned long long)id);
         return mx__send_err(cl, 1, 1095, "HY000", "You are not owner of thread %llu", (unsigned long long)id);
     }

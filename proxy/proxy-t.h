@@ -215,7 +215,8 @@ typedef struct mx_reg_node_s {
     struct mx_reg_node_s *next;  /* in its bucket */
     uint32_t id;
     int worker;
-    const mx_user_t *user;       /* NULL before login */
+    uint32_t user_key;           /* the logged-in user's key (mx_user_t.key: kept across reloads
+                                  * by name, never a pointer into a config a reload frees); 0 before login */
     uint32_t slot;               /* user key whose session slot (proxy/access.h) it holds; 0 none */
     uint32_t pending;            /* slot taken by a login not finished yet; 0 none */
     bool admin;

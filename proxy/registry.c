@@ -18,7 +18,7 @@ void mx_registry_add(mx_client_t *cl)
     n->id = cl->id;
     n->worker = cl->conn.w->index;
     n->admin = cl->admin;
-    n->user = NULL;
+    n->user_key = 0;
     n->slot = n->pending = 0;
     pthread_mutex_lock(&reg_lock);
     n->next = buckets[n->id % REG_BUCKETS];
@@ -31,7 +31,7 @@ void mx_registry_set_user(mx_client_t *cl)
 {
     mx_reg_node_t *n = &cl->reg;
     pthread_mutex_lock(&reg_lock);
-    n->user = cl->user;
+    n->user_key = cl->user ? cl->user->key : 0;
     if (n->pending) {
         if (n->slot)
             mx_access_give(&mx_access_counts, n->slot);
@@ -80,7 +80,7 @@ bool mx_registry_find(uint32_t id, mx_reg_info_t *out)
     for (mx_reg_node_t *n = buckets[id % REG_BUCKETS]; n; n = n->next) {
         if (n->id == id) {
             out->worker = n->worker;
-            out->user = n->user;
+            out->user_key = n->user_key;
             out->admin = n->admin;
             found = true;
             break;

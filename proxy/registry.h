@@ -9,7 +9,7 @@
 
 typedef struct mx_reg_info_s {
     int worker;                  /* index of the worker that holds the session */
-    const mx_user_t *user;       /* logged-in user, NULL before login */
+    uint32_t user_key;           /* logged-in user's key (mx_user_t.key), 0 before login */
     bool admin;                  /* a session of the admin console */
 } mx_reg_info_t;
 

@@ -194,3 +194,33 @@ def test_removed_user_session_ends_at_next_statement(manx):
     assert "user removed" in str(e.value) or isinstance(e.value, pymysql.err.OperationalError)
     wait_for(lambda: "user removed from the configuration" in m.log(), 5, "the log line")
     c.close()
+
+
+def test_kill_own_session_after_a_reload(manx):
+    """The session registry knows users by their key, kept by a reload for
+    the same name: after a reload a user still KILLs its own sessions (it
+    compared pointers into a config the reload frees: 1095, or another
+    user's session if the memory came back for another user), and still
+    not another user's."""
+    m = manx(start=False)
+    m.config.write_text(config(m, users_extra=NEW_USER))
+    m.start()
+    victim, other = m.connect(), m.connect(user="newbie", password="nb123")
+    with victim.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        vid = cur.fetchone()[0]
+    killer = m.connect()
+    reload(m, config(m, users_extra=NEW_USER, balance=1))
+    with killer.cursor() as cur:
+        cur.execute("SELECT 1")          # the killer moves to the new generation
+        with other.cursor() as ocur:
+            ocur.execute("SELECT 1")
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                ocur.execute(f"KILL {vid}")
+            assert e.value.args[0] == 1095
+        cur.execute(f"KILL {vid}")
+    with pytest.raises(pymysql.err.OperationalError):
+        with victim.cursor() as cur:
+            cur.execute("SELECT 1")
+    for c in (killer, other, victim):
+        c.close()
