@@ -164,7 +164,16 @@ start_one() {
     d=$(sdir "$n")
     port=$(sport "$n")
     if alive "$n"; then
-        return 0
+        # A server just killed (-9) may still be exiting, the more so on a
+        # busy machine: wait until it answers or is gone, rather than take
+        # it for a running server that cmd_wait then waits for in vain.
+        local k
+        for k in $(seq 1 300); do
+            pinging "$n" && return 0
+            alive "$n" || break
+            sleep 0.1
+        done
+        alive "$n" && return 0 # alive and silent (stopped?): cmd_wait reports it
     fi
     rm -f "$(spidf "$n")"
     if port_busy "$port"; then
