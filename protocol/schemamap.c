@@ -1,6 +1,7 @@
 /* Logical schema names in a backend's answers; see schemamap.h. */
 #include "schemamap.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -31,17 +32,6 @@ void mx_smap_rs_begin(mx_smap_rs_t *rs)
     rs->ncols = 0;
     rs->any = rs->too_many = false;
     memset(rs->map, 0, sizeof(rs->map));
-}
-
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* The column name with a "Tables_in_<real>" prefix renamed and manx's
@@ -78,7 +68,7 @@ static size_t new_name(const mx_smap_pair_t *m, size_t n, const mx_str_t *name, 
         if (!hit)
             break;
         const uint8_t *h = hit + pl;
-        while (h + 1 < end && hexval(h[0]) >= 0 && hexval(h[1]) >= 0)
+        while (h + 1 < end && isxdigit(h[0]) && isxdigit(h[1]))
             h += 2;
         bool ours = (size_t)(end - h) >= sl && memcmp(h, MX_SMAP_DBF_SUFFIX, sl) == 0;
         /* The replacement is shorter than what it replaces: buf (>= the
@@ -194,84 +184,80 @@ static size_t binary_width(uint8_t type, const uint8_t *p, size_t n)
     }
 }
 
+/* Column c's value at p[q]: its width in *w (0 for a NULL of the binary
+ * protocol, which takes no bytes), and the logical name it stands for when
+ * the column holds schema names and the value is a real one.  False when
+ * the row is malformed. */
+static bool value_at(const mx_smap_pair_t *m, size_t n, const mx_smap_rs_t *rs, bool binary, const uint8_t *p,
+                     size_t len, size_t q, uint32_t c, size_t *w, const char **lg)
+{
+    *w = 0;
+    *lg = NULL;
+    if (binary) {
+        size_t bit = c + 2;
+        if (p[1 + bit / 8] & (1u << (bit % 8)))
+            return true;
+        *w = binary_width(rs->type[c], p + q, len - q);
+        if (*w == 0 || *w > len - q)
+            return false;
+    } else {
+        if (q >= len)
+            return false;
+        if (p[q] == 0xFB) {
+            *w = 1;
+            return true;
+        }
+        uint64_t v;
+        int k = mx_lenenc_decode(p + q, len - q, &v);
+        if (k <= 0 || v > len - q - (size_t)k)
+            return false;
+        *w = (size_t)k + (size_t)v;
+    }
+    if (rs->map[c / 8] & (1u << (c % 8))) {
+        /* A string exactly as wide as the value: a column the backend
+         * declared a schema name but sent as a number (binary protocol) is
+         * no name, and its bytes must not be read as a length. */
+        uint64_t v;
+        int k = mx_lenenc_decode(p + q, *w, &v);
+        if (k > 0 && (size_t)k + v == *w)
+            *lg = logical_of(m, n, p + q + k, (size_t)v);
+    }
+    return true;
+}
+
 int mx_smap_row(const mx_smap_pair_t *m, size_t n, const mx_smap_rs_t *rs, bool binary, const uint8_t *p,
                 size_t len, mx_pktbuf_t *out, uint8_t seq)
 {
     if (!rs->any || rs->too_many || rs->ncols == 0)
         return 0;
-    size_t pos = 0, nullmap = 0;
+    size_t pos = 0;
     if (binary) {
-        nullmap = (rs->ncols + 7 + 2) / 8;
+        size_t nullmap = (rs->ncols + 7 + 2) / 8;
         if (len < 1 + nullmap || p[0] != 0x00)
             return -1;
         pos = 1 + nullmap;
     }
-    /* First pass: does any mapped value hold a real name? */
+    /* First pass: is the row whole, and does a mapped value hold a real
+     * name?  Only then is it written again. */
     bool change = false;
-    size_t q = pos;
-    for (uint32_t c = 0; c < rs->ncols; c++) {
-        size_t w;
-        if (binary) {
-            size_t bit = c + 2;
-            if (p[1 + bit / 8] & (1u << (bit % 8)))
-                continue;
-            w = binary_width(rs->type[c], p + q, len - q);
-            if (w == 0 || w > len - q)
-                return -1;
-        } else {
-            if (q >= len)
-                return -1;
-            if (p[q] == 0xFB) {
-                q++;
-                continue;
-            }
-            uint64_t v;
-            int k = mx_lenenc_decode(p + q, len - q, &v);
-            if (k <= 0 || v > len - q - (size_t)k)
-                return -1;
-            w = (size_t)k + (size_t)v;
-        }
-        if (rs->map[c / 8] & (1u << (c % 8))) {
-            uint64_t v;
-            int k = mx_lenenc_decode(p + q, len - q, &v);
-            if (k > 0 && logical_of(m, n, p + q + k, (size_t)v))
-                change = true;
-        }
-        q += w;
+    size_t q = pos, w;
+    const char *lg;
+    for (uint32_t c = 0; c < rs->ncols; c++, q += w) {
+        if (!value_at(m, n, rs, binary, p, len, q, c, &w, &lg))
+            return -1;
+        change |= lg != NULL;
     }
     if (!change)
         return 0;
     mx_pkt_begin(out, seq);
     mx_put_bytes(out, p, pos);
     q = pos;
-    for (uint32_t c = 0; c < rs->ncols; c++) {
-        size_t w;
-        if (binary) {
-            size_t bit = c + 2;
-            if (p[1 + bit / 8] & (1u << (bit % 8)))
-                continue;
-            w = binary_width(rs->type[c], p + q, len - q);
-        } else if (p[q] == 0xFB) {
-            mx_put_u8(out, 0xFB);
-            q++;
-            continue;
-        } else {
-            uint64_t v;
-            int k = mx_lenenc_decode(p + q, len - q, &v);
-            w = (size_t)k + (size_t)v;
-        }
-        const char *lg = NULL;
-        if (rs->map[c / 8] & (1u << (c % 8))) {
-            uint64_t v;
-            int k = mx_lenenc_decode(p + q, len - q, &v);
-            if (k > 0)
-                lg = logical_of(m, n, p + q + k, (size_t)v);
-        }
+    for (uint32_t c = 0; c < rs->ncols; c++, q += w) {
+        value_at(m, n, rs, binary, p, len, q, c, &w, &lg);
         if (lg)
             mx_put_lenenc_str(out, lg, strlen(lg));
         else
             mx_put_bytes(out, p + q, w);
-        q += w;
     }
     mx_put_bytes(out, p + q, len - q);
     mx_pkt_end(out);
