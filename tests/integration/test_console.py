@@ -172,7 +172,10 @@ def test_kill_closes_sessions_on_any_worker(m):
         c = m.connect()
         clients.append(c)
         assert poll(lambda: str(c.thread_id()) in {r["ID"] for r in console(m, "show @@connection")[1]}, 5)
-        where.update({int(r["ID"]): r["PROCESSOR"] for r in console(m, "show @@connection")[1]})
+        # Only our clients: the console's own session is listed too.
+        mine = {c.thread_id() for c in clients}
+        where.update({int(r["ID"]): r["PROCESSOR"] for r in console(m, "show @@connection")[1]
+                      if int(r["ID"]) in mine})
     other = next(c for c in clients if where[c.thread_id()] == "Processor1")
     clients.remove(other)
     clients = [clients[0], other, clients[1] if len(clients) > 1 else m.connect(), m.connect()]
