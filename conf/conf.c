@@ -125,6 +125,26 @@ static const mx_param_t mx_params[] = {
     {S_MANX, "rsa_private_key", T_PATH, CF(rsa_private_key), false, "", .flags = F_READABLE,
      .help = "PEM RSA key for caching_sha2_password without TLS; empty = generated"},
 
+    {S_MANX, "coordination", T_ENUM, CF(coordination), false, "none",
+     .choices = "none|etcd|backend_locks",
+     .help = "how several manx instances agree on each dataHost's active writeHost: none = each decides alone "
+             "(dnindex.properties); etcd = one decider per dataHost elected in etcd, the writer kept in etcd; "
+             "backend_locks = the decider is the instance holding GET_LOCK on a majority of the writeHosts it can reach"},
+    {S_MANX, "etcd_endpoints", T_STR, CF(etcd_endpoints), false, "",
+     .help = "with coordination = etcd: comma-separated host:port (or http://host:port) of etcd's client URLs, "
+             "tried in order"},
+    {S_MANX, "etcd_prefix", T_STR, CF(etcd_prefix), false, "/manx",
+     .help = "with coordination = etcd: keys live under <etcd_prefix>/<cluster_name>/"},
+    {S_MANX, "cluster_name", T_STR, CF(cluster_name), false, "",
+     .help = "with coordination = etcd or backend_locks: instances with the same name agree with each other"},
+    {S_MANX, "instance_name", T_STR, CF(instance_name), false, "",
+     .help = "this instance's name among them; empty = <hostname>:<listen port>; must be unique"},
+    {S_MANX, "etcd_lease_ttl", T_MS, CF(etcd_lease_ttl_ms), false, "5s", 2000, 60000,
+     .help = "with coordination = etcd: lease of this instance's keys; a crashed decider is replaced within it"},
+    {S_MANX, "etcd_timeout", T_MS, CF(etcd_timeout_ms), false, "2s", 200, 60000,
+     .help = "with coordination = etcd: no answer from any endpoint for this long and the instance is LOST "
+             "(keeps the last agreed writer, never switches on its own)"},
+
     {S_ADMIN, "user", T_STR, CF(admin_user), false, "admin",
      .help = "admin console user"},
     {S_ADMIN, "password", T_SECRET, CF(admin_password), false, "",
@@ -199,6 +219,9 @@ static const mx_param_t mx_params[] = {
      .help = "time between heartbeats once one failed or a backend connection broke"},
     {S_DATAHOST, "heartbeat_rise", T_INT, DF(heartbeat_rise), true, "2", 1, 100,
      .help = "successful heartbeats in a row before a down host is up again"},
+    {S_DATAHOST, "fence", T_ENUM, DF(fence), true, "none", .choices = "none|read_only",
+     .help = "read_only: the instance that decides switches sets read_only = ON on writeHosts that are not "
+             "the active one (at a switch, and whenever one reconnects) and OFF on the active one"},
     {S_DATAHOST, "rejoin_delay", T_MS, DF(rejoin_delay_ms), true, "30000", 0, 86400000,
      .help = "a host back up must stay up this long before writes may switch to it; when the active writeHost is down and such a host is the only candidate, writes move to it as soon as the delay ends"},
 
@@ -243,7 +266,7 @@ typedef struct {
     int kind;
     size_t index;             /* in its mx_config_t array */
     int line;                 /* of the header; 0 if [manx]/[admin] never appeared */
-    uint64_t seen;            /* bit i: mx_params[i] was given */
+    uint64_t seen[2];         /* bit i: mx_params[i] was given */
     int key_line[MX_N_PARAMS];
 } mx_sect_t;
 
@@ -274,7 +297,10 @@ typedef struct {
     bool failed;
 } mx_parse_t;
 
-_Static_assert(MX_N_PARAMS <= 64, "mx_sect_t.seen holds one bit per parameter");
+_Static_assert(MX_N_PARAMS <= 128, "mx_sect_t.seen holds one bit per parameter");
+_Static_assert(MX_N_PARAMS <= MX_CONF_MAX_PARAMS, "mx_config_t.key_line holds one line per parameter");
+
+#define SEEN(s, i) (((s)->seen[(i) / 64] >> ((i) % 64)) & 1u)
 
 /* Records the first error only: "FILE:LINE: KEY: REASON", "FILE: KEY:
  * REASON" for line 0, key may be NULL.  Returns false for `return fail()`. */
@@ -968,10 +994,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
         const mx_param_t *p = &mx_params[i];
         if (p->sect != s->kind || strcasecmp(p->key, name) != 0)
             continue;
-        if (s->seen & (1ULL << i))
+        if (SEEN(s, i))
             return fail(st, st->lineno, p->key, "duplicate key in %s (first at line %d)",
                         sect_label(st, s, label, sizeof(label)), s->key_line[i]);
-        s->seen |= 1ULL << i;
+        s->seen[i / 64] |= 1ULL << (i % 64);
         s->key_line[i] = st->lineno;
         if (!mx_kinds[s->kind].named)
             st->c->key_line[i] = st->lineno;
@@ -992,14 +1018,14 @@ static size_t param_index(int kind, const char *key)
 static int key_line(const mx_sect_t *s, const char *key)
 {
     size_t i = param_index(s->kind, key);
-    if (s->seen & (1ULL << i))
+    if (SEEN(s, i))
         return s->key_line[i];
     return s->line;
 }
 
 static bool given(const mx_sect_t *s, const char *key)
 {
-    return (s->seen & (1ULL << param_index(s->kind, key))) != 0;
+    return SEEN(s, param_index(s->kind, key)) != 0;
 }
 
 static bool check_required(mx_parse_t *st)
@@ -1013,7 +1039,7 @@ static bool check_required(mx_parse_t *st)
         mx_sect_t *s = &st->sects[k];
         for (size_t i = 0; i < MX_N_PARAMS; i++) {
             const mx_param_t *p = &mx_params[i];
-            if (p->sect == s->kind && (p->flags & F_REQUIRED) && !(s->seen & (1ULL << i)))
+            if (p->sect == s->kind && (p->flags & F_REQUIRED) && !SEEN(s, i))
                 return fail(st, s->line, p->key, "required key missing from %s",
                             sect_label(st, s, label, sizeof(label)));
         }
@@ -1078,6 +1104,85 @@ static bool sha1(const void *data, size_t len, uint8_t out[20])
     return EVP_Digest(data, len, out, NULL, EVP_sha1(), NULL) == 1;
 }
 
+/* A name that goes into an etcd key or a lock name: no '/', no quote,
+ * printable ASCII. */
+static bool key_name_ok(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (*p <= ' ' || *p > '~' || *p == '/' || *p == '\'' || *p == '"' || *p == '\\')
+            return false;
+    return true;
+}
+
+static bool check_coordination(mx_parse_t *st)
+{
+    mx_config_t *c = st->c;
+    mx_sect_t *manx = &st->sects[0];
+    if (!c->instance_name[0]) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+            snprintf(host, sizeof(host), "manx");
+        const char *port = strrchr(c->listen, ':');
+        snprintf(c->instance_name, sizeof(c->instance_name), "%.100s:%s", host, port ? port + 1 : "8066");
+        for (char *p = c->instance_name; *p; p++)
+            if (*p == '/' || *p <= ' ' || *p > '~')
+                *p = '_';
+    } else if (!key_name_ok(c->instance_name)) {
+        return fail(st, key_line(manx, "instance_name"), "instance_name",
+                    "'%s': only printable characters, no spaces, quotes or '/'", c->instance_name);
+    }
+    if (c->cluster_name[0] && !key_name_ok(c->cluster_name))
+        return fail(st, key_line(manx, "cluster_name"), "cluster_name",
+                    "'%s': only printable characters, no spaces, quotes or '/'", c->cluster_name);
+    if (c->coordination == MX_COORD_NONE)
+        return true;
+    const char *mode = c->coordination == MX_COORD_ETCD ? "etcd" : "backend_locks";
+    for (size_t k = 0; k < st->n_sects; k++) {
+        mx_sect_t *s = &st->sects[k];
+        if (s->kind != S_DATAHOST)
+            continue;
+        const mx_datahost_t *d = obj_base(c, s->kind, s->index);
+        if (d->write_type == 1)
+            return fail(st, key_line(s, "write_type"), "write_type",
+                        "write_type = 1 sends writes to every writeHost: there is no single writer for "
+                        "coordination = %s to agree on", mode);
+    }
+    if (c->coordination == MX_COORD_BACKEND_LOCKS)
+        return true;
+    if (!c->cluster_name[0])
+        return fail(st, manx->line, "cluster_name", "coordination = etcd needs cluster_name");
+    if (!c->etcd_endpoints[0])
+        return fail(st, manx->line, "etcd_endpoints", "coordination = etcd needs etcd_endpoints");
+    size_t n = 0;
+    for (const char *p = c->etcd_endpoints; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        const char *colon = memrchr(p, ':', len);
+        if (!len || !colon || colon == p + len - 1 || memchr(p, ' ', len))
+            return fail(st, key_line(manx, "etcd_endpoints"), "etcd_endpoints",
+                        "'%.*s' is not host:port or http://host:port", (int)len, p);
+        for (const char *q = colon + 1; q < p + len; q++)
+            if (*q < '0' || *q > '9')
+                return fail(st, key_line(manx, "etcd_endpoints"), "etcd_endpoints",
+                            "'%.*s': the port is not a number", (int)len, p);
+        if (++n > MX_ETCD_MAX_ENDPOINTS)
+            return fail(st, key_line(manx, "etcd_endpoints"), "etcd_endpoints",
+                        "more than %d endpoints", MX_ETCD_MAX_ENDPOINTS);
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    size_t pl = strlen(c->etcd_prefix);
+    if (pl < 2 || c->etcd_prefix[0] != '/' || c->etcd_prefix[pl - 1] == '/')
+        return fail(st, key_line(manx, "etcd_prefix"), "etcd_prefix",
+                    "'%s' must start with '/' and not end with one", c->etcd_prefix);
+    return true;
+}
+
 /* Checks that involve several keys, and values derived from others. */
 static bool finish(mx_parse_t *st)
 {
@@ -1095,6 +1200,9 @@ static bool finish(mx_parse_t *st)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->workers = n < 1 ? 1 : n > MX_MAX_WORKERS ? MX_MAX_WORKERS : (int)n;
     }
+
+    if (!check_coordination(st))
+        return false;
 
     for (size_t k = 0; k < st->n_sects; k++) {
         mx_sect_t *s = &st->sects[k];

@@ -23,6 +23,12 @@
  * MX_HOST_PATTERN_MAX (an IPv6 address with room to spare). */
 #define MX_MAX_USER_HOSTS 32
 #define MX_HOST_PATTERN_MAX 48
+/* Keys in the table (conf.c checks). */
+#define MX_CONF_MAX_PARAMS 128
+
+enum { MX_COORD_NONE, MX_COORD_ETCD, MX_COORD_BACKEND_LOCKS };
+enum { MX_FENCE_NONE, MX_FENCE_READ_ONLY };
+#define MX_ETCD_MAX_ENDPOINTS 16
 
 typedef struct mx_host_s mx_host_t;
 
@@ -65,6 +71,7 @@ typedef struct mx_datahost_s {
     int heartbeat_retry_interval_ms;
     int heartbeat_rise;
     int rejoin_delay_ms;
+    int fence;                   /* MX_FENCE_NONE or MX_FENCE_READ_ONLY */
     int index;                   /* slot: position at the first load; kept by a reload for the same
                                   * name and the same writeHost slots in the same order, else a new one */
     int line;
@@ -148,6 +155,15 @@ typedef struct mx_config_s {
     bool require_secure_transport;
     char rsa_private_key[1024];  /* caching_sha2 RSA exchange; empty = generated */
 
+    /* How instances agree on the writer (router/coord.h) */
+    int coordination;            /* MX_COORD_* */
+    char etcd_endpoints[1024];   /* "host:port,..." as written */
+    char etcd_prefix[256];
+    char cluster_name[MX_NAME_MAX];
+    char instance_name[128];     /* resolved: never empty */
+    int etcd_lease_ttl_ms;
+    int etcd_timeout_ms;
+
     /* [admin] */
     char admin_user[MX_NAME_MAX];
     char admin_password[128];
@@ -164,7 +180,7 @@ typedef struct mx_config_s {
     int n_acct_slots;
     uint32_t n_user_keys;        /* user keys given so far: keys are 1..n_user_keys */
     mx_account_t accounts[MX_MAX_ACCOUNTS]; /* by slot; [0] unused (the host's own user) */
-    int key_line[64];            /* internal: line of each [manx]/[admin] key given, by table index */
+    int key_line[MX_CONF_MAX_PARAMS]; /* internal: line of each [manx]/[admin] key given, by table index */
 } mx_config_t;
 
 /* Load and validate `path`.  On error returns NULL and writes

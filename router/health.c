@@ -22,9 +22,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "coord.h"
 #include "dnindex.h"
 
-enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE, PH_DB_QUERY, PH_DB_STORE };
+enum { PH_IDLE, PH_CONNECT, PH_QUERY, PH_STORE, PH_REPL_QUERY, PH_REPL_STORE, PH_DB_QUERY, PH_DB_STORE,
+       PH_X_QUERY, PH_X_STORE };
 enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 enum { PERSIST_RETRY_MS = 5000 };
 
@@ -48,6 +50,14 @@ typedef struct mx_hhost_s {
     bool extended;               /* this beat's timeout was extended once (late timer) */
     int fails, oks;              /* consecutive */
     int db_due;                  /* good beats until the next SHOW DATABASES (on an active writeHost) */
+    struct {                     /* statements coordination queued (mx__health_sql), run after a beat */
+        char *sql;
+        mx_health_sql_cb cb;
+        void *arg;
+    } xq[MX_HEALTH_SQL_QUEUE];
+    int nx;
+    bool x_asked;                /* coordination saw this beat (mx_coord_beat) */
+    bool fresh;                  /* this beat opened the connection */
     struct mx_dbset_s *dbs;      /* its last SHOW DATABASES, NULL none; replaced under h->db_lock */
     char last_error[200];
     uint64_t beat_start_ms, first_fail_ms, up_since_ms, changed_ms;
@@ -79,12 +89,15 @@ struct mx_heartbeat_s {
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
     uv_rwlock_t db_lock;         /* guards hosts[].dbs: written by the heartbeat, read by workers */
     _Atomic bool dbs_known;      /* some host's database list has arrived */
+    mx_coord_t *coord;           /* how writes move: alone, or agreed with other instances */
     bool started;
 };
 
 static void run(mx_hhost_t *hh, int ready);
 static void maybe_switch(hb_t *h, const mx_datahost_t *dh, size_t di); /* di: dh->index */
 static void recheck_writers(hb_t *h);
+static void x_done(mx_hhost_t *hh, void *res, unsigned int err, const char *msg);
+static void x_flush(mx_hhost_t *hh);
 
 const char *mx_fail_kind_name(int kind)
 {
@@ -313,13 +326,16 @@ static int load_dnindex(hb_t *h)
     uv_mutex_unlock(&h->lock);
     for (size_t i = 0; i < nd; i++) {
         const mx_datahost_t *dh = &h->cfg->datahosts[i];
-        int old = atomic_exchange(&h->write_index[dh->index], idx[i]);
-        if (h->started && old != idx[i]) {
-            h->log(LOG_WARNING, "dataHost %s: writes moved by %s from %s (index %d) to %s (index %d)", dh->name,
-                   h->path, dh->write_hosts[old]->name, old, dh->write_hosts[idx[i]]->name, idx[i]);
-            note_switch(h, dh, old, idx[i], "dnindex");
+        if (h->started) {
+            /* An edit of the file moves writes (coordinated: proposes the
+             * move to the other instances; the file is then only a cache). */
+            int cur = atomic_load(&h->write_index[dh->index]);
+            if (cur != idx[i])
+                mx_coord_propose(h->coord, dh, cur, idx[i], "dnindex");
+            continue;
         }
-        if (!h->started && idx[i])
+        atomic_store(&h->write_index[dh->index], idx[i]);
+        if (idx[i])
             h->log(LOG_INFO, "dataHost %s: writes go to %s (index %d from %s)", dh->name,
                    dh->write_hosts[idx[i]]->name, idx[i], h->path);
     }
@@ -532,6 +548,7 @@ static void host_up(mx_hhost_t *hh)
                hh->host->address, hh->oks, hh->rtt_ms);
     else
         h->log(LOG_INFO, "host %s %s is UP (rtt %.1f ms)", hh->host->name, hh->host->address, hh->rtt_ms);
+    mx_coord_host_changed(h->coord, hh->dh);
     /* A dataHost whose writer is down and found no candidate may now have one. */
     recheck_writers(h);
 }
@@ -545,6 +562,7 @@ static void host_down(mx_hhost_t *hh)
     h->log(LOG_WARNING, "host %s %s is DOWN: %s (%s) on %d heartbeats in a row, %.2f s after the first failure",
            hh->host->name, hh->host->address, mx_fail_kind_name(atomic_load(&hh->st->last_fail)), hh->last_error,
            hh->fails, (double)(now_ms(h) - hh->first_fail_ms) / 1000.0);
+    mx_coord_host_changed(h->coord, hh->dh);
     const mx_config_t *cfg = h->cfg;
     for (size_t i = 0; i < cfg->n_datahosts; i++) {
         const mx_datahost_t *dh = &cfg->datahosts[i];
@@ -578,6 +596,7 @@ static void beat_failed(mx_hhost_t *hh, int kind, const char *msg)
     uv_timer_stop(&hh->tmo);
     drop_connection(hh);
     hh->phase = PH_IDLE;
+    hh->x_asked = false;
     hh->oks = 0;
     uv_mutex_lock(&h->lock);
     if (hh->fails++ == 0)
@@ -747,6 +766,26 @@ static bool read_galera(mx_hhost_t *hh, MYSQL_RES *res)
     return false;
 }
 
+/* The beat's own statements are done: coordination may want statements
+ * of its own on this connection (run before the beat counts, under its
+ * timeout).  Returns true when one is to run (phase set), else the beat
+ * is good. */
+static bool beat_end(mx_hhost_t *hh)
+{
+    if (!hh->x_asked) {
+        hh->x_asked = true;
+        mx_coord_beat(hh->h->coord, hh->dh, hh->host->index, hh->fresh);
+        hh->fresh = false;
+    }
+    if (hh->nx > 0) {
+        hh->phase = PH_X_QUERY;
+        return true;
+    }
+    hh->x_asked = false;
+    beat_ok(hh);
+    return false;
+}
+
 static void run(mx_hhost_t *hh, int ready)
 {
     const mx_host_t *host = hh->host;
@@ -766,6 +805,7 @@ static void run(mx_hhost_t *hh, int ready)
                 return;
             }
             hh->phase = PH_QUERY;
+            hh->fresh = true;
             ready = -1;
             continue;
         case PH_QUERY:
@@ -784,13 +824,12 @@ static void run(mx_hhost_t *hh, int ready)
                 if (hh->phase == PH_REPL_QUERY) {
                     /* No privilege to look: not a reason to call the host down. */
                     atomic_store(&hh->st->repl, -1);
-                    if (wants_databases(hh)) {
+                    if (wants_databases(hh))
                         hh->phase = PH_DB_QUERY;
-                        ready = -1;
-                        continue;
-                    }
-                    beat_ok(hh);
-                    return;
+                    else if (!beat_end(hh))
+                        return;
+                    ready = -1;
+                    continue;
                 }
                 fail_from_mysql(hh);
                 return;
@@ -824,10 +863,11 @@ static void run(mx_hhost_t *hh, int ready)
                 hh->res = NULL;
             }
             if (hh->phase == PH_REPL_STORE && !wants_databases(hh)) {
-                beat_ok(hh);
-                return;
+                if (!beat_end(hh))
+                    return;
+            } else {
+                hh->phase = hh->phase == PH_REPL_STORE ? PH_DB_QUERY : PH_REPL_QUERY;
             }
-            hh->phase = hh->phase == PH_REPL_STORE ? PH_DB_QUERY : PH_REPL_QUERY;
             ready = -1;
             continue;
         case PH_DB_QUERY:
@@ -843,8 +883,10 @@ static void run(mx_hhost_t *hh, int ready)
                 hh->db_due = MX_HEALTH_DB_EVERY;
                 hh->h->log(LOG_DEBUG, "host %s %s: SHOW DATABASES failed: %u %s", hh->host->name,
                            hh->host->address, mysql_errno(hh->my), mysql_error(hh->my));
-                beat_ok(hh);
-                return;
+                if (!beat_end(hh))
+                    return;
+                ready = -1;
+                continue;
             }
             hh->phase = PH_DB_STORE;
             ready = -1;
@@ -865,8 +907,55 @@ static void run(mx_hhost_t *hh, int ready)
                 mysql_free_result(hh->res);
                 hh->res = NULL;
             }
-            beat_ok(hh);
-            return;
+            if (!beat_end(hh))
+                return;
+            ready = -1;
+            continue;
+        case PH_X_QUERY:
+            if (ready < 0)
+                st = mysql_real_query_start(&hh->ret_int, hh->my, hh->xq[0].sql, strlen(hh->xq[0].sql));
+            else
+                st = mysql_real_query_cont(&hh->ret_int, hh->my, ready);
+            if (st)
+                break;
+            if (hh->ret_int) {
+                unsigned int e = mysql_errno(hh->my);
+                if (e >= 2000 && e < 3000) {
+                    /* The link broke: the statement stays queued for the next connection. */
+                    fail_from_mysql(hh);
+                    return;
+                }
+                x_done(hh, NULL, e, mysql_error(hh->my));
+                if (!beat_end(hh))
+                    return;
+                ready = -1;
+                continue;
+            }
+            hh->phase = PH_X_STORE;
+            ready = -1;
+            continue;
+        case PH_X_STORE:
+            if (ready < 0)
+                st = mysql_store_result_start((MYSQL_RES **)&hh->res, hh->my);
+            else
+                st = mysql_store_result_cont((MYSQL_RES **)&hh->res, hh->my, ready);
+            if (st)
+                break;
+            if (!hh->res && mysql_errno(hh->my)) {
+                fail_from_mysql(hh);
+                return;
+            }
+            {
+                void *res = hh->res;
+                hh->res = NULL;
+                x_done(hh, res, 0, "");
+                if (res)
+                    mysql_free_result(res);
+            }
+            if (!beat_end(hh))
+                return;
+            ready = -1;
+            continue;
         default:
             return;
         }
@@ -999,13 +1088,104 @@ static void maybe_switch(hb_t *h, const mx_datahost_t *dh, size_t di)
                dh->name, old->name);
         return;
     }
-    atomic_store(&h->write_index[di], pick);
+    mx_coord_propose(h->coord, dh, cur, pick, "heartbeat");
+}
+
+void mx__health_apply(hb_t *h, const mx_datahost_t *dh, int to, const char *why, const char *by, int64_t rev)
+{
+    int from = atomic_exchange(&h->write_index[dh->index], to);
+    if (from == to) {
+        save(h);
+        return;
+    }
+    const mx_host_t *old = dh->write_hosts[from], *nw = dh->write_hosts[to];
     const mx_hhost_t *oh = &h->hosts[old->index];
-    h->log(LOG_WARNING, "dataHost %s: writes switched from %s (index %d, %s) to %s (index %d), %.2f s after its first failed heartbeat",
-           dh->name, old->name, cur, mx_fail_kind_name(atomic_load(&oh->st->last_fail)), dh->write_hosts[pick]->name,
-           pick, oh->first_fail_ms ? (double)(now - oh->first_fail_ms) / 1000.0 : 0.0);
-    note_switch(h, dh, cur, pick, "heartbeat");
+    if (strcmp(why, "heartbeat") == 0)
+        h->log(LOG_WARNING, "dataHost %s: writes switched from %s (index %d, %s) to %s (index %d), %.2f s after its "
+               "first failed heartbeat", dh->name, old->name, from, mx_fail_kind_name(atomic_load(&oh->st->last_fail)),
+               nw->name, to, oh->first_fail_ms ? (double)(now_ms(h) - oh->first_fail_ms) / 1000.0 : 0.0);
+    else if (strcmp(why, "console") == 0)
+        h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
+               dh->name, old->name, from, nw->name, to);
+    else if (strcmp(why, "dnindex") == 0)
+        h->log(LOG_WARNING, "dataHost %s: writes moved by %s from %s (index %d) to %s (index %d)", dh->name,
+               h->path, old->name, from, nw->name, to);
+    else
+        h->log(LOG_WARNING, "dataHost %s: writes moved from %s (index %d) to %s (index %d) as agreed through %s "
+               "(revision %lld, decided by %s)", dh->name, old->name, from, nw->name, to, why, (long long)rev,
+               by && by[0] ? by : "this instance");
+    note_switch(h, dh, from, to, why);
     save(h);
+    mx_coord_applied(h->coord, dh, from, to);
+}
+
+bool mx__health_sql(hb_t *h, int slot, const char *sql, mx_health_sql_cb cb, void *arg)
+{
+    mx_hhost_t *hh = &h->hosts[slot];
+    if (slot < 0 || slot >= MX_MAX_HOST_SLOTS || hh->nx == MX_HEALTH_SQL_QUEUE || !hh->dh)
+        return false;
+    for (int k = 0; k < hh->nx; k++) {
+        if (strcmp(hh->xq[k].sql, sql) == 0 && hh->xq[k].cb == cb) {
+            /* Already queued (a host still unreachable): once is enough. */
+            if (cb)
+                cb(arg, slot, NULL, 0, "already queued");
+            return true;
+        }
+    }
+    char *copy = strdup(sql);
+    if (!copy)
+        return false;
+    hh->xq[hh->nx].sql = copy;
+    hh->xq[hh->nx].cb = cb;
+    hh->xq[hh->nx].arg = arg;
+    hh->nx++;
+    return true;
+}
+
+/* The first queued statement is done: take it off and tell its owner. */
+static void x_done(mx_hhost_t *hh, void *res, unsigned int err, const char *msg)
+{
+    if (hh->nx == 0)
+        return;
+    mx_health_sql_cb cb = hh->xq[0].cb;
+    void *arg = hh->xq[0].arg;
+    free(hh->xq[0].sql);
+    hh->nx--;
+    memmove(&hh->xq[0], &hh->xq[1], (size_t)hh->nx * sizeof(hh->xq[0]));
+    if (cb)
+        cb(arg, hh->host ? hh->host->index : -1, res, err, msg);
+}
+
+/* Every queued statement is dropped (the host left the configuration, or
+ * the thread stops). */
+static void x_flush(mx_hhost_t *hh)
+{
+    while (hh->nx > 0)
+        x_done(hh, NULL, 2013, "the heartbeat of this host stopped");
+}
+
+void mx__health_beat_now(hb_t *h, int slot)
+{
+    if (slot < 0 || slot >= MX_MAX_HOST_SLOTS)
+        return;
+    mx_hhost_t *hh = &h->hosts[slot];
+    if (hh->dh && hh->phase == PH_IDLE && !atomic_load(&h->stop)) {
+        uv_timer_stop(&hh->next);
+        start_beat(hh);
+    }
+}
+
+uint64_t mx__health_up_for(hb_t *h, int slot)
+{
+    const mx_hhost_t *hh = &h->hosts[slot];
+    if (atomic_load(&hh->st->status) != MX_HOST_UP || !hh->up_since_ms)
+        return 0;
+    return now_ms(h) - hh->up_since_ms;
+}
+
+const mx_config_t *mx__health_config(hb_t *h)
+{
+    return h->cfg;
 }
 
 /* ---- thread and API -------------------------------------------------------------- */
@@ -1073,6 +1253,8 @@ static void retire_host(mx_hhost_t *hh)
     uv_timer_stop(&hh->tmo);
     drop_connection(hh);
     hh->phase = PH_IDLE;
+    hh->x_asked = false;
+    x_flush(hh);
     hh->fails = hh->oks = 0;
     atomic_store(&hh->st->status, MX_HOST_UNKNOWN);
     atomic_store(&hh->st->suspect, false);
@@ -1123,6 +1305,7 @@ static void adopt(hb_t *h, mx_config_t *nc)
     }
     free(keep);
     h->cfg = nc;
+    mx_coord_adopt(h->coord, nc);
     mx_conf_unref(old);
     if (moved)
         save(h);
@@ -1139,6 +1322,7 @@ static void on_async(uv_async_t *a)
             uv_timer_stop(&hh->tmo);
             drop_connection(hh);
             hh->phase = PH_IDLE;
+            x_flush(hh);
             uv_close((uv_handle_t *)&hh->next, NULL);
             uv_close((uv_handle_t *)&hh->tmo, NULL);
         }
@@ -1146,6 +1330,7 @@ static void on_async(uv_async_t *a)
         uv_close((uv_handle_t *)&h->rejoin, NULL);
         uv_timer_stop(&h->persist_retry);
         uv_close((uv_handle_t *)&h->persist_retry, NULL);
+        mx_coord_stop(h->coord);
         uv_close((uv_handle_t *)&h->async, NULL);
         return;
     }
@@ -1160,12 +1345,8 @@ static void on_async(uv_async_t *a)
         if (req == 0)
             continue;
         int to = req - 1;
-        int from = atomic_exchange(&h->write_index[dh->index], to);
-        h->log(LOG_WARNING, "dataHost %s: writes switched by the admin console from %s (index %d) to %s (index %d)",
-               dh->name, dh->write_hosts[from]->name, from, dh->write_hosts[to]->name, to);
-        if (from != to)
-            note_switch(h, dh, from, to, "console");
-        save(h);
+        if ((size_t)to < dh->n_write_hosts)
+            mx_coord_propose(h->coord, dh, atomic_load(&h->write_index[dh->index]), to, "console");
     }
     for (size_t i = 0; i < h->cfg->n_hosts; i++) {
         mx_hhost_t *hh = &h->hosts[h->cfg->hosts[i].index];
@@ -1185,6 +1366,7 @@ static void on_async(uv_async_t *a)
 static void thread_main(void *arg)
 {
     hb_t *h = arg;
+    mx_coord_start(h->coord);
     uv_run(&h->loop, UV_RUN_DEFAULT);
 }
 
@@ -1248,7 +1430,8 @@ int mx_health_init(mx_health_t *hp, mx_config_t *cfg, mx_health_log_fn log)
     h->persist_retry.data = h;
     uv_mutex_init(&h->lock);
     uv_rwlock_init(&h->db_lock);
-    rc = check_state_dir(h);
+    h->coord = mx_coord_new(h, hp, &h->loop, cfg, log);
+    rc = h->coord ? check_state_dir(h) : -ENOMEM;
     if (rc == 0)
         rc = load_dnindex(h);
     if (rc < 0)
@@ -1290,6 +1473,8 @@ void mx_health_stop(mx_health_t *hp)
             uv_close((uv_handle_t *)&h->hosts[i].next, NULL);
             uv_close((uv_handle_t *)&h->hosts[i].tmo, NULL);
         }
+        if (h->coord)
+            mx_coord_stop(h->coord);
         uv_run(&h->loop, UV_RUN_DEFAULT);
     }
     uv_run(&h->loop, UV_RUN_NOWAIT);
@@ -1306,8 +1491,12 @@ void mx_health_stop(mx_health_t *hp)
                    dh->write_hosts[persisted]->name);
     }
     uv_mutex_destroy(&h->lock);
-    for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++)
+    mx_coord_free(h->coord);
+    for (size_t i = 0; i < MX_MAX_HOST_SLOTS; i++) {
         dbset_free(h->hosts[i].dbs);
+        for (int k = 0; k < h->hosts[i].nx; k++)
+            free(h->hosts[i].xq[k].sql);
+    }
     mx_conf_unref(atomic_exchange(&h->next_cfg, NULL));
     mx_conf_unref(h->cfg);
     h->cfg = NULL;
@@ -1391,6 +1580,11 @@ void mx_health_reload(mx_health_t *hp)
     hb_t *h = hp->hb;
     atomic_store(&h->reload, true);
     uv_async_send(&h->async);
+}
+
+mx_coord_t *mx_health_coord(mx_health_t *hp)
+{
+    return hp->hb ? hp->hb->coord : NULL;
 }
 
 void mx_health_kick(mx_health_t *hp, int index)

@@ -89,7 +89,7 @@ typedef struct mx_switch_event_s {
     char datahost[MX_NAME_MAX];
     char from[MX_NAME_MAX], to[MX_NAME_MAX];
     int from_index, to_index;
-    const char *why;             /* "heartbeat", "console" or "dnindex" (a static string) */
+    const char *why;             /* "heartbeat", "console", "dnindex", "etcd" or "backend_locks" (static) */
 } mx_switch_event_t;
 
 /* From any thread: copy the last switch-overs (at most `max`, oldest
@@ -111,6 +111,10 @@ void mx_health_set_config(mx_health_t *h, mx_config_t *cfg);
 /* From any thread: re-read dnindex.properties and move writes where it
  * says (the operator's way to switch back by hand). */
 void mx_health_reload(mx_health_t *h);
+/* How this instance agrees with others on the writers (router/coord.h),
+ * for the console and /metrics; NULL before init. */
+struct mx_coord_s;
+struct mx_coord_s *mx_health_coord(mx_health_t *h);
 /* From any thread: a backend connection to host `index` failed. */
 void mx_health_kick(mx_health_t *h, int index);
 
@@ -133,6 +137,36 @@ bool mx_health_databases_known(mx_health_t *h);
 /* Internal (heartbeat thread, unit tests): publish host `host`'s list.
  * Returns 1 if it differs from the previous one, 0 if not, -ENOMEM. */
 int mx__health_set_databases(mx_health_t *h, int host, const char *const *names, size_t n);
+
+/* ---- for router/coord.c and its modes (heartbeat thread only) ---------------- */
+
+struct mx_heartbeat_s;
+
+/* Writes of dataHost `dh` go to writeHost `to` from now on: store, log,
+ * count, persist in dnindex.properties.  `why` is a static string
+ * ("heartbeat", "console", "dnindex", "etcd", "backend_locks"); `by` the
+ * instance that decided ("" this one), `rev` the agreed revision (0 none). */
+void mx__health_apply(struct mx_heartbeat_s *h, const mx_datahost_t *dh, int to, const char *why,
+                      const char *by, int64_t rev);
+
+/* A statement's outcome on a heartbeat connection: res is its result set
+ * (NULL for none or on error), err the server's error number (0 ok) and
+ * msg its text.  res is freed after the call. */
+typedef void (*mx_health_sql_cb)(void *arg, int host_slot, void *res, unsigned int err, const char *msg);
+/* Run `sql` on host `slot`'s heartbeat connection after its next beat's
+ * own statements (the beat's timeout covers it).  Kept queued while the
+ * host is unreachable; dropped (cb with err = 2013) when the host leaves
+ * the configuration or the thread stops.  At most MX_HEALTH_SQL_QUEUE per
+ * host: returns false when full. */
+#define MX_HEALTH_SQL_QUEUE 4
+bool mx__health_sql(struct mx_heartbeat_s *h, int slot, const char *sql, mx_health_sql_cb cb, void *arg);
+/* Start a beat of host `slot` now unless one runs (statements queued
+ * run sooner). */
+void mx__health_beat_now(struct mx_heartbeat_s *h, int slot);
+/* How long host `slot` has been UP (ms), 0 if not UP or since start-up. */
+uint64_t mx__health_up_for(struct mx_heartbeat_s *h, int slot);
+/* The heartbeat's config generation (heartbeat thread only). */
+const mx_config_t *mx__health_config(struct mx_heartbeat_s *h);
 
 static inline int mx_health_writer(mx_health_t *h, size_t dh)
 {

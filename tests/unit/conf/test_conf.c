@@ -378,12 +378,13 @@ static void test_each_param(void)
         return;
     params_t p = {0};
     mx_conf_each_param(c, collect, &p);
-    ASSERT_EQ(p.calls, 22 + 2 + 17);
+    ASSERT_EQ(p.calls, 29 + 2 + 18);
     ASSERT_TRUE(strstr(p.out, "manx.listen=0.0.0.0:8066\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.log_level=info\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.max_packet=64M\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.connect_timeout=5000ms\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.require_secure_transport=false\n") != NULL);
+    ASSERT_TRUE(strstr(p.out, "manx.coordination=none\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "admin.user=admin\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "admin.password=***\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "datahost localhost1.write_hosts=hostM1, hostM2\n") != NULL);
