@@ -1183,6 +1183,11 @@ uint64_t mx__health_up_for(hb_t *h, int slot)
     return now_ms(h) - hh->up_since_ms;
 }
 
+void mx__health_recheck(hb_t *h)
+{
+    recheck_writers(h);
+}
+
 const mx_config_t *mx__health_config(hb_t *h)
 {
     return h->cfg;

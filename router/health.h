@@ -165,6 +165,9 @@ bool mx__health_sql(struct mx_heartbeat_s *h, int slot, const char *sql, mx_heal
 void mx__health_beat_now(struct mx_heartbeat_s *h, int slot);
 /* How long host `slot` has been UP (ms), 0 if not UP or since start-up. */
 uint64_t mx__health_up_for(struct mx_heartbeat_s *h, int slot);
+/* Every dataHost whose active writeHost is DOWN here looks for another
+ * (coordination: a new decider, or other instances' views changed). */
+void mx__health_recheck(struct mx_heartbeat_s *h);
 /* The heartbeat's config generation (heartbeat thread only). */
 const mx_config_t *mx__health_config(struct mx_heartbeat_s *h);
 
