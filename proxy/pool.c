@@ -302,6 +302,16 @@ void mx_pool_janitor(mx_pool_t *p)
         p->down_gen = gen;
         mx_pool_close_all(p, "host marked down by the heartbeat");
     }
+    if (p->n_waiting > 0 && mx_health_status(&mx_proc.health, p->host->index) == MX_HOST_DOWN) {
+        /* Waiting for a host the heartbeat calls down (a statement routed
+         * there just before, or writes while no other writer is agreed):
+         * the error now, not at pool_wait_timeout. */
+        while (!mx_list_empty(&p->waiters)) {
+            mx_client_t *cl = MX_CONTAINER_OF(p->waiters.next, mx_client_t, wait_link);
+            waiter_del(p, cl);
+            mx_client_pool_failed(cl, p, "the heartbeat marked it DOWN");
+        }
+    }
     if (p->retired) {
         pool_release_if_empty(p);
         return;

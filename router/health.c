@@ -1072,8 +1072,11 @@ static void maybe_switch(hb_t *h, const mx_datahost_t *dh, size_t di)
         break;
     }
     if (pick < 0 && fallback >= 0) {
-        h->log(LOG_ERROR, "dataHost %s: the only writeHost left, %s, has broken replication: switching to it anyway",
-               dh->name, dh->write_hosts[fallback]->name);
+        /* (Coordinated, only the instance that decides says it: the others
+         * are asked again at every change of the other instances' views.) */
+        if (mx_coord_decides(h->coord, dh))
+            h->log(LOG_ERROR, "dataHost %s: the only writeHost left, %s, has broken replication: switching to it "
+                   "anyway", dh->name, dh->write_hosts[fallback]->name);
         pick = fallback;
     }
     if (pick < 0 && waiting >= 0) {
