@@ -24,6 +24,7 @@
 #include "log.h"
 #include "protocol/collation.h"
 #include "registry.h"
+#include "router/coord.h"
 #include "stats.h"
 #include "worker.h"
 #include "mx_version.h"
@@ -271,6 +272,43 @@ static bool show_datahost(mx_client_t *cl, const char *arg)
                      s.persist_error[0] ? "; last write failed: " : "", s.persist_error);
         table_row(&t, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s", dh->name, dh->balance, dh->write_type, dh->switch_type,
                   s.active, dh->write_hosts[s.active]->name, list, dh->consistency, persisted);
+    }
+    return table_send(cl, &t);
+}
+
+static const char *coord_mode_name(int mode)
+{
+    return mode == MX_COORD_ETCD ? "etcd" : mode == MX_COORD_BACKEND_LOCKS ? "backend_locks" : "none";
+}
+
+/* How this instance agrees with the others on each dataHost's writer
+ * (router/coord.h).  With coordination = none it decides alone: WRITER is
+ * the active writeHost and STATE is ALONE. */
+static bool show_coordination(mx_client_t *cl, const char *arg)
+{
+    (void)arg;
+    static const char *const cols[] = { "INSTANCE", "DATAHOST", "MODE", "STATE", "DECIDER", "I_DECIDE", "WRITER",
+                                        "WRITER_INDEX", "WRITER_REV", "WRITER_VIEW", "LOST_S", "SWITCHES_APPLIED",
+                                        "PROPOSALS_WON", "PROPOSALS_LOST", "FENCE", "FENCE_STATE", "NOTE" };
+    const mx_config_t *cfg = cl->cfg;
+    table_t t;
+    table_init(&t, cols, NCOLS(cols));
+    for (size_t d = 0; d < cfg->n_datahosts; d++) {
+        const mx_datahost_t *dh = &cfg->datahosts[d];
+        mx_coord_snapshot_t s;
+        mx_coord_snapshot(mx_health_coord(&mx_proc.health), dh, &s);
+        if (s.mode == MX_COORD_NONE) {
+            s.writer_index = mx_health_writer(&mx_proc.health, (size_t)dh->index);
+            snprintf(s.writer, sizeof(s.writer), "%s", dh->write_hosts[s.writer_index]->name);
+        }
+        const char *view = "UNKNOWN";
+        if (s.writer_index >= 0 && (size_t)s.writer_index < dh->n_write_hosts)
+            view = mx_host_status_name(mx_health_status(&mx_proc.health, dh->write_hosts[s.writer_index]->index));
+        table_row(&t, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%" PRId64 "\t%s\t%.1f\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+                  "\t%s\t%s\t%s", s.instance[0] ? s.instance : cfg->instance_name, dh->name,
+                  coord_mode_name(s.mode), s.state ? s.state : "ALONE", s.decider, s.i_decide ? 1 : 0, s.writer,
+                  s.writer_index, s.writer_rev, view, s.lost_s, s.applied, s.won, s.lost,
+                  s.fence == MX_FENCE_READ_ONLY ? "read_only" : "none", s.fence_state, s.note);
     }
     return table_send(cl, &t);
 }
@@ -864,6 +902,7 @@ static const struct {
     { "show @@datasource", show_datasource, "every dataNode's hosts: role, pooled connections, statements, reads, writes (optionally: show @@datasource <dataNode or dataHost>)" },
     { "show @@heartbeat", show_heartbeat, "every host: heartbeat result, retries, round trip, failures, replication, lag" },
     { "show @@datahost", show_datahost, "every dataHost: balance, write_type, switch_type, active writeHost, whether dnindex.properties holds it (PERSISTED)" },
+    { "show @@coordination", show_coordination, "every dataHost: how this instance agrees with the others on its writer (coordination), who decides, the agreed writer, fencing" },
     { "show @@datanode", show_datanode, "every dataNode: dataHost, active index, connections, statements and their times" },
     { "show @@database", show_database, "the logical schemas of the configuration" },
     { "show @@connection", show_connection, "one row per client session" },
