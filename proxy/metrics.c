@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "mx_version.h"
+#include "router/coord.h"
 #include "status_html.h"
 #include "worker.h"
 
@@ -338,6 +339,58 @@ static void metrics_datahosts(out_t *o, const mx_config_t *cfg)
     }
 }
 
+/* `name{datahost="..."} ` for a dataHost's coordination series. */
+static void dh_series(out_t *o, const char *name, const mx_datahost_t *dh, const char *more)
+{
+    put(o, "%s{datahost=\"", name);
+    put_escaped(o, dh->name, false);
+    put(o, "\"%s} ", more);
+}
+
+static void metrics_coordination(out_t *o, const mx_config_t *cfg)
+{
+    mx_coord_t *c = mx_health_coord(&mx_proc.health);
+    mx_coord_snapshot_t *snaps = calloc(cfg->n_datahosts ? cfg->n_datahosts : 1, sizeof(*snaps));
+    if (!snaps) {
+        o->failed = true;
+        return;
+    }
+    for (size_t d = 0; d < cfg->n_datahosts; d++)
+        mx_coord_snapshot(c, &cfg->datahosts[d], &snaps[d]);
+    /* Instance-wide: any dataHost's snapshot carries them (none: connected, never lost). */
+    bool connected = cfg->n_datahosts ? snaps[0].connected || snaps[0].mode == MX_COORD_NONE : true;
+    bool lost = cfg->n_datahosts && snaps[0].state && strcmp(snaps[0].state, "LOST") == 0;
+    help(o, "manx_coordination_connected", "gauge", "1 when the coordinator answers (etcd reachable; always 1 for coordination = none and backend_locks)");
+    put(o, "manx_coordination_connected %d\n", connected);
+    help(o, "manx_coordination_lost", "gauge", "1 while this instance has lost its coordinator (it keeps the last agreed writers and never switches), else 0");
+    put(o, "manx_coordination_lost %d\n", lost);
+    help(o, "manx_coordination_decider", "gauge", "1 when this instance decides the dataHost's switch-overs (always 1 for coordination = none)");
+    for (size_t d = 0; d < cfg->n_datahosts; d++) {
+        dh_series(o, "manx_coordination_decider", &cfg->datahosts[d], "");
+        put(o, "%d\n", snaps[d].i_decide);
+    }
+    help(o, "manx_coordination_writer_revision", "gauge", "revision of the agreed writer (etcd: the writer key's mod_revision; backend_locks: the epoch; 0: none)");
+    for (size_t d = 0; d < cfg->n_datahosts; d++) {
+        dh_series(o, "manx_coordination_writer_revision", &cfg->datahosts[d], "");
+        put(o, "%" PRId64 "\n", snaps[d].writer_rev);
+    }
+    help(o, "manx_coordination_proposals_total", "counter", "switch-overs this instance proposed, by result (won: recorded and applied; lost: refused, or not recorded)");
+    for (size_t d = 0; d < cfg->n_datahosts; d++) {
+        dh_series(o, "manx_coordination_proposals_total", &cfg->datahosts[d], ",result=\"won\"");
+        put(o, "%" PRIu64 "\n", snaps[d].won);
+        dh_series(o, "manx_coordination_proposals_total", &cfg->datahosts[d], ",result=\"lost\"");
+        put(o, "%" PRIu64 "\n", snaps[d].lost);
+    }
+    help(o, "manx_fence_actions_total", "counter", "SET GLOBAL read_only statements of fencing (fence = read_only), by result");
+    for (size_t d = 0; d < cfg->n_datahosts; d++) {
+        dh_series(o, "manx_fence_actions_total", &cfg->datahosts[d], ",result=\"ok\"");
+        put(o, "%" PRIu64 "\n", snaps[d].fence_ok);
+        dh_series(o, "manx_fence_actions_total", &cfg->datahosts[d], ",result=\"error\"");
+        put(o, "%" PRIu64 "\n", snaps[d].fence_err);
+    }
+    free(snaps);
+}
+
 static void metrics_statements(out_t *o)
 {
     static const char *const classes[] = { "read", "session", "write", "other" };
@@ -462,6 +515,7 @@ static void render_metrics(out_t *o)
     metrics_errors(o);
     metrics_hosts(o, cfg, views);
     metrics_datahosts(o, cfg);
+    metrics_coordination(o, cfg);
     free(views);
 }
 
