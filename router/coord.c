@@ -171,6 +171,11 @@ static void on_fenced(void *arg, int slot, void *res, unsigned int err, const ch
     (void)res;
     fence_req_t *r = arg;
     mx_coord_t *c = r->c;
+    if (!res && !err && strcmp(msg, "already queued") == 0) {
+        /* The same statement waits for the host already: it reports. */
+        free(r);
+        return;
+    }
     mx_coord_dh_t *d = r->dh_slot >= 0 && r->dh_slot < MX_MAX_DH_SLOTS ? c->dhs[r->dh_slot] : NULL;
     const mx_host_t *host = mx_conf_host_by_slot(c->cfg, slot);
     const char *name = host ? host->name : "?";
@@ -199,8 +204,11 @@ static void on_fenced(void *arg, int slot, void *res, unsigned int err, const ch
 static void fence_host(mx_coord_t *c, const mx_datahost_t *dh, int w, int active)
 {
     fence_req_t *r = malloc(sizeof(*r));
-    if (!r)
+    /* The record that shows the outcome (none: created here). */
+    if (!r || !mx__coord_dh(c, dh)) {
+        free(r);
         return;
+    }
     r->c = c;
     r->dh_slot = dh->index;
     r->on = w != active;
