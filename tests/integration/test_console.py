@@ -309,3 +309,25 @@ def test_server_processor_threadpool_values(m):
     assert s["MAX_MEMORY"] == "-1" or int(s["MAX_MEMORY"]) >= int(s["TOTAL_MEMORY"])
     assert s["ROLLBACK_TIME"] == "-1" and s["CHARSET"]
     c.close()
+
+
+COORDINATION = ["INSTANCE", "DATAHOST", "MODE", "STATE", "DECIDER", "I_DECIDE", "WRITER", "WRITER_INDEX",
+                "WRITER_REV", "WRITER_VIEW", "LOST_S", "SWITCHES_APPLIED", "PROPOSALS_WON", "PROPOSALS_LOST",
+                "FENCE", "FENCE_STATE", "NOTE"]
+
+
+def test_coordination_alone(m):
+    """coordination = none: one row per dataHost, the instance decides alone
+    and WRITER is where its writes go; listed in show @@help."""
+    cols, rows = console(m, "show @@coordination")
+    assert cols == COORDINATION
+    assert len(rows) == 1, rows
+    r = rows[0]
+    assert r["DATAHOST"] == "localhost1" and r["MODE"] == "none" and r["STATE"] == "ALONE", r
+    assert r["INSTANCE"] and r["DECIDER"] == r["INSTANCE"] and r["I_DECIDE"] == "1", r
+    assert (r["WRITER"], r["WRITER_INDEX"], r["WRITER_REV"], r["WRITER_VIEW"]) == ("hostM1", "0", "0", "UP"), r
+    assert (r["LOST_S"], r["SWITCHES_APPLIED"], r["PROPOSALS_LOST"]) == ("0.0", "0", "0"), r
+    assert (r["FENCE"], r["FENCE_STATE"], r["NOTE"]) == ("none", "", ""), r
+    assert r["WRITER"] == console(m, "show @@datahost")[1][0]["ACTIVE_WRITEHOST"]
+    helps = {row["STATEMENT"] for row in console(m, "show @@help")[1]}
+    assert "show @@coordination" in helps

@@ -120,6 +120,9 @@ def test_metrics_parse_and_move_with_traffic(manx, table):
         "manx_host_heartbeat_failures": "counter", "manx_host_heartbeats": "counter",
         "manx_host_replication_lag_seconds": "gauge", "manx_datahost_active_writer_index": "gauge",
         "manx_datahost_switchovers": "counter", "manx_datahost_writable": "gauge",
+        "manx_coordination_connected": "gauge", "manx_coordination_lost": "gauge",
+        "manx_coordination_decider": "gauge", "manx_coordination_writer_revision": "gauge",
+        "manx_coordination_proposals": "counter", "manx_fence_actions": "counter",
     }
     for name, typ in types.items():
         assert name in fam, f"{name} missing; have {sorted(fam)}"
@@ -140,6 +143,14 @@ def test_metrics_parse_and_move_with_traffic(manx, table):
     assert val(s0, "manx_datahost_writable", datahost="localhost1") == 1
     assert val(s0, "manx_offline") == 0
     assert val(s0, "manx_datahost_switchovers_total", datahost="localhost1") == 0
+    # coordination = none: the instance decides alone, never loses anything.
+    assert val(s0, "manx_coordination_connected") == 1 and val(s0, "manx_coordination_lost") == 0
+    assert val(s0, "manx_coordination_decider", datahost="localhost1") == 1
+    assert val(s0, "manx_coordination_writer_revision", datahost="localhost1") == 0
+    for result in ("won", "lost"):
+        assert val(s0, "manx_coordination_proposals_total", datahost="localhost1", result=result) == 0
+    for result in ("ok", "error"):
+        assert val(s0, "manx_fence_actions_total", datahost="localhost1", result=result) == 0
     assert val(s0, "manx_host_heartbeats_total", host="hostM1", datahost="localhost1") > 0
     # Replicas report their lag (the pair replicates both ways).
     assert val(s0, "manx_host_replication_lag_seconds", host="hostM2", datahost="localhost1") is not None
