@@ -396,7 +396,7 @@ static void give_back(mx_coord_t *c, const mx_datahost_t *dh, lk_dh_t *L, int he
     int beats = 1 + (int)(rand_r(&c->locks->seed) % 3);
     L->retry_at = now_ms(c) + (uint64_t)beats * (uint64_t)dh->heartbeat_period_ms;
     c->log(CO_LOG_INFO, "dataHost %s: backend_locks: holds the lock on %d of the %d writeHosts up, not a majority: "
-           "giving it back, trying again in %d beats", dh->name, held, up, beats);
+           "giving it back, trying again in %d heartbeat periods", dh->name, held, up, beats);
     for (size_t w = 0; w < dh->n_write_hosts; w++)
         if (L->w[w].lock == LK_HELD)
             release(c, dh, L, (int)w);
