@@ -598,3 +598,419 @@ class Forwarder:
                 return
             self.passed += n
             del buf[:n]
+
+
+# --- the MariaDB pair ---------------------------------------------------------------
+
+SERVER_IDS = {1: 88, 2: 89}
+# The hosts of conftest's BASE_INI on each server of the pair.
+SERVER_HOSTS = {1: ("hostM1", "hostS2"), 2: ("hostM2", "hostS1")}
+
+
+def coord_pair_fixture():
+    """Body of a module's pair fixture: a pair of its own (tests kill its
+    servers), env COORD_PAIR_DIR/_PORT1/_PORT2 override run/coord-pair on
+    25007/25008; stopped when the module ends."""
+    p = own_pair("COORD", "coord-pair", 25007, 25008)
+    try:
+        yield p
+    finally:
+        for n in (1, 2):
+            cont_server(p, n)
+        p.sh("stop")
+
+
+def server_pid(pair, n):
+    try:
+        return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def server_port(pair, n):
+    return pair.port1 if n == 1 else pair.port2
+
+
+def kill_server(pair, n, sig=signal.SIGKILL):
+    """kill -9 (or another signal) server n; with SIGKILL waits until its
+    port is closed, so what follows sees a dead server."""
+    pid = server_pid(pair, n)
+    assert pid, f"server s{n} has no pid file"
+    os.kill(pid, sig)
+    if sig == signal.SIGKILL:
+        assert wait_closed(server_port(pair, n), 15), f"s{n} still listens after kill -9"
+
+
+def cont_server(pair, n):
+    pid = server_pid(pair, n)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+
+
+def restore_pair(pair):
+    """Both servers running (a killed one restarted by pair.sh start, which
+    waits for both replication threads), each having applied the other's
+    writes, read_only OFF on both (a fencing test may have set it)."""
+    for n in (1, 2):
+        cont_server(pair, n)
+    r = pair.sh("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for port in (pair.port1, pair.port2):
+        c = pair.connect(port=port, db=None)
+        try:
+            with c.cursor() as cur:
+                cur.execute("SET GLOBAL read_only = OFF")
+        finally:
+            c.close()
+    sync_pair(pair)
+
+
+def sql_on(pair, n, sql, args=None, db=DATABASE):
+    """One statement as root on server n directly; its rows."""
+    import pymysql
+    c = pymysql.connect(host=pair.host, port=server_port(pair, n), user=pair.root_user,
+                        password=pair.root_password, database=db, connect_timeout=5,
+                        read_timeout=20, write_timeout=20, autocommit=True)
+    try:
+        with c.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall()
+    finally:
+        c.close()
+
+
+def make_table(pair, name):
+    """A fresh write-load table on both servers (created on s1, replicated)."""
+    sql_on(pair, 1, f"DROP TABLE IF EXISTS `{name}`")
+    sql_on(pair, 1, f"CREATE TABLE `{name}` (id BIGINT PRIMARY KEY, sid INT NOT NULL, "
+                    f"inst VARCHAR(64) NOT NULL, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))")
+    sync_pair(pair)
+    return name
+
+
+def rows_on(pair, n, table):
+    """{id: sid} of the rows of table on server n."""
+    return {i: s for i, s in sql_on(pair, n, f"SELECT id, sid FROM `{table}`")}
+
+
+# --- manx instances -------------------------------------------------------------------
+
+def etcd_extra(etcd_endpoints, cluster, name, **more):
+    """[manx] keys of an instance with coordination = etcd (coord-spec.md)."""
+    d = {"coordination": "etcd", "etcd_endpoints": etcd_endpoints, "cluster_name": cluster,
+         "instance_name": name, "etcd_lease_ttl": f"{LEASE_TTL_S}s", "etcd_timeout": f"{ETCD_TIMEOUT_S}s"}
+    d.update(more)
+    return d
+
+
+def set_host_address(text, host, address):
+    """The config text with `address` of [host NAME] replaced."""
+    pat = re.compile(r"(\[host " + re.escape(host) + r"\]\naddress = )\S+")
+    out, n = pat.subn(lambda m: m.group(1) + address, text)
+    assert n == 1, f"no [host {host}] section with an address line"
+    return out
+
+
+class Cluster:
+    """N manx instances over one pair (the `manx_cluster` fixture's object).
+
+    add(name, manx_extra, datahost_extra, hosts={host: "ip:port"}, metrics=False,
+        start=True) -> a conftest Manx with .name (and .metrics_port)
+    Each instance: own listen/admin (/metrics) ports from `ports`, own tmp
+    dir and state_dir, the [admin] console user, log_level info, the
+    HEARTBEAT settings unless datahost_extra overrides them.
+    kill(m): kill -9 (teardown then does not expect exit 0)."""
+
+    def __init__(self, pair, tmp_path, ports):
+        self.pair, self.tmp_path, self.ports = pair, tmp_path, ports
+        self.all = []
+
+    def add(self, name, manx_extra=None, datahost_extra=None, hosts=None, metrics=False,
+            start=True):
+        tmp = self.tmp_path / f"manx-{name}"
+        tmp.mkdir()
+        port, aport = self.ports.take(), self.ports.take()
+        extra = {"log_level": "info"}
+        mport = None
+        if metrics:
+            mport = self.ports.take()
+            extra["metrics_listen"] = f"127.0.0.1:{mport}"
+        extra.update(manx_extra or {})
+        dh = dict(HEARTBEAT)
+        dh.update(datahost_extra or {})
+        text = render_config(self.pair, tmp, port, aport, manx_extra=extra, datahost_extra=dh,
+                             users_extra=ADMIN_USER)
+        for host, address in (hosts or {}).items():
+            text = set_host_address(text, host, address)
+        m = Manx(self.pair, tmp, text, port, aport)
+        m.name, m.metrics_port, m.expect_exit = name, mport, 0
+        self.all.append(m)
+        if start:
+            m.start()
+        return m
+
+    def kill(self, m):
+        m.kill()
+        m.expect_exit = None
+
+    def running(self):
+        return [m for m in self.all if m.running()]
+
+
+def cluster_fixture(pair, tmp_path, ports):
+    """Body of a `manx_cluster` fixture: yields a Cluster; at teardown every
+    instance gets SIGTERM and must exit 0 (unless the test killed it) with
+    no sanitizer report (conftest's own teardown checks)."""
+    from conftest import _stop_manxes
+    cl = Cluster(pair, tmp_path, ports)
+    try:
+        yield cl
+    finally:
+        _stop_manxes(cl.all)
+
+
+# --- the console ------------------------------------------------------------------------
+
+COORD_COLUMNS = ["INSTANCE", "DATAHOST", "MODE", "STATE", "DECIDER", "I_DECIDE", "WRITER", "WRITER_INDEX",
+                 "WRITER_REV", "WRITER_VIEW", "LOST_S", "SWITCHES_APPLIED", "PROPOSALS_WON",
+                 "PROPOSALS_LOST", "FENCE", "FENCE_STATE", "NOTE"]
+
+
+def console_rows(m, sql, timeout=5):
+    """sql on m's admin console: (columns, [row dicts of str])."""
+    import pymysql
+    c = pymysql.connect(host="127.0.0.1", port=m.admin_port, user="admin", password="admin",
+                        connect_timeout=timeout, read_timeout=timeout, autocommit=True)
+    try:
+        with c.cursor() as cur:
+            cur.execute(sql)
+            cols = [d[0] for d in cur.description or ()]
+            rows = [{k: ("" if v is None else (v.decode() if isinstance(v, bytes) else str(v)))
+                     for k, v in zip(cols, r)} for r in cur.fetchall()]
+        return cols, rows
+    finally:
+        c.close()
+
+
+def coordination(m, dh="localhost1"):
+    """m's `show @@coordination` row for dataHost dh (a dict of str)."""
+    _, rows = console_rows(m, "show @@coordination")
+    for r in rows:
+        if r.get("DATAHOST") == dh:
+            return r
+    raise AssertionError(f"{m.name}: no show @@coordination row for {dh}: {rows}")
+
+
+def datahost(m, dh="localhost1"):
+    """m's `show @@datahost` row for dh."""
+    _, rows = console_rows(m, "show @@datahost")
+    for r in rows:
+        if r.get("NAME") == dh:
+            return r
+    raise AssertionError(f"{m.name}: no show @@datahost row for {dh}: {rows}")
+
+
+def active_writer(m, dh="localhost1"):
+    return datahost(m, dh)["ACTIVE_WRITEHOST"]
+
+
+def quiet(fn, *a, **kw):
+    """fn(...) or None when it raises (a console that is restarting, an
+    etcd that is away): for predicates polled until a deadline."""
+    try:
+        return fn(*a, **kw)
+    except Exception:  # noqa: BLE001 - polled again until the deadline
+        return None
+
+
+def wait_coord(ms, pred, timeout, what, dh="localhost1"):
+    """Polls show @@coordination on every instance of ms until pred(row)
+    holds for all of them; returns {name: row}.  The failure names the
+    rows last seen."""
+    last = {}
+
+    def ok():
+        for m in ms:
+            r = quiet(coordination, m, dh)
+            last[m.name] = r
+            if r is None or not pred(r):
+                return False
+        return True
+
+    deadline = time.monotonic() + timeout
+    while not ok():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}; last rows:\n"
+                        + "\n".join(f"  {k}: {v}" for k, v in last.items()))
+        time.sleep(0.05)
+    return dict(last)
+
+
+def wait_writer(ms, host, timeout, dh="localhost1"):
+    """Every instance's ACTIVE_WRITEHOST (show @@datahost) is host."""
+    last = {}
+
+    def ok():
+        for m in ms:
+            last[m.name] = quiet(active_writer, m, dh)
+        return all(v == host for v in last.values())
+
+    deadline = time.monotonic() + timeout
+    while not ok():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for every instance to write to {host}: {last}")
+        time.sleep(0.05)
+
+
+def hold(timeout, invariant, what, step=0.1):
+    """Checks invariant() (returns a failure message or None) every step for
+    `timeout` seconds: for "X did not happen" over a window that covers
+    the time it would have taken to happen (never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        bad = invariant()
+        if bad:
+            pytest.fail(f"{what}: {bad}")
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(step)
+
+
+def metrics(m):
+    """m's /metrics as {(name, ((label, value), ...)): float}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{m.metrics_port}/metrics", timeout=5) as r:
+        body = r.read().decode()
+    out = {}
+    for line in body.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        mt = re.match(r'([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)', line)
+        if not mt:
+            continue
+        labels = tuple(sorted(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', mt.group(2) or "")))
+        out[(mt.group(1), labels)] = float(mt.group(3))
+    return out
+
+
+def metric(m, name, **labels):
+    return metrics(m).get((name, tuple(sorted(labels.items()))))
+
+
+# --- etcd keys of one cluster (coord-spec.md) ----------------------------------------------
+
+class Keys:
+    def __init__(self, etcd, cluster, dh="localhost1", prefix="/manx"):
+        self.etcd, self.base, self.dh = etcd, f"{prefix}/{cluster}", dh
+
+    def writer(self):
+        """(value dict, mod_revision, version) of the writer key, or None."""
+        return self.etcd.get_json(f"{self.base}/datahost/{self.dh}/writer")
+
+    def decider(self):
+        """The decider's instance name, or None (no decider key)."""
+        kv = self.etcd.get(f"{self.base}/datahost/{self.dh}/decider")
+        if kv is None:
+            return None
+        v = kv[0].decode(errors="replace")
+        try:
+            j = json.loads(v)
+            return j if isinstance(j, str) else v
+        except ValueError:
+            return v
+
+    def view(self, inst):
+        kv = self.etcd.get_json(f"{self.base}/datahost/{self.dh}/view/{inst}")
+        return kv and kv[0]
+
+    def instance(self, inst):
+        kv = self.etcd.get_json(f"{self.base}/instance/{inst}")
+        return kv and kv[0]
+
+
+# --- a write load ------------------------------------------------------------------------------
+
+class WriteLoad:
+    """threads_per threads per manx inserting rows with unique ids (and the
+    server_id of the server that stored them) into table, each at most
+    max_rows rows and `seconds` seconds; a thread reconnects after an error.
+    .acked: [(id, sid, monotonic time, instance name)] of acknowledged
+    inserts; .errors: [(time, instance name, message)]."""
+
+    def __init__(self, manxes, table, threads_per=2, seconds=40, max_rows=4000, pause=0.01):
+        self.table, self.seconds, self.max_rows, self.pause = table, seconds, max_rows, pause
+        self.lock = threading.Lock()
+        self.acked, self.errors = [], []
+        self.halt = threading.Event()
+        self.threads = []
+        for m in manxes:
+            for _ in range(threads_per):
+                j = len(self.threads)
+                self.threads.append(threading.Thread(target=self._run, args=(m, j), daemon=True))
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def stop(self, timeout=20):
+        self.halt.set()
+        deadline = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+        alive = [t for t in self.threads if t.is_alive()]
+        assert not alive, f"{len(alive)} load threads still running {timeout}s after stop"
+
+    def _run(self, m, j):
+        conn = None
+        end = time.monotonic() + self.seconds
+        i = 0
+        while i < self.max_rows and time.monotonic() < end and not self.halt.is_set():
+            rid = (j + 1) * 10_000_000 + i
+            i += 1
+            try:
+                if conn is None:
+                    conn = m.connect(connect_timeout=3, read_timeout=5, write_timeout=5)
+                with conn.cursor() as cur:
+                    cur.execute(f"INSERT INTO `{self.table}` (id, sid, inst) VALUES (%s, @@server_id, %s)",
+                                (rid, m.name))
+                    cur.execute(f"SELECT sid FROM `{self.table}` WHERE id = %s", (rid,))
+                    row = cur.fetchone()
+                with self.lock:
+                    self.acked.append((rid, row[0] if row else None, time.monotonic(), m.name))
+            except Exception as e:  # noqa: BLE001 - every error is data here
+                with self.lock:
+                    self.errors.append((time.monotonic(), m.name, str(e)))
+                try:
+                    if conn is not None:
+                        conn.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                conn = None
+                time.sleep(0.05)
+            time.sleep(self.pause)
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.acked)
+
+    def count(self, after=0.0, sid=None, inst=None):
+        return sum(1 for _, s, t, n in self.snapshot()
+                   if t >= after and (sid is None or s == sid) and (inst is None or n == inst))
+
+    def wait_acks(self, n, timeout, after=0.0, sid=None, inst=None, what="acknowledged inserts"):
+        """Waits for n more acknowledged inserts matching the filters."""
+        wait_for(lambda: self.count(after, sid, inst) >= n, timeout,
+                 f"{n} {what} (sid={sid}, inst={inst}); errors: {self.errors[-3:]}")
+
+    def missing_on(self, pair, n):
+        """Acknowledged ids absent from server n (sorted)."""
+        have = rows_on(pair, n, self.table)
+        return sorted(rid for rid, _, _, _ in self.snapshot() if rid not in have)
