@@ -650,33 +650,32 @@ def cont_server(pair, n):
             pass
 
 
-def restore_pair(pair):
+def restore_pair(pair, reset_read_only=True):
     """Both servers running (a killed one restarted by pair.sh start, which
     waits for both replication threads), each having applied the other's
-    writes, read_only OFF on both (a fencing test may have set it)."""
+    writes, and (reset_read_only) read_only OFF on both (a fencing test may
+    have set it)."""
     for n in (1, 2):
         cont_server(pair, n)
     r = pair.sh("start")
     assert r.returncode == 0, r.stdout + r.stderr
-    for port in (pair.port1, pair.port2):
-        c = pair.connect(port=port, db=None)
-        try:
-            with c.cursor() as cur:
-                cur.execute("SET GLOBAL read_only = OFF")
-        finally:
-            c.close()
+    if reset_read_only:
+        for n in (1, 2):
+            sql_on(pair, n, "SET GLOBAL read_only = OFF", db=None)
     sync_pair(pair)
 
 
 def sql_on(pair, n, sql, args=None, db=DATABASE):
-    """One statement as root on server n directly; its rows."""
+    """A statement (or a list of them, on one connection) as root on server
+    n directly; the (last one's) rows."""
     import pymysql
     c = pymysql.connect(host=pair.host, port=server_port(pair, n), user=pair.root_user,
                         password=pair.root_password, database=db, connect_timeout=5,
                         read_timeout=20, write_timeout=20, autocommit=True)
     try:
         with c.cursor() as cur:
-            cur.execute(sql, args)
+            for one in ([sql] if isinstance(sql, str) else sql):
+                cur.execute(one, args)
             return cur.fetchall()
     finally:
         c.close()
@@ -749,8 +748,16 @@ class Cluster:
         m.name, m.metrics_port, m.expect_exit = name, mport, 0
         self.all.append(m)
         if start:
-            m.start()
+            self.start(m)
         return m
+
+    def start(self, m):
+        try:
+            m.start()
+        except BaseException:
+            # Reported here with its log; teardown must not report it again.
+            m.expect_exit = None
+            raise
 
     def kill(self, m):
         m.kill()
@@ -820,10 +827,15 @@ def active_writer(m, dh="localhost1"):
 def quiet(fn, *a, **kw):
     """fn(...) or None when it raises (a console that is restarting, an
     etcd that is away): for predicates polled until a deadline."""
+    return attempt(fn, *a, **kw)[0]
+
+
+def attempt(fn, *a, **kw):
+    """(fn(...), None), or (None, "error: ...") when it raises."""
     try:
-        return fn(*a, **kw)
-    except Exception:  # noqa: BLE001 - polled again until the deadline
-        return None
+        return fn(*a, **kw), None
+    except Exception as e:  # noqa: BLE001 - polled again until the deadline
+        return None, f"error: {e!r}"[:300]
 
 
 def wait_coord(ms, pred, timeout, what, dh="localhost1"):
@@ -834,8 +846,8 @@ def wait_coord(ms, pred, timeout, what, dh="localhost1"):
 
     def ok():
         for m in ms:
-            r = quiet(coordination, m, dh)
-            last[m.name] = r
+            r, err = attempt(coordination, m, dh)
+            last[m.name] = r if err is None else err
             if r is None or not pred(r):
                 return False
         return True
@@ -855,7 +867,8 @@ def wait_writer(ms, host, timeout, dh="localhost1"):
 
     def ok():
         for m in ms:
-            last[m.name] = quiet(active_writer, m, dh)
+            v, err = attempt(active_writer, m, dh)
+            last[m.name] = v if err is None else err
         return all(v == host for v in last.values())
 
     deadline = time.monotonic() + timeout
@@ -1014,3 +1027,84 @@ class WriteLoad:
         """Acknowledged ids absent from server n (sorted)."""
         have = rows_on(pair, n, self.table)
         return sorted(rid for rid, _, _, _ in self.snapshot() if rid not in have)
+
+
+# --- steps shared by the coordination tests ---------------------------------------------------
+
+def short_name(request, n=40):
+    """A short identifier of the running test (tables, cluster names)."""
+    s = "".join(ch if ch.isalnum() else "_" for ch in request.node.name).strip("_")
+    return s[:n]
+
+
+def settle_etcd(ms, keys, timeout=20):
+    """Waits until every instance of ms is SYNCED with etcd on hostM1 (the
+    writer key at version 1), sees hostM1 UP, and all agree on one decider
+    that holds the decider key and is the only one with I_DECIDE = 1.
+    Returns the decider's name."""
+    names = {m.name for m in ms}
+    rows = wait_coord(ms, lambda r: r["MODE"] == "etcd" and r["STATE"] == "SYNCED" and r["WRITER"] == "hostM1"
+                      and r["WRITER_INDEX"] == "0" and r["WRITER_VIEW"] == "UP" and r["DECIDER"] in names,
+                      timeout, "every instance SYNCED on hostM1 with a decider")
+    wait_for(lambda: keys.decider() in names, 5, "the decider key naming a live instance")
+
+    def agreed():
+        d = keys.decider()
+        rs = {m.name: quiet(coordination, m) for m in ms}
+        if None in rs.values():
+            return None
+        ok = all(r["DECIDER"] == d for r in rs.values()) and \
+            [n for n, r in rs.items() if r["I_DECIDE"] == "1"] == [d]
+        return d if ok else None
+
+    d = wait_for(agreed, 10, "one decider, the same on every instance and in etcd")
+    w = keys.writer()
+    assert w is not None, "no writer key"
+    assert w[0]["index"] == 0 and w[0]["host"] == "hostM1" and w[2] == 1, w
+    wait_writer(ms, "hostM1", 5)
+    assert rows
+    return d
+
+
+def check_one_switch(pair, ms, keys, load, t_kill, bound=12):
+    """After kill -9 of hostM1 under `load`: every instance of ms writes to
+    hostM2 within `bound` s, the writer key records exactly one switch,
+    every instance applied exactly one, and each goes on writing through
+    hostM2.  Returns the writer key (value, mod_revision, version)."""
+    wait_writer(ms, "hostM2", bound)
+    took = time.monotonic() - t_kill
+    w = keys.writer()
+    assert w is not None
+    val, rev, ver = w
+    assert val["host"] == "hostM2" and val["index"] == 1 and ver == 2, w
+    assert val.get("epoch") == 2, w
+    wait_coord(ms, lambda r: r["WRITER"] == "hostM2" and r["WRITER_INDEX"] == "1" and r["WRITER_REV"] == str(rev)
+               and r["SWITCHES_APPLIED"] == "1", 5, f"every instance on hostM2 at revision {rev}")
+    t_switched = time.monotonic()
+    for m in ms:
+        load.wait_acks(3, 10, after=t_switched, sid=SERVER_IDS[2], inst=m.name,
+                       what=f"inserts through {m.name} on hostM2")
+    print(f"kill -9 of hostM1: {len(ms)} instances on hostM2 after {took:.2f} s (revision {rev})")
+    return w
+
+
+def check_nothing_lost(pair, load, ms, keys, new=2):
+    """Stops the load, restarts the killed server, lets replication catch
+    up; then every acknowledged insert is on the new writer, no instance
+    switched back and the writer key did not move."""
+    load.stop()
+    acked = load.snapshot()
+    assert acked, "the load acknowledged nothing"
+    on_new = rows_on(pair, new, load.table)
+    late = [rid for rid, sid, _, _ in acked if sid == SERVER_IDS[new] and rid not in on_new]
+    assert not late, f"{len(late)} inserts acknowledged by the new writer are not there: {late[:5]}"
+    w_before = keys.writer() if keys is not None else None
+    restore_pair(pair, reset_read_only=False)
+    missing = load.missing_on(pair, new)
+    assert not missing, f"{len(missing)} acknowledged inserts lost: {missing[:10]}"
+    if keys is not None:
+        # The old writer is back and UP in every view: still no switch back.
+        wait_for(lambda: all((quiet(keys.view, m.name) or {}).get("hosts", {}).get("hostM1") == "UP"
+                             for m in ms), 15, "hostM1 UP again in every instance's view key")
+        assert keys.writer() == w_before, (keys.writer(), w_before)
+    wait_writer(ms, "hostM2" if new == 2 else "hostM1", 2)
