@@ -317,14 +317,15 @@ def test_three_member_etcd(cpair, tmp_path, request):
         # The first endpoint of every instance goes away: nothing changes.
         e3.stop(0)
 
-        def synced():
+        def not_lost():
             for m in ms:
                 r = quiet(coordination, m)
-                if r is not None and r["STATE"] != "SYNCED":
+                if r is not None and r["STATE"] == "LOST":
                     return f"{m.name}: {r}"
             return None
 
-        hold(ETCD_TIMEOUT_S + 1, synced, "one of three etcd members stopped")
+        hold(ETCD_TIMEOUT_S + 1, not_lost, "one of three etcd members stopped")
+        wait_coord(ms, lambda r: r["STATE"] == "SYNCED", 3, "SYNCED with two of three members")
         load = env.load(ms)
         load.wait_acks(10, 10, sid=SERVER_IDS[1])
         t_kill = time.monotonic()

@@ -13,8 +13,9 @@ import pymysql
 import pytest
 
 from conftest import poll
-from coordfix import (Etcd, Forwarder, WriteLoad, active_writer, cluster_fixture, console_rows, datahost,
-                      make_table, port_range, sql_on, wait_closed, wait_writer)
+from coordfix import (SERVER_IDS, Etcd, Forwarder, WriteLoad, active_writer, check_nothing_lost, cluster_fixture,
+                      console_rows, coord_pair_fixture, datahost, kill_server, make_table, port_range, restore_pair,
+                      server_pid, sql_on, wait_closed, wait_writer)
 
 pytestmark = pytest.mark.manx_only
 
@@ -196,6 +197,42 @@ def test_n_manx_route_and_one_goes_blind(pair, manx_cluster, request):
     finally:
         f.close()
         sql_on(pair, 1, f"DROP TABLE IF EXISTS `{table}`")
+
+
+@pytest.fixture(scope="module")
+def cpair():
+    yield from coord_pair_fixture()
+
+
+def test_kill9_with_coordination_none_loses_no_acknowledged_insert(cpair, tmp_path):
+    """The kill/restore/check machinery of the coordination tests on
+    today's manx: two instances deciding alone both move to hostM2 after
+    kill -9 of hostM1 under the write load, and once hostM1 is back and
+    replication caught up every acknowledged insert is on hostM2."""
+    restore_pair(cpair)
+    table = make_table(cpair, "coordfix_kill")
+    cl_gen = cluster_fixture(cpair, tmp_path, PORTS)
+    cl = next(cl_gen)
+    try:
+        ms = [cl.add("a"), cl.add("b")]
+        wait_writer(ms, "hostM1", 10)
+        load = WriteLoad(ms, table, threads_per=2, seconds=30, max_rows=3000).start()
+        for m in ms:
+            load.wait_acks(5, 10, sid=SERVER_IDS[1], inst=m.name)
+        old_pid = server_pid(cpair, 1)
+        kill_server(cpair, 1)
+        wait_writer(ms, "hostM2", 12)
+        t = time.monotonic()
+        for m in ms:
+            load.wait_acks(3, 10, after=t, sid=SERVER_IDS[2], inst=m.name)
+        check_nothing_lost(cpair, load, ms, None)
+        assert server_pid(cpair, 1) not in (None, old_pid)
+        acked = load.snapshot()
+        assert {s for _, s, _, _ in acked} <= {88, 89, None}
+        print(f"coordination none: {len(acked)} inserts acknowledged, {len(load.errors)} errors")
+    finally:
+        next(cl_gen, None)
+        restore_pair(cpair)
 
 
 def open_metrics(m):
