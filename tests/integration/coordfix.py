@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATABASE, Manx, own_pair, render_config, sync_pair, wait_for, wait_port
+from conftest import DATABASE, Manx, own_pair, render_config, sync_pair, wait_for
 
 ETCD_BIN = os.environ.get("ETCD_BIN", "/usr/bin/etcd")
 ETCDCTL_BIN = os.environ.get("ETCDCTL_BIN", "/usr/bin/etcdctl")
