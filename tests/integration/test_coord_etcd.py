@@ -109,9 +109,6 @@ def test_kill9_writer_three_manx_under_load(env):
     t_kill = time.monotonic()
     kill_server(env.pair, 1)
     check_one_switch(env.pair, ms, env.keys, load, t_kill)
-    # Nobody wrote to the old writer after the switch (it is dead, but a
-    # wrong instance would show as errors only: check the rows' servers).
-    assert {s for _, s, _, _ in load.snapshot()} <= {88, 89, None}
     rows = {m.name: coordination(m) for m in ms}
     deciders = [n for n, r in rows.items() if r["I_DECIDE"] == "1"]
     assert len(deciders) == 1, rows
