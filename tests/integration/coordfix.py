@@ -5,13 +5,19 @@ TCP forwarder a test can stop or turn into a black hole, N manx instances
 in front of one MariaDB pair, console readers and a write load that
 records which inserts were acknowledged.
 
-Imported by test_coord_*.py and test_coordfix.py; conftest.py is unchanged
-apart from nothing (everything here builds on its Manx, render_config,
-own_pair, poll and wait_for).
+Imported by test_coord_*.py and test_coordfix.py; conftest.py is not
+changed (everything here builds on its Manx, render_config, own_pair,
+sync_pair and wait_for).
 
 Ports: every port comes from a PortRange (default 25000-25999, a range
 no other test uses; env COORD_PORT_BASE/COORD_PORT_END move it), never
-2379/2380 (the Debian package's own etcd service may listen there).
+2379/2380 (the Debian package's own etcd service may listen there).  The
+modules' own pair (tests kill its servers): run/coord-pair on
+25007/25008, env COORD_PAIR_DIR/_PORT1/_PORT2.  ETCD_BIN/ETCDCTL_BIN
+default to Debian's /usr/bin/etcd and /usr/bin/etcdctl.
+
+    MANX_BIN=$PWD/build-asan/proxy/manx /usr/bin/python3 -m pytest \
+        tests/integration/test_coordfix.py tests/integration/test_coord_*.py
 """
 
 import base64
