@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS="meson ninja-build pkg-config gcc libuv1-dev libmariadb-dev libinih-dev libexpat1-dev libssl-dev libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
-      mariadb-server mariadb-client"
+      mariadb-server mariadb-client etcd-server etcd-client"
 
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
