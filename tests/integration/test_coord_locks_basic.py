@@ -2,8 +2,7 @@
 (issue 13; the big coordination suites are test_coord_*.py): two manx in
 front of one pair of their own agree through GET_LOCK and
 manx_coord.writer, exactly one decides, a kill -9 of the writer moves both
-and is recorded as epoch 2; and with coordination = none, fencing sets
-read_only on an old writer that comes back, so a direct write there fails."""
+and is recorded as epoch 2 (fencing: test_coord_fence.py)."""
 
 import os
 import signal
@@ -19,7 +18,6 @@ pytestmark = pytest.mark.manx_only
 ADMIN = "\n[admin]\nuser = admin\npassword = admin\n"
 HB = {"heartbeat_period": "1000ms", "heartbeat_timeout": "1000ms", "heartbeat_retries": 3,
       "heartbeat_retry_interval": "200ms", "rejoin_delay": "1s"}
-FENCE_USER, FENCE_PASSWORD = "fence_probe", "probe123"
 
 
 @pytest.fixture(scope="module")
@@ -176,44 +174,3 @@ def test_backend_locks_one_decider_and_kill9_writer(lpair, lmanx):
     assert active_writer(a) == "hostM2" and active_writer(b) == "hostM2"
     assert sorted(coord(m)["I_DECIDE"] for m in (a, b)) == ["0", "1"]
 
-
-def fence_probe_account(pair):
-    """An account with INSERT and SELECT only (no READ_ONLY ADMIN), made on
-    hostM1 (replication copies it)."""
-    c = direct(pair, 1)
-    try:
-        with c.cursor() as cur:
-            cur.execute(f"CREATE USER IF NOT EXISTS '{FENCE_USER}'@'127.0.0.1' IDENTIFIED BY '{FENCE_PASSWORD}'")
-            cur.execute(f"GRANT SELECT, INSERT ON aiurt_platform.* TO '{FENCE_USER}'@'127.0.0.1'")
-            cur.execute("CREATE TABLE IF NOT EXISTS aiurt_platform.fence_t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
-    finally:
-        c.close()
-
-
-def read_only(pair, n):
-    try:
-        return query(pair, n, "SELECT @@read_only")[0][0]
-    except pymysql.err.OperationalError:
-        return None
-
-
-def test_fence_read_only_with_coordination_none(lpair, lmanx):
-    fence_probe_account(lpair)
-    m = lmanx("manx-f", datahost_extra={"fence": "read_only"})
-    wait_for(lambda: coord(m)["STATE"] == "ALONE" and coord(m)["FENCE"] == "read_only", 10, "fence shown")
-    os.kill(server_pid(lpair, 1), signal.SIGKILL)
-    wait_for(lambda: active_writer(m) == "hostM2", 20, "writes on hostM2")
-    ensure_running(lpair)
-    assert poll(lambda: read_only(lpair, 1) == 1, 20), "hostM1 did not get read_only = ON"
-    assert read_only(lpair, 2) == 0
-    with pytest.raises(pymysql.err.MySQLError) as ei:
-        c = direct(lpair, 1, user=FENCE_USER, password=FENCE_PASSWORD, database="aiurt_platform")
-        try:
-            with c.cursor() as cur:
-                cur.execute("INSERT INTO fence_t (v) VALUES (1)")
-        finally:
-            c.close()
-    assert ei.value.args[0] == 1290, ei.value
-    r = coord(m)
-    assert "hostM1 read_only=ON" in r["FENCE_STATE"] or "hostM2 read_only=OFF" in r["FENCE_STATE"], r
-    assert "fence: hostM1 is read_only = ON" in m.log()
