@@ -106,6 +106,32 @@ def own_pair(prefix, dirname, port1, port2):
     return p
 
 
+def server_pid(pair, n):
+    """The pid of server n (1 or 2) of the pair, from its pid file; None if none."""
+    try:
+        return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def killable_pair(prefix, dirname, port1, port2):
+    """Body of a module fixture (`yield from`) for a pair of the module's own
+    whose servers the tests kill or freeze: own_pair(), and at the end every
+    server continued (a frozen one cannot stop) and the pair stopped."""
+    p = own_pair(prefix, dirname, port1, port2)
+    try:
+        yield p
+    finally:
+        for n in (1, 2):
+            pid = server_pid(p, n)
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+        p.sh("stop")
+
+
 @pytest.fixture(scope="session")
 def pair():
     base = Path(os.environ.get("PAIR_DIR", TOP / "run" / "test-pair"))

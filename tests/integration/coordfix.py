@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATABASE, Manx, own_pair, render_config, sync_pair, wait_for
+from conftest import DATABASE, Manx, killable_pair, render_config, server_pid, sync_pair, wait_for
 
 ETCD_BIN = os.environ.get("ETCD_BIN", "/usr/bin/etcd")
 ETCDCTL_BIN = os.environ.get("ETCDCTL_BIN", "/usr/bin/etcdctl")
@@ -617,20 +617,8 @@ def coord_pair_fixture():
     """Body of a module's pair fixture: a pair of its own (tests kill its
     servers), env COORD_PAIR_DIR/_PORT1/_PORT2 override run/coord-pair on
     25007/25008; stopped when the module ends."""
-    p = own_pair("COORD", "coord-pair", 25007, 25008)
-    try:
-        yield p
-    finally:
-        for n in (1, 2):
-            cont_server(p, n)
-        p.sh("stop")
+    yield from killable_pair("COORD", "coord-pair", 25007, 25008)
 
-
-def server_pid(pair, n):
-    try:
-        return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def server_port(pair, n):

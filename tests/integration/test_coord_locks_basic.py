@@ -11,7 +11,7 @@ import subprocess
 import pymysql
 import pytest
 
-from conftest import Manx, free_port, own_pair, poll, render_config, wait_for
+from conftest import Manx, free_port, killable_pair, poll, render_config, server_pid, wait_for
 
 pytestmark = pytest.mark.manx_only
 
@@ -22,25 +22,8 @@ HB = {"heartbeat_period": "1000ms", "heartbeat_timeout": "1000ms", "heartbeat_re
 
 @pytest.fixture(scope="module")
 def lpair():
-    p = own_pair("LOCKS", "locks-pair", 13607, 13608)
-    try:
-        yield p
-    finally:
-        for n in (1, 2):
-            pid = server_pid(p, n)
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGCONT)
-                except OSError:
-                    pass
-        p.sh("stop")
+    yield from killable_pair("LOCKS", "locks-pair", 13607, 13608)
 
-
-def server_pid(pair, n):
-    try:
-        return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def ensure_running(pair):

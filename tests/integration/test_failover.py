@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Manx, free_port, own_pair, poll, render_config, wait_port
+from conftest import Manx, free_port, killable_pair, poll, render_config, server_pid, wait_port
 
 pytestmark = pytest.mark.manx_only
 
@@ -23,25 +23,8 @@ PERIOD_MS, TIMEOUT_MS, RETRIES, RETRY_MS = 1000, 1000, 3, 200
 
 @pytest.fixture(scope="module")
 def fpair():
-    p = own_pair("FAILOVER", "failover-pair", 13407, 13408)
-    try:
-        yield p
-    finally:
-        for n in (1, 2):
-            pid = server_pid(p, n)
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGCONT)
-                except OSError:
-                    pass
-        p.sh("stop")
+    yield from killable_pair("FAILOVER", "failover-pair", 13407, 13408)
 
-
-def server_pid(pair, n):
-    try:
-        return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def start_one(pair, n):

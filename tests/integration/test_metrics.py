@@ -7,18 +7,16 @@ exit codes (0 writable, 1 no writable host or the console said `offline`,
 
 import os
 import re
-import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pymysql
 import pytest
 
-from conftest import TOP, Manx, free_port, own_pair, poll, render_config, wait_port
+from conftest import TOP, Manx, free_port, killable_pair, poll, render_config, server_pid, wait_port
 
 pytestmark = pytest.mark.manx_only
 
@@ -340,25 +338,8 @@ def test_check_manx_up_offline_and_stopped(manx):
 
 @pytest.fixture(scope="module")
 def fpair():
-    p = own_pair("FAILOVER", "failover-pair", 13407, 13408)
-    try:
-        yield p
-    finally:
-        for n in (1, 2):
-            pid = server_pid(p, n)
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGCONT)
-                except OSError:
-                    pass
-        p.sh("stop")
+    yield from killable_pair("FAILOVER", "failover-pair", 13407, 13408)
 
-
-def server_pid(pair, n):
-    try:
-        return int((pair.base / f"s{n}" / "mysqld.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def kill9(pair, n):
