@@ -831,7 +831,12 @@ static void watch_event(etcd_t *e, const mx_etcd_event_t *ev)
     const mx_datahost_t *dh = mx__coord_find_dh(c, name);
     if (!dh)
         return;
-    if (strcmp(slash + 1, "writer") == 0 && !ev->deleted) {
+    if (strcmp(slash + 1, "writer") == 0 && ev->deleted) {
+        /* Deleted by hand: made again from the writer in use (tick). */
+        c->log(CO_LOG_WARNING, "dataHost %s: the writer key was deleted from etcd: creating it again from %s",
+               dh->name, dh->write_hosts[mx_health_writer(c->pub, (size_t)dh->index)]->name);
+        e->dhs[dh->index].writer_checked = false;
+    } else if (strcmp(slash + 1, "writer") == 0) {
         entry_t *x = cache_find(e, k);
         if (x)
             apply_writer(e, dh, x);
