@@ -23,6 +23,8 @@ One etcd and one pair per module; each test has its own cluster_name (so
 its own keys), its own table, and starts from both servers running and
 in sync with read_only OFF."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -140,6 +142,35 @@ def test_kill_the_decider_manx(env):
     assert w[0]["by"] == new, w
     assert int(coordination(next(m for m in live if m.name == new))["PROPOSALS_WON"]) >= 1
     check_nothing_lost(env.pair, load, live, env.keys)
+
+
+def test_frozen_decider_manx_comes_back_as_follower(env):
+    """A decider paused longer than its lease (a stalled process, a VM
+    pause): another instance is elected and switches; the paused one wakes
+    up with a stale role and a stale view, must not switch (its
+    compare-and-swap names the old term) and follows the agreed writer."""
+    ms = [env.add(n) for n in ("manx-a", "manx-b")]
+    d = settle_etcd(ms, env.keys)
+    frozen = next(m for m in ms if m.name == d)
+    other = next(m for m in ms if m is not frozen)
+    os.kill(frozen.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: quiet(env.keys.decider) == other.name, LEASE_TTL_S + 3,
+                 f"{other.name} holding the decider key while {d} is paused")
+        load = env.load([other])
+        load.wait_acks(10, 10, sid=SERVER_IDS[1])
+        t_kill = time.monotonic()
+        kill_server(env.pair, 1)
+        w = check_one_switch(env.pair, [other], env.keys, load, t_kill)
+        assert w[0]["by"] == other.name, w
+    finally:
+        os.kill(frozen.proc.pid, signal.SIGCONT)
+    wait_coord([frozen], lambda r: r["STATE"] == "SYNCED" and r["WRITER"] == "hostM2" and r["I_DECIDE"] == "0",
+               LEASE_TTL_S + 5, f"{d} back in step as a follower")
+    wait_writer([frozen], "hostM2", 5)
+    assert env.keys.writer()[2] == 2, "the paused decider recorded a switch of its own"
+    assert coordination(frozen)["PROPOSALS_WON"] == "0"
+    check_nothing_lost(env.pair, load, [other], env.keys)
 
 
 @pytest.mark.parametrize("blind_decides", [False, True], ids=["blind-follower", "blind-decider"])
