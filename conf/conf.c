@@ -139,6 +139,13 @@ static const mx_param_t mx_params[] = {
      .help = "with coordination = etcd or backend_locks: instances with the same name agree with each other"},
     {S_MANX, "instance_name", T_STR, CF(instance_name), false, "",
      .help = "this instance's name among them; empty = <hostname>:<listen port>; must be unique"},
+    {S_MANX, "etcd_cacert", T_PATH, CF(etcd_cacert), false, "", .flags = F_READABLE,
+     .help = "with coordination = etcd: PEM CA bundle that signed etcd's server certificate; endpoints without "
+             "a scheme then use https"},
+    {S_MANX, "etcd_cert", T_PATH, CF(etcd_cert), false, "", .flags = F_READABLE,
+     .help = "with coordination = etcd: PEM client certificate for etcd's client-cert-auth; needs etcd_key"},
+    {S_MANX, "etcd_key", T_PATH, CF(etcd_key), false, "", .flags = F_READABLE,
+     .help = "with coordination = etcd: PEM private key of etcd_cert"},
     {S_MANX, "etcd_lease_ttl", T_MS, CF(etcd_lease_ttl_ms), false, "5s", 2000, 60000,
      .help = "with coordination = etcd: lease of this instance's keys; a crashed decider is replaced within it"},
     {S_MANX, "etcd_timeout", T_MS, CF(etcd_timeout_ms), false, "2s", 200, 60000,
@@ -1176,6 +1183,9 @@ static bool check_coordination(mx_parse_t *st)
             break;
         p = e + 1;
     }
+    if (!c->etcd_cert[0] != !c->etcd_key[0])
+        return fail(st, key_line(manx, c->etcd_cert[0] ? "etcd_cert" : "etcd_key"),
+                    c->etcd_cert[0] ? "etcd_cert" : "etcd_key", "etcd_cert and etcd_key go together");
     size_t pl = strlen(c->etcd_prefix);
     if (pl < 2 || c->etcd_prefix[0] != '/' || c->etcd_prefix[pl - 1] == '/')
         return fail(st, key_line(manx, "etcd_prefix"), "etcd_prefix",

@@ -161,6 +161,9 @@ typedef struct mx_config_s {
     char etcd_prefix[256];
     char cluster_name[MX_NAME_MAX];
     char instance_name[128];     /* resolved: never empty */
+    char etcd_cacert[1024];      /* TLS to etcd: CA file; "" = http unless an endpoint says https:// */
+    char etcd_cert[1024];        /* client certificate and key for etcd's client-cert-auth */
+    char etcd_key[1024];
     int etcd_lease_ttl_ms;
     int etcd_timeout_ms;
 

@@ -79,6 +79,7 @@ struct mx_etcd_s {
     size_t n_cache, cap_cache;
     edh_t *dhs;                  /* MX_MAX_DH_SLOTS */
     bool lost, stopping;
+    bool tls;                    /* endpoints without a scheme use https */
     bool watch_bad;              /* the watch sent something wrong: drop it, read again */
     bool recheck;                /* a proposal came while busy: health looks again when idle */
     char reg_note[160];          /* why the instance key cannot be created, "" none */
@@ -183,7 +184,7 @@ static req_t *send_req(etcd_t *e, int kind, const char *path, char *body, int dh
     r->dh_slot = dh_slot;
     char url[400];
     const char *ep = e->ep[e->cur_ep];
-    snprintf(url, sizeof(url), "%s%s%s", strstr(ep, "://") ? "" : "http://", ep, path);
+    snprintf(url, sizeof(url), "%s%s%s", strstr(ep, "://") ? "" : e->tls ? "https://" : "http://", ep, path);
     long tmo = e->c->cfg->etcd_timeout_ms / 2 > 100 ? e->c->cfg->etcd_timeout_ms / 2 : 100;
     r->http = mx_http_post(e->http, url, body, tmo, kind == R_WATCH ? 0 : tmo, kind == R_KEEPALIVE, r);
     if (!r->http) {
@@ -878,7 +879,10 @@ int mx__etcd_new(mx_coord_t *c)
     c->etcd = e;
     e->c = c;
     e->dhs = calloc(MX_MAX_DH_SLOTS, sizeof(*e->dhs));
-    e->http = mx_http_new(c->loop, finish, pump_watch, e);
+    const mx_config_t *cfg = c->cfg;
+    mx_http_tls_t tls = {cfg->etcd_cacert, cfg->etcd_cert, cfg->etcd_key};
+    e->tls = cfg->etcd_cacert[0] || cfg->etcd_cert[0];
+    e->http = mx_http_new(c->loop, &tls, finish, pump_watch, e);
     if (!e->dhs || !e->http) {
         c->log(CO_LOG_ERROR, "etcd: cannot set up the client (out of memory)");
         return -1;
@@ -1016,9 +1020,10 @@ void mx__etcd_stop(mx_coord_t *c)
         char url[400];
         const char *ep = e->ep[e->cur_ep];
         char *body = mx_etcd_req_lease_id(e->lease);
-        snprintf(url, sizeof(url), "%s%s/v3/lease/revoke", strstr(ep, "://") ? "" : "http://", ep);
+        snprintf(url, sizeof(url), "%s%s/v3/lease/revoke", strstr(ep, "://") ? "" : e->tls ? "https://" : "http://",
+                 ep);
         if (body)
-            mx_http_post_blocking(url, body, 500);
+            mx_http_post_blocking(e->http, url, body, 500);
         free(body);
     }
     mx_http_close(e->http);

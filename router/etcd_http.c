@@ -18,7 +18,18 @@ struct mx_http_s {
     mx_http_done_fn done;
     mx_http_pump_fn pump;
     void *arg;
+    mx_http_tls_t tls;
 };
+
+static void set_tls(const mx_http_t *h, CURL *easy)
+{
+    if (h->tls.cacert && h->tls.cacert[0])
+        curl_easy_setopt(easy, CURLOPT_CAINFO, h->tls.cacert);
+    if (h->tls.cert && h->tls.cert[0]) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERT, h->tls.cert);
+        curl_easy_setopt(easy, CURLOPT_SSLKEY, h->tls.key);
+    }
+}
 
 typedef struct {
     uv_poll_t poll;
@@ -151,7 +162,8 @@ static size_t on_discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-mx_http_t *mx_http_new(uv_loop_t *loop, mx_http_done_fn done, mx_http_pump_fn pump, void *arg)
+mx_http_t *mx_http_new(uv_loop_t *loop, const mx_http_tls_t *tls, mx_http_done_fn done, mx_http_pump_fn pump,
+                       void *arg)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return NULL;
@@ -161,6 +173,8 @@ mx_http_t *mx_http_new(uv_loop_t *loop, mx_http_done_fn done, mx_http_pump_fn pu
         return NULL;
     }
     h->loop = loop;
+    if (tls)
+        h->tls = *tls;
     h->done = done;
     h->pump = pump;
     h->arg = arg;
@@ -213,6 +227,7 @@ mx_http_req_t *mx_http_post(mx_http_t *h, const char *url, char *body, long conn
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    set_tls(h, easy);
     if (timeout_ms > 0)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     if (curl_multi_add_handle(h->multi, easy) != CURLM_OK) {
@@ -261,7 +276,7 @@ void mx_http_close(mx_http_t *h)
     uv_close((uv_handle_t *)&h->timer, on_closed);
 }
 
-bool mx_http_post_blocking(const char *url, const char *body, long timeout_ms)
+bool mx_http_post_blocking(mx_http_t *h, const char *url, const char *body, long timeout_ms)
 {
     CURL *easy = curl_easy_init();
     if (!easy)
@@ -272,6 +287,7 @@ bool mx_http_post_blocking(const char *url, const char *body, long timeout_ms)
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_discard);
+    set_tls(h, easy);
     CURLcode rc = curl_easy_perform(easy);
     curl_easy_cleanup(easy);
     return rc == CURLE_OK;

@@ -13,6 +13,12 @@
 
 typedef struct mx_http_s mx_http_t;
 
+/* TLS files for https URLs ("" = none: the system CAs verify the server,
+ * no client certificate). */
+typedef struct mx_http_tls_s {
+    const char *cacert, *cert, *key;
+} mx_http_tls_t;
+
 typedef struct mx_http_req_s {
     void *user;                  /* the caller's */
     char *buf;                   /* the answer so far, NUL-terminated (NULL before any byte) */
@@ -33,7 +39,9 @@ typedef void (*mx_http_done_fn)(void *arg, mx_http_req_t *r, int code, long stat
  * caller may consume streams, send and cancel. */
 typedef void (*mx_http_pump_fn)(void *arg);
 
-mx_http_t *mx_http_new(uv_loop_t *loop, mx_http_done_fn done, mx_http_pump_fn pump, void *arg);
+/* tls: copied (the strings must outlive h; NULL = none). */
+mx_http_t *mx_http_new(uv_loop_t *loop, const mx_http_tls_t *tls, mx_http_done_fn done, mx_http_pump_fn pump,
+                       void *arg);
 /* POST `body` (JSON; taken, freed with the request) to url.  timeout_ms 0:
  * a stream without an overall timeout.  first_line: the answer is one
  * line of a stream that stays open (etcd's lease keepalive): cut it there.
@@ -47,9 +55,10 @@ void mx_http_req_free(mx_http_req_t *r);
 /* Drop the first n bytes of a stream's buffer (consumed). */
 void mx_http_consume(mx_http_req_t *r, size_t n);
 const char *mx_http_strerror(int code);
-/* Cancel everything and close the handles (the loop can then end). */
+/* Close the handles (the loop can then end; requests are cancelled
+ * first by their owner).  h is freed when they are closed. */
 void mx_http_close(mx_http_t *h);
 /* A blocking POST, its answer discarded (for a last word at shutdown only). */
-bool mx_http_post_blocking(const char *url, const char *body, long timeout_ms);
+bool mx_http_post_blocking(mx_http_t *h, const char *url, const char *body, long timeout_ms);
 
 #endif

@@ -90,7 +90,7 @@ static void test_sample(void)
     ASSERT_TRUE(root->schemas[0] == &c->schemas[0]);
     ASSERT_EQ(root->readonly, 0);
     ASSERT_STR_EQ(root->auth_plugin, "mysql_native_password");
-    ASSERT_EQ(root->line, 16);
+    ASSERT_EQ(root->line, 22);
     ASSERT_STR_EQ(test->name, "test");
     ASSERT_EQ(test->readonly, 1);
 
@@ -130,7 +130,7 @@ static void test_sample(void)
         ASSERT_EQ(m1->n_read_hosts, 1);
         ASSERT_TRUE(m1->read_hosts[0] == host(c, "hostS1"));
         ASSERT_EQ(m1->index, 0);
-        ASSERT_EQ(m1->line, 42);
+        ASSERT_EQ(m1->line, 49);
         ASSERT_TRUE(m2->read_hosts[0] == host(c, "hostS2"));
         ASSERT_EQ(m2->port, 3308);
         ASSERT_EQ(m2->index, 2);
@@ -378,7 +378,7 @@ static void test_each_param(void)
         return;
     params_t p = {0};
     mx_conf_each_param(c, collect, &p);
-    ASSERT_EQ(p.calls, 29 + 2 + 18);
+    ASSERT_EQ(p.calls, 32 + 2 + 18);
     ASSERT_TRUE(strstr(p.out, "manx.listen=0.0.0.0:8066\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.log_level=info\n") != NULL);
     ASSERT_TRUE(strstr(p.out, "manx.max_packet=64M\n") != NULL);
