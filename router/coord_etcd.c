@@ -754,9 +754,9 @@ static void finish(void *arg, mx_http_req_t *hr, int rc, long status)
     }
     bool ok = rc == 0 || (r->kind == R_KEEPALIVE && hr->got_line);
     if (!ok || status == 0 || status >= 500) {
-        char detail[200];
-        snprintf(detail, sizeof(detail), "%s (HTTP %ld)", hr->too_big ? "answer too large" : mx_http_strerror(rc),
-                 status);
+        char detail[300];
+        snprintf(detail, sizeof(detail), "%s (HTTP %ld)",
+                 hr->too_big ? "answer too large" : hr->error[0] ? hr->error : mx_http_strerror(rc), status);
         trouble(e, what, detail);
         req_free(r);
         return;

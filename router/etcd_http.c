@@ -8,6 +8,8 @@
 #include "etcd_http.h"
 
 #include <curl/curl.h>
+
+_Static_assert(sizeof(((mx_http_req_t *)0)->error) >= CURL_ERROR_SIZE, "curl's error buffer");
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +228,7 @@ mx_http_req_t *mx_http_post(mx_http_t *h, const char *url, char *body, long conn
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, r->error);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     set_tls(h, easy);
     if (timeout_ms > 0)

@@ -25,6 +25,7 @@ typedef struct mx_http_req_s {
     size_t len;
     bool got_line;               /* first_line: the first line arrived (the transfer is then cut) */
     bool too_big;                /* the answer outgrew MX_HTTP_MAX_BODY: cut, never parsed */
+    char error[256];             /* curl's words for a failure (TLS, resolver...), "" none */
     /* private */
     void *easy;
     void *hdr;
