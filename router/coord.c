@@ -234,6 +234,17 @@ void mx_coord_applied(mx_coord_t *c, const mx_datahost_t *dh, int from, int to)
         fence_host(c, dh, (int)w, to);
 }
 
+void mx__coord_took_role(mx_coord_t *c, const mx_datahost_t *dh)
+{
+    /* The writeHosts connected before this instance decided were not
+     * fenced at their connection: now. */
+    if (dh->fence != MX_FENCE_READ_ONLY)
+        return;
+    int active = mx_health_writer(c->pub, (size_t)dh->index);
+    for (size_t w = 0; w < dh->n_write_hosts; w++)
+        fence_host(c, dh, (int)w, active);
+}
+
 void mx_coord_beat(mx_coord_t *c, const mx_datahost_t *dh, int slot, bool fresh)
 {
     if (!dh)

@@ -78,6 +78,8 @@ struct mx_coord_dh_s;
 struct mx_coord_dh_s *mx__coord_dh(mx_coord_t *c, const mx_datahost_t *dh);
 /* The dataHost of the current generation called `name`, or NULL. */
 const mx_datahost_t *mx__coord_find_dh(mx_coord_t *c, const char *name);
+/* This instance has just become dh's decider: fencing catches up. */
+void mx__coord_took_role(mx_coord_t *c, const mx_datahost_t *dh);
 /* Note (printf) why this instance does not switch dh now; "" clears. */
 void mx__coord_note(mx_coord_t *c, const mx_datahost_t *dh, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -333,6 +333,7 @@ static void update_decider(etcd_t *e, const mx_datahost_t *dh)
         c->log(CO_LOG_WARNING, "dataHost %s: this instance (%s) decides switch-overs now (etcd revision %lld)",
                dh->name, c->instance, (long long)x->create_rev);
         mx__coord_note(c, dh, "%s", "");
+        mx__coord_took_role(c, dh);
         /* A writer that went down before we decided is seen to now. */
         mx__health_recheck(c->h);
     } else if (!mine && was) {

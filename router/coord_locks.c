@@ -384,8 +384,10 @@ static void set_decider(mx_coord_t *c, const mx_datahost_t *dh, mx_coord_dh_t *d
     uv_mutex_unlock(&c->lock);
     /* A writer that went down while nobody could decide still needs a
      * new one: the heartbeat's choice runs again, now with a decider. */
-    if (decide)
+    if (decide) {
+        mx__coord_took_role(c, dh);
         mx__health_recheck(c->h);
+    }
 }
 
 /* Some locks but not a majority, and every answer in: give them back and
