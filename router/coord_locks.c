@@ -2,7 +2,7 @@
  * through the writeHosts themselves, as MaxScale's cooperative monitoring
  * does.  An instance that holds GET_LOCK('manx:<dataHost>') on a strict
  * majority of the dataHost's writeHosts that are UP in its own view is
- * that dataHost's decider; the writer is recorded in manx_coord.writer on
+ * that dataHost's decider; the writer is recorded in manx_coord.writers on
  * every writeHost, and every instance follows the record with the highest
  * epoch.  Everything runs on the heartbeat thread through the statement
  * queue of the heartbeat connections (mx__health_sql): no connection of
@@ -28,7 +28,7 @@ typedef struct lk_host_s {
     int lock;                    /* LK_*: on the current heartbeat connection */
     bool q_lock, q_read, q_write; /* such a statement is queued, its answer not in yet */
     bool read_ok;                /* the last read of the record answered (a record or none) */
-    bool missing;                /* the last read found no manx_coord.writer */
+    bool missing;                /* the last read found no manx_coord.writers */
     bool have;                   /* idx/epoch/by hold the host's record */
     int idx;
     int64_t epoch;
@@ -168,7 +168,8 @@ static void ask_record(mx_coord_t *c, const mx_datahost_t *dh, lk_dh_t *L, int w
 {
     char sql[300];
     snprintf(sql, sizeof(sql),
-             "SELECT datahost, idx, epoch, by_instance FROM manx_coord.writer WHERE datahost = '%s'", qname);
+             "SELECT datahost, idx, epoch, by_instance FROM manx_coord.writers WHERE BINARY datahost = '%s' "
+             "ORDER BY epoch DESC LIMIT 1", qname);
     L->w[w].q_read = queue(c, dh, w, RQ_READ, sql, NULL);
 }
 
@@ -193,13 +194,18 @@ static bool write_record(mx_coord_t *c, const mx_datahost_t *dh, lk_dh_t *L, int
     if (L->w[w].missing) {
         queue(c, dh, w, RQ_MKDB, "CREATE DATABASE IF NOT EXISTS manx_coord", NULL);
         queue(c, dh, w, RQ_MKTABLE,
-              "CREATE TABLE IF NOT EXISTS manx_coord.writer (datahost VARCHAR(64) PRIMARY KEY, idx INT NOT NULL, "
-              "epoch BIGINT NOT NULL, by_instance VARCHAR(128) NOT NULL, at TIMESTAMP NOT NULL DEFAULT "
-              "CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)", NULL);
+              "CREATE TABLE IF NOT EXISTS manx_coord.writers (datahost VARCHAR(64) NOT NULL, server_id INT UNSIGNED "
+              "NOT NULL, idx INT NOT NULL, epoch BIGINT NOT NULL, by_instance VARCHAR(128) NOT NULL, at TIMESTAMP "
+              "NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, PRIMARY KEY (datahost, server_id))",
+              NULL);
     }
+    /* One row per server that wrote it: the pair replicates this table, and
+     * with row-based binlogs the same key written on both masters stops
+     * replication (a duplicate-key Write_rows event); a row only its own
+     * server writes never collides.  Readers take the highest epoch. */
     snprintf(sql, sizeof(sql),
-             "REPLACE INTO manx_coord.writer (datahost, idx, epoch, by_instance) VALUES ('%s', %d, %lld, '%s')",
-             qname, idx, (long long)epoch, qby);
+             "REPLACE INTO manx_coord.writers (datahost, server_id, idx, epoch, by_instance) "
+             "VALUES ('%s', @@server_id, %d, %lld, '%s')", qname, idx, (long long)epoch, qby);
     lk_req_t tpl = { .idx = idx, .epoch = epoch };
     snprintf(tpl.by, sizeof(tpl.by), "%s", by);
     L->w[w].q_write = queue(c, dh, w, RQ_WRITE, sql, &tpl);
@@ -230,7 +236,7 @@ static void got_record(mx_coord_t *c, const mx_datahost_t *dh, lk_host_t *hw, MY
     hw->missing = err == 1146 || err == 1049;
     hw->read_ok = !err || hw->missing;
     if (err && !hw->missing) {
-        c->log(CO_LOG_WARNING, "dataHost %s: backend_locks: reading manx_coord.writer failed: %u %s", dh->name, err,
+        c->log(CO_LOG_WARNING, "dataHost %s: backend_locks: reading manx_coord.writers failed: %u %s", dh->name, err,
                msg);
         return;
     }
@@ -239,7 +245,7 @@ static void got_record(mx_coord_t *c, const mx_datahost_t *dh, lk_host_t *hw, MY
         return;
     /* The column compares case-insensitively: only our own name counts. */
     if (!row[0] || strcmp(row[0], dh->name) != 0 || !row[1] || !row[2]) {
-        c->log(CO_LOG_WARNING, "dataHost %s: backend_locks: manx_coord.writer holds a row for '%s': ignored",
+        c->log(CO_LOG_WARNING, "dataHost %s: backend_locks: manx_coord.writers holds a row for '%s': ignored",
                dh->name, row[0] ? row[0] : "NULL");
         return;
     }
@@ -324,7 +330,7 @@ static void on_answer(void *arg, int host_slot, void *res, unsigned int err, con
     case RQ_MKTABLE:
     case RQ_MKDB:
         if (err)
-            c->log(CO_LOG_ERROR, "dataHost %s: backend_locks: creating manx_coord.writer on %s failed: %u %s "
+            c->log(CO_LOG_ERROR, "dataHost %s: backend_locks: creating manx_coord.writers on %s failed: %u %s "
                    "(the heartbeat's account needs CREATE on manx_coord)", dh->name, dh->write_hosts[r->w]->name,
                    err, msg);
         else if (r->kind == RQ_MKTABLE)

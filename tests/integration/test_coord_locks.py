@@ -2,7 +2,7 @@
 `coordination = backend_locks`; names from /work/notes/coord-spec.md):
 the instance holding GET_LOCK('manx:<dataHost>') on a majority of the
 writeHosts it can reach decides; it records each switch in
-manx_coord.writer on every host it reaches, and the others follow the
+manx_coord.writers on every host it reaches, and the others follow the
 highest epoch they read there.
 
 Two manx, kill -9 of the writer under a write load through both: one
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import sync_pair, wait_for
 from coordfix import (SERVER_IDS, Cluster, WriteLoad, coord_pair_fixture, coordination, kill_server, make_table,
                       port_range, quiet, restore_pair, rows_on, short_name, sql_on, wait_coord, wait_writer)
 
@@ -67,13 +67,34 @@ def one_decider(ms, timeout=15):
 
 
 def writer_row(pair, n):
-    """manx_coord.writer's row for localhost1 on server n: (idx, epoch, by) or None."""
-    rows = sql_on(pair, n, "SELECT idx, epoch, by_instance FROM manx_coord.writer WHERE datahost = 'localhost1'",
+    """The newest manx_coord.writers row for localhost1 on server n: (idx, epoch, by) or None."""
+    rows = sql_on(pair, n, "SELECT idx, epoch, by_instance FROM manx_coord.writers WHERE datahost = 'localhost1' "
+                  "ORDER BY epoch DESC LIMIT 1",
                   db=None)
     return rows[0] if rows else None
 
 
+def replication_errors(pair, n):
+    """(Last_IO_Errno, Last_SQL_Errno, Slave_SQL_Running) of server n."""
+    import pymysql
+    c = pymysql.connect(host=pair.host, port=pair.port1 if n == 1 else pair.port2, user=pair.root_user,
+                        password=pair.root_password, connect_timeout=5, cursorclass=pymysql.cursors.DictCursor)
+    try:
+        with c.cursor() as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            r = cur.fetchone()
+            return (r["Last_IO_Errno"], r["Last_SQL_Errno"], r["Slave_SQL_Running"])
+    finally:
+        c.close()
+
+
 def kill_and_check(cpair, ms, table, decider):
+    # The record is written on both masters, which replicate it to each
+    # other: that must never stop replication (it did, with one row per
+    # dataHost and row-based binlogs).
+    wait_for(lambda: quiet(writer_row, cpair, 1) and quiet(writer_row, cpair, 2), 10, "epoch 1 on both servers")
+    sync_pair(cpair)
+    assert [replication_errors(cpair, n)[1:] for n in (1, 2)] == [(0, "Yes"), (0, "Yes")]
     load = WriteLoad(ms, table, threads_per=2, seconds=40, max_rows=4000).start()
     for m in ms:
         load.wait_acks(5, 10, sid=SERVER_IDS[1], inst=m.name)

@@ -1,7 +1,7 @@
 """coordination = backend_locks and fence = read_only, the small checks
 (issue 13; the big coordination suites are test_coord_*.py): two manx in
 front of one pair of their own agree through GET_LOCK and
-manx_coord.writer, exactly one decides, a kill -9 of the writer moves both
+manx_coord.writers, exactly one decides, a kill -9 of the writer moves both
 and is recorded as epoch 2 (fencing: test_coord_fence.py)."""
 
 import os
@@ -111,7 +111,8 @@ def active_writer(m):
 
 def record(pair, n):
     try:
-        rows = query(pair, n, "SELECT idx, epoch, by_instance FROM manx_coord.writer WHERE datahost = 'localhost1'")
+        rows = query(pair, n, "SELECT idx, epoch, by_instance FROM manx_coord.writers WHERE datahost = 'localhost1' "
+                     "ORDER BY epoch DESC LIMIT 1")
     except pymysql.err.ProgrammingError:
         return None
     return rows[0] if rows else None
