@@ -158,7 +158,7 @@ typedef void (*mx_health_sql_cb)(void *arg, int host_slot, void *res, unsigned i
  * host is unreachable; dropped (cb with err = 2013) when the host leaves
  * the configuration or the thread stops.  At most MX_HEALTH_SQL_QUEUE per
  * host: returns false when full. */
-#define MX_HEALTH_SQL_QUEUE 4
+#define MX_HEALTH_SQL_QUEUE 8
 bool mx__health_sql(struct mx_heartbeat_s *h, int slot, const char *sql, mx_health_sql_cb cb, void *arg);
 /* Start a beat of host `slot` now unless one runs (statements queued
  * run sooner). */
