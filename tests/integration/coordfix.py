@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATABASE, Manx, killable_pair, render_config, server_pid, sync_pair, wait_for
+from conftest import DATABASE, TOP, Manx, killable_pair, render_config, server_pid, sync_pair, wait_for
 
 ETCD_BIN = os.environ.get("ETCD_BIN", "/usr/bin/etcd")
 ETCDCTL_BIN = os.environ.get("ETCDCTL_BIN", "/usr/bin/etcdctl")
@@ -99,6 +99,15 @@ def port_range(offset, size):
 
 # --- etcd -----------------------------------------------------------------------
 
+def etcd_root():
+    """Where test etcds keep their data: tests/run stops whatever runs from
+    there when pytest itself was killed (members run in sessions of their
+    own, so the process group kill does not reach them)."""
+    d = TOP / "run" / "etcd"
+    d.mkdir(parents=True, exist_ok=True)
+    return str(d)
+
+
 def b64(s):
     if isinstance(s, str):
         s = s.encode()
@@ -135,7 +144,7 @@ class Etcd:
         self.peer_ports = [ports[2 * i + 1] for i in range(members)]
         self.names = [f"m{i}" for i in range(members)]
         self.lifetime = lifetime
-        self.dir = Path(tempfile.mkdtemp(prefix="etcd-coord-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="etcd-coord-", dir=etcd_root()))
         self.procs = [None] * members
         self.frozen = [False] * members
         self.cluster = ",".join(f"{n}=http://127.0.0.1:{p}" for n, p in zip(self.names, self.peer_ports))

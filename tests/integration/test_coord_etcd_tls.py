@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import poll, wait_for
-from coordfix import ETCD_BIN, Cluster, attempt, coordination, port_range, wait_coord
+from coordfix import ETCD_BIN, Cluster, attempt, coordination, etcd_root, port_range, wait_coord
 
 pytestmark = pytest.mark.manx_only
 
@@ -48,7 +48,7 @@ def make_certs(d):
 
 class TlsEtcd:
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="manx-etcd-tls-")
+        self.dir = tempfile.mkdtemp(prefix="etcd-tls-", dir=etcd_root())
         make_certs(self.dir)
         self.port, self.peer = PORTS.take(), PORTS.take()
         d = self.dir
