@@ -84,6 +84,8 @@ struct mx_heartbeat_s {
     int *persisted;              /* per dataHost slot: the index a restart would read from dnindex.properties (lock) */
     char persist_error[200];     /* why the last write of dnindex.properties failed, "" after a good one (lock) */
     uint64_t *switches;          /* per dataHost slot: switch-overs since start-up (lock) */
+    uint32_t *fallback_said;     /* per dataHost slot: the writer's down_gen when "broken replication,
+                                  * switching anyway" was logged (coordination asks again and again) */
     mx_switch_event_t switch_log[MX_HEALTH_SWITCH_LOG]; /* ring of the last switch-overs (lock) */
     uint64_t n_switch_log;       /* switch-overs ever logged; the next goes to [n % MX_HEALTH_SWITCH_LOG] (lock) */
     uv_mutex_t lock;             /* guards the thread-owned fields snapshots read */
@@ -1074,9 +1076,12 @@ static void maybe_switch(hb_t *h, const mx_datahost_t *dh, size_t di)
     if (pick < 0 && fallback >= 0) {
         /* (Coordinated, only the instance that decides says it: the others
          * are asked again at every change of the other instances' views.) */
-        if (mx_coord_decides(h->coord, dh))
+        uint32_t gen = atomic_load(&h->hosts[old->index].st->down_gen);
+        if (mx_coord_decides(h->coord, dh) && h->fallback_said[di] != gen) {
+            h->fallback_said[di] = gen;
             h->log(LOG_ERROR, "dataHost %s: the only writeHost left, %s, has broken replication: switching to it "
                    "anyway", dh->name, dh->write_hosts[fallback]->name);
+        }
         pick = fallback;
     }
     if (pick < 0 && waiting >= 0) {
@@ -1397,11 +1402,13 @@ int mx_health_init(mx_health_t *hp, mx_config_t *cfg, mx_health_log_fn log)
     h->switch_to = calloc(MX_MAX_DH_SLOTS, sizeof(*h->switch_to));
     h->persisted = calloc(MX_MAX_DH_SLOTS, sizeof(*h->persisted));
     h->switches = calloc(MX_MAX_DH_SLOTS, sizeof(*h->switches));
-    int rc = h->hosts && hp->hosts && h->write_index && h->switch_to && h->persisted && h->switches
-                 ? uv_loop_init(&h->loop)
-                 : -ENOMEM;
+    h->fallback_said = calloc(MX_MAX_DH_SLOTS, sizeof(*h->fallback_said));
+    bool ok = h->hosts && hp->hosts && h->write_index && h->switch_to && h->persisted && h->switches &&
+              h->fallback_said;
+    int rc = ok ? uv_loop_init(&h->loop) : -ENOMEM;
     if (rc < 0) {
         free(h->switches);
+        free(h->fallback_said);
         free(h->hosts);
         free(hp->hosts);
         free(h->write_index);
@@ -1515,6 +1522,7 @@ void mx_health_stop(mx_health_t *hp)
     free(h->switch_to);
     free(h->persisted);
     free(h->switches);
+    free(h->fallback_said);
     free(h);
     memset(hp, 0, sizeof(*hp));
 }
