@@ -99,6 +99,21 @@ const mx_datahost_t *mx__coord_find_dh(mx_coord_t *c, const char *name)
     return NULL;
 }
 
+void mx__coord_count(mx_coord_t *c, const mx_datahost_t *dh, int what)
+{
+    mx_coord_dh_t *d = mx__coord_dh(c, dh);
+    if (!d)
+        return;
+    uv_mutex_lock(&c->lock);
+    if (what == MX_COORD_APPLIED)
+        d->applied++;
+    else if (what == MX_COORD_WON)
+        d->won++;
+    else
+        d->lost++;
+    uv_mutex_unlock(&c->lock);
+}
+
 void mx__coord_note(mx_coord_t *c, const mx_datahost_t *dh, const char *fmt, ...)
 {
     mx_coord_dh_t *d = mx__coord_dh(c, dh);
@@ -140,12 +155,7 @@ void mx_coord_propose(mx_coord_t *c, const mx_datahost_t *dh, int from, int to, 
     } else if (c->mode == MX_COORD_BACKEND_LOCKS) {
         mx__locks_propose(c, dh, from, to, why);
     } else {
-        mx_coord_dh_t *d = mx__coord_dh(c, dh);
-        if (d) {
-            uv_mutex_lock(&c->lock);
-            d->applied++;
-            uv_mutex_unlock(&c->lock);
-        }
+        mx__coord_count(c, dh, MX_COORD_APPLIED);
         mx__health_apply(c->h, dh, to, why, "", 0);
     }
 }

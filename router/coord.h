@@ -78,6 +78,10 @@ struct mx_coord_dh_s;
 struct mx_coord_dh_s *mx__coord_dh(mx_coord_t *c, const mx_datahost_t *dh);
 /* The dataHost of the current generation called `name`, or NULL. */
 const mx_datahost_t *mx__coord_find_dh(mx_coord_t *c, const char *name);
+/* Count one more agreed switch applied, proposal won or proposal lost for
+ * dh (what the console shows), under the snapshot lock. */
+enum { MX_COORD_APPLIED, MX_COORD_WON, MX_COORD_LOST };
+void mx__coord_count(mx_coord_t *c, const mx_datahost_t *dh, int what);
 /* This instance has just become dh's decider: fencing catches up. */
 void mx__coord_took_role(mx_coord_t *c, const mx_datahost_t *dh);
 /* Note (printf) why this instance does not switch dh now; "" clears. */

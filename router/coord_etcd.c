@@ -375,9 +375,7 @@ static void apply_writer(etcd_t *e, const mx_datahost_t *dh, const entry_t *x)
         return;
     e->dhs[dh->index].applied_rev = x->mod_rev;
     if (idx != mx_health_writer(c->pub, (size_t)dh->index)) {
-        uv_mutex_lock(&c->lock);
-        d->applied++;
-        uv_mutex_unlock(&c->lock);
+        mx__coord_count(c, dh, MX_COORD_APPLIED);
         mx__health_apply(c->h, dh, idx, "etcd", w.by, x->mod_rev);
     }
 }
@@ -633,15 +631,10 @@ static void after_switch(etcd_t *e, req_t *r, mx_etcd_resp_t *resp)
     const mx_datahost_t *dh = dh_of_slot(e, r->dh_slot);
     if (!dh)
         return;
-    mx_coord_dh_t *d = mx__coord_dh(c, dh);
     char key[1024];
     dh_key(e, key, sizeof(key), dh->name, "writer");
     if (resp->succeeded) {
-        if (d) {
-            uv_mutex_lock(&c->lock);
-            d->won++;
-            uv_mutex_unlock(&c->lock);
-        }
+        mx__coord_count(c, dh, MX_COORD_WON);
         entry_t *x = cache_find(e, key);
         mx_etcd_kv_t kv = {.key = key, .key_len = strlen(key), .value = r->value, .value_len = strlen(r->value),
                            .create_revision = x ? x->create_rev : resp->revision, .mod_revision = resp->revision,
@@ -651,16 +644,17 @@ static void after_switch(etcd_t *e, req_t *r, mx_etcd_resp_t *resp)
             apply_writer(e, dh, x);
         return;
     }
-    if (d) {
-        uv_mutex_lock(&c->lock);
-        d->lost++;
-        uv_mutex_unlock(&c->lock);
-    }
-    for (size_t i = 0; i < resp->n_kvs; i++)
-        cache_put(e, &resp->kvs[i]);
+    mx__coord_count(c, dh, MX_COORD_LOST);
+    /* The failure branch read the writer and the decider: a decider key
+     * it did not return is gone (our term ended). */
     char dkey[1024];
     dh_key(e, dkey, sizeof(dkey), dh->name, "decider");
-    if (!resp->n_kvs || !cache_find(e, dkey))
+    bool decider_read = false;
+    for (size_t i = 0; i < resp->n_kvs; i++) {
+        cache_put(e, &resp->kvs[i]);
+        decider_read |= strcmp(resp->kvs[i].key, dkey) == 0;
+    }
+    if (!decider_read)
         cache_del(e, dkey);
     c->log(CO_LOG_WARNING, "dataHost %s: proposal to move writes to %s lost (the writer or the decider changed in "
            "etcd meanwhile): following etcd", dh->name, dh->write_hosts[r->to]->name);
@@ -966,11 +960,8 @@ void mx__etcd_propose(mx_coord_t *c, const mx_datahost_t *dh, int from, int to, 
         c->log(by_hand ? CO_LOG_ERROR : CO_LOG_WARNING, "dataHost %s: writeHost %s%s; not moving writes to %s: %s",
                dh->name, old, by_hand ? " to be replaced by hand" : " is DOWN in this instance's view", nw, refuse);
         mx__coord_note(c, dh, "not switching to %s: %s", nw, refuse);
-        if (by_hand && d) {
-            uv_mutex_lock(&c->lock);
-            d->lost++;
-            uv_mutex_unlock(&c->lock);
-        }
+        if (by_hand)
+            mx__coord_count(c, dh, MX_COORD_LOST);
         return;
     }
     mx_etcd_writer_t cur;

@@ -276,12 +276,7 @@ static void got_write(mx_coord_t *c, const mx_datahost_t *dh, lk_dh_t *L, const 
         c->log(CO_LOG_ERROR, "dataHost %s: backend_locks: recording epoch %lld on %s failed: %u %s", dh->name,
                (long long)r->epoch, dh->write_hosts[r->w]->name, err, msg);
         if (mine && !L->prop_done && L->prop_left == 0) {
-            mx_coord_dh_t *d = mx__coord_dh(c, dh);
-            if (d) {
-                uv_mutex_lock(&c->lock);
-                d->lost++;
-                uv_mutex_unlock(&c->lock);
-            }
+            mx__coord_count(c, dh, MX_COORD_LOST);
             mx__coord_note(c, dh, "could not record the switch to %s on any writeHost",
                            dh->write_hosts[L->prop_to]->name);
         }
@@ -294,12 +289,7 @@ static void got_write(mx_coord_t *c, const mx_datahost_t *dh, lk_dh_t *L, const 
     snprintf(hw->by, sizeof(hw->by), "%s", r->by);
     if (mine && !L->prop_done) {
         L->prop_done = true;
-        mx_coord_dh_t *d = mx__coord_dh(c, dh);
-        if (d) {
-            uv_mutex_lock(&c->lock);
-            d->won++;
-            uv_mutex_unlock(&c->lock);
-        }
+        mx__coord_count(c, dh, MX_COORD_WON);
         follow(c, dh, r->idx, r->epoch, r->by);
     }
 }
@@ -587,9 +577,7 @@ static void refuse(mx_coord_t *c, const mx_datahost_t *dh, mx_coord_dh_t *d, int
         mx__coord_note(c, dh, "%s request for %s refused: no lock on a majority of the writeHosts up", why,
                        dh->write_hosts[to]->name);
     }
-    uv_mutex_lock(&c->lock);
-    d->lost++;
-    uv_mutex_unlock(&c->lock);
+    mx__coord_count(c, dh, MX_COORD_LOST);
 }
 
 void mx__locks_propose(mx_coord_t *c, const mx_datahost_t *dh, int from, int to, const char *why)
@@ -620,9 +608,7 @@ void mx__locks_propose(mx_coord_t *c, const mx_datahost_t *dh, int from, int to,
         c->log(CO_LOG_ERROR, "dataHost %s: backend_locks: cannot record the move of writes to %s on any writeHost",
                dh->name, dh->write_hosts[to]->name);
         mx__coord_note(c, dh, "cannot record the move to %s", dh->write_hosts[to]->name);
-        uv_mutex_lock(&c->lock);
-        d->lost++;
-        uv_mutex_unlock(&c->lock);
+        mx__coord_count(c, dh, MX_COORD_LOST);
         return;
     }
     L->prop_epoch = epoch;
