@@ -58,7 +58,7 @@ def fmanx(fpair, tmp_path):
     teardown and must exit 0 without sanitizer reports."""
     made = []
 
-    def make(datahost_extra=None, state=None, start=True):
+    def make(datahost_extra=None, state=None, start=True, manx_extra=None, users_extra="", max_con=50):
         tmp = tmp_path / f"manx{len(made)}"
         tmp.mkdir()
         port, aport = free_port(), free_port()
@@ -66,7 +66,8 @@ def fmanx(fpair, tmp_path):
                  "heartbeat_retries": RETRIES, "heartbeat_retry_interval": f"{RETRY_MS}ms",
                  "rejoin_delay": "1s"}
         extra.update(datahost_extra or {})
-        text = render_config(fpair, tmp, port, aport, datahost_extra=extra)
+        text = render_config(fpair, tmp, port, aport, manx_extra=manx_extra, datahost_extra=extra,
+                             users_extra=users_extra, max_con=max_con, min_con=0)
         if state is not None:
             text = text.replace(f"state_dir = {tmp}/state", f"state_dir = {state}")
         m = Manx(fpair, tmp, text, port, aport)
@@ -220,6 +221,53 @@ def test_stop_writer_detected_by_timeout_no_flapping(fpair, fmanx):
     time.sleep(2)
     assert writer_server_id(m) == 89
     assert m.log().count("writes switched") == 1
+
+
+def test_waiting_for_a_frozen_writer_fails_once_it_is_down(fpair, fmanx):
+    """A session waiting for a pooled connection to the writer when the
+    writer freezes gets its error once the heartbeat marks the writer DOWN,
+    not after pool_wait_timeout or connect_timeout (both 60 s here): with
+    agreed switches (coordination) writes can be routed to a writer the
+    heartbeat already calls down."""
+    from coordfix import console_rows
+    m = fmanx(manx_extra={"pool_wait_timeout": "60s", "connect_timeout": "60s"}, max_con=1,
+              users_extra="\n[admin]\nuser = admin\npassword = admin\n")
+    make_table(m)
+    holder = m.connect()
+    holder.cursor().execute("BEGIN")
+    holder.cursor().execute("INSERT INTO fo(t) VALUES (1)")   # hostM1's only connection, pinned
+    res = {}
+
+    def waiter():
+        c = m.connect(read_timeout=90)
+        try:
+            c.cursor().execute("INSERT INTO fo(t) VALUES (2)")
+            res["outcome"] = "completed"
+        except Exception as e:  # noqa: BLE001
+            res["outcome"] = str(e)
+        res["at"] = time.monotonic()
+
+    t = threading.Thread(target=waiter, daemon=True)
+    t.start()
+
+    def waiting():
+        rows = console_rows(m, "show @@datasource")[1]
+        return any(r["NAME"] == "hostM1" and r["WAITING"] == "1" for r in rows)
+    assert poll(waiting, 10), "the second session never waited for hostM1"
+    pid = server_pid(fpair, 1)
+    t_stop = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t.join(40)
+        assert res.get("outcome") not in (None, "completed"), res
+        assert "DOWN" in res["outcome"], res
+        took = res["at"] - t_stop
+        bound = PERIOD_MS / 1000 + RETRIES * (TIMEOUT_MS + RETRY_MS) / 1000 + 2
+        print(f"waiter failed {took:.2f} s after the writer froze (bound {bound:.1f} s)")
+        assert took <= bound, took
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        holder.close()
 
 
 def test_switch_type_never(fpair, fmanx):
